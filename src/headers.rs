@@ -1,0 +1,120 @@
+//! Header names: the policy's `request_headers` and `expose_headers`, and the check of
+//! `Access-Control-Request-Headers`.
+
+use crate::config::Problems;
+use alloc::{boxed::Box, format, string::String, vec::Vec};
+
+/// An RFC 9110 token: what method and header names are made of.
+pub(crate) fn is_token(text: &[u8]) -> bool {
+    !text.is_empty() && text.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A compiled list of header names (case-insensitive), or `*`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HeaderNames {
+    any: bool,
+    listed: Vec<Box<str>>,
+}
+
+impl HeaderNames {
+    /// Compiles a list of header names at `path`, recording every problem.
+    pub fn compile(entries: &[String], path: &str, problems: &mut Problems) -> Self {
+        let mut names = Self::default();
+        for (index, entry) in entries.iter().enumerate() {
+            let at = format!("{path}[{index}]");
+            if entry == "*" {
+                names.any = true;
+            } else if !is_token(entry.as_bytes()) {
+                problems.error(&at, format!("\"{entry}\" is not a valid header name (an HTTP token)"));
+            } else if names.listed.iter().any(|n| n.eq_ignore_ascii_case(entry)) {
+                problems.warning(&at, format!("\"{entry}\" is listed twice (header names ignore case)"));
+            } else {
+                names.listed.push(entry.to_ascii_lowercase().into());
+            }
+        }
+        names
+    }
+
+    /// Whether `*` was given.
+    pub fn allows_any(&self) -> bool {
+        self.any
+    }
+
+    /// Whether a preflight may ask for `name`. `*` never covers `Authorization`: Fetch requires
+    /// it to be listed by name.
+    pub fn allows(&self, name: &str) -> bool {
+        self.listed.iter().any(|n| n.eq_ignore_ascii_case(name))
+            || (self.any && !name.eq_ignore_ascii_case("authorization"))
+    }
+
+    /// The names as one header value (`*` when any), or `None` when the list is empty.
+    pub fn joined(&self) -> Option<Box<str>> {
+        let mut parts: Vec<&str> = self.listed.iter().map(|n| &**n).collect();
+        if self.any {
+            parts.insert(0, "*");
+        }
+        (!parts.is_empty()).then(|| parts.join(", ").into())
+    }
+}
+
+/// Trims HTTP's optional whitespace (SP and HTAB, nothing else: never CR or LF).
+pub(crate) fn trim_ows(text: &[u8]) -> &[u8] {
+    let ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = text.iter().position(|b| !ows(b)).unwrap_or(text.len());
+    let end = text.iter().rposition(|b| !ows(b)).map_or(start, |last| last + 1);
+    text.get(start..end).unwrap_or_default()
+}
+
+/// The names in an `Access-Control-Request-Headers` value, each trimmed; an element that is not
+/// a token (empty, or with forbidden bytes) yields `Err`, which denies the preflight.
+pub(crate) fn requested(value: &[u8]) -> impl Iterator<Item = Result<&str, ()>> {
+    let blank = trim_ows(value).is_empty();
+    value.split(|&b| b == b',').filter(move |_| !blank).map(|element| {
+        let name = trim_ows(element);
+        if is_token(name) { core::str::from_utf8(name).map_err(|_| ()) } else { Err(()) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn compile(entries: &[&str]) -> HeaderNames {
+        let mut problems = Problems::default();
+        let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        let names = HeaderNames::compile(&entries, "request_headers", &mut problems);
+        assert!(!problems.has_errors(), "{problems}");
+        names
+    }
+
+    #[test]
+    fn names_compare_case_insensitively_and_star_never_covers_authorization() {
+        let listed = compile(&["Content-Type", "X-Api-Key"]);
+        assert!(listed.allows("content-type") && listed.allows("X-API-KEY") && !listed.allows("x-other"));
+        let any = compile(&["*"]);
+        assert!(any.allows("x-anything") && !any.allows("Authorization"));
+        assert!(compile(&["*", "Authorization"]).allows("authorization"));
+    }
+
+    #[test]
+    fn request_header_lists_are_trimmed_and_malformed_elements_refused() {
+        let names: Vec<_> = requested(b" content-type ,x-foo\t").collect();
+        assert_eq!(names, [Ok("content-type"), Ok("x-foo")]);
+        assert_eq!(requested(b"").count(), 0);
+        assert_eq!(requested(b"  ").count(), 0);
+        assert!(requested(b"a,,b").any(|n| n.is_err()));
+        assert!(requested(b"a b").any(|n| n.is_err()));
+        assert!(requested(b"x-\xff").any(|n| n.is_err()));
+        assert!(requested(b"x\r\ny").any(|n| n.is_err()));
+        assert!(requested(b"a\r\n,b").any(|n| n.is_err()));
+        assert_eq!(trim_ows(b"\t a b \t"), b"a b");
+        assert_eq!(trim_ows(b" \r\n"), b"\r\n");
+    }
+
+    #[test]
+    fn joined_lists_make_one_header_value() {
+        assert_eq!(compile(&["X-Request-Id", "X-Trace"]).joined().as_deref(), Some("x-request-id, x-trace"));
+        assert_eq!(compile(&[]).joined(), None);
+    }
+}

@@ -1,0 +1,45 @@
+//! corsguard: one CORS policy, enforced at every edge.
+//!
+//! A JSON policy is validated once ([`Policy::parse`] lists every problem with its JSON path),
+//! compiled into matchers, and then turns each request into a [`Decision`] that an edge adapter
+//! applies without knowing CORS: answer now (preflights), forward and edit the upstream response,
+//! or pass through. The rules follow the WHATWG Fetch standard's CORS protocol.
+//!
+//! ```
+//! use corsguard::{Action, Policy, Request};
+//!
+//! let policy = Policy::parse(r#"{ "origins": ["https://*.example.com"], "methods": ["PUT"] }"#).unwrap();
+//! let preflight = Request {
+//!     method: b"OPTIONS",
+//!     origin: Some(b"https://app.example.com"),
+//!     request_method: Some(b"PUT"),
+//!     ..Request::default()
+//! };
+//! let Action::Respond { status, headers } = policy.evaluate(&preflight).action else { panic!() };
+//! assert_eq!(status, 204);
+//! assert_eq!(headers.get("Access-Control-Allow-Origin"), Some("https://app.example.com"));
+//! ```
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod config;
+mod decision;
+mod explain;
+mod headers;
+mod methods;
+mod origin;
+mod pattern;
+mod policy;
+mod preflight;
+mod request;
+mod response;
+
+pub use config::{Problem, Problems, Severity};
+pub use decision::{Action, Decision, Kind};
+pub use explain::Denial;
+pub use policy::Policy;
+pub use request::Request;
+pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, merge_vary};

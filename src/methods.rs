@@ -1,0 +1,91 @@
+//! The policy's `methods` and the check of `Access-Control-Request-Method`.
+
+use crate::config::Problems;
+use crate::headers::is_token;
+use alloc::{boxed::Box, format, string::String, vec::Vec};
+
+/// Always allowed: the CORS-safelisted methods never need listing.
+const SAFELISTED: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
+/// Fetch uppercases these (and only these) before sending, so the policy does too.
+const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+/// Browsers refuse to send these; listing one is a mistake.
+const FORBIDDEN: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
+
+/// The compiled `methods` list.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Methods {
+    any: bool,
+    listed: Vec<Box<str>>,
+}
+
+impl Methods {
+    /// Compiles the entries of `methods` at `path`, recording every problem.
+    pub fn compile(entries: &[String], path: &str, problems: &mut Problems) -> Self {
+        let mut methods = Self::default();
+        for (index, entry) in entries.iter().enumerate() {
+            let at = format!("{path}[{index}]");
+            if entry == "*" {
+                methods.any = true;
+            } else if !is_token(entry.as_bytes()) {
+                problems.error(&at, format!("\"{entry}\" is not a valid method name (an HTTP token)"));
+            } else if let Some(forbidden) = FORBIDDEN.iter().find(|f| f.eq_ignore_ascii_case(entry)) {
+                problems.error(&at, format!("\"{entry}\": browsers never send {forbidden} requests"));
+            } else {
+                let method = NORMALIZED.iter().find(|n| n.eq_ignore_ascii_case(entry)).copied().unwrap_or(entry);
+                if method == "patch" {
+                    problems.warning(
+                        &at,
+                        "\"patch\" is case-sensitive and fetch() does not uppercase it; you probably mean \"PATCH\"",
+                    );
+                }
+                if methods.listed.iter().any(|m| **m == *method) {
+                    problems.warning(&at, format!("\"{entry}\" is listed twice"));
+                }
+                methods.listed.push(method.into());
+            }
+        }
+        methods
+    }
+
+    /// Whether `*` was given (any method).
+    pub fn allows_any(&self) -> bool {
+        self.any
+    }
+
+    /// Whether a preflight may ask for `method` (compared case-sensitively, as Fetch does).
+    pub fn allows(&self, method: &[u8]) -> bool {
+        SAFELISTED.contains(&method) || self.any || self.listed.iter().any(|m| m.as_bytes() == method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn compile(entries: &[&str]) -> (Methods, Problems) {
+        let mut problems = Problems::default();
+        let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        (Methods::compile(&entries, "methods", &mut problems), problems)
+    }
+
+    #[test]
+    fn safelisted_methods_need_no_listing_and_others_match_exactly() {
+        let (methods, problems) = compile(&["put", "PATCH", "PURGE"]);
+        assert!(problems.is_empty());
+        assert!(methods.allows(b"GET") && methods.allows(b"POST") && methods.allows(b"HEAD"));
+        assert!(methods.allows(b"PUT") && methods.allows(b"PATCH") && methods.allows(b"PURGE"));
+        assert!(!methods.allows(b"patch") && !methods.allows(b"DELETE") && !methods.allows(b"get"));
+    }
+
+    #[test]
+    fn forbidden_and_malformed_methods_are_errors_and_patch_a_warning() {
+        let (_, problems) = compile(&["TRACE", "connect", "GET POST", "patch"]);
+        let messages: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert!(messages[0].starts_with("error: methods[0]: \"TRACE\": browsers never send TRACE"));
+        assert!(messages[1].contains("methods[1]"));
+        assert!(messages[2].contains("not a valid method name"));
+        assert!(messages[3].starts_with("warning: methods[3]"));
+    }
+}

@@ -1,0 +1,173 @@
+//! The serialized origin browsers send in `Origin` (`scheme://host[:port]`), split into parts.
+//!
+//! One parser serves both sides: request values must already be in the exact form a browser
+//! serializes (lowercase, no default port), and policy entries are lowercased before parsing so
+//! they compare against that form byte for byte.
+
+/// A DNS name is at most 253 bytes; bounding hosts also bounds the work per request.
+const MAX_HOST_LEN: usize = 253;
+
+/// A serialized origin's parts, borrowed from its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Origin<'a> {
+    pub scheme: &'a str,
+    pub host: &'a str,
+    /// The port as written, if any (`*` only in policy patterns).
+    pub port: Option<&'a str>,
+}
+
+/// Why a text is not a serialized origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    NoScheme,
+    UserInfo,
+    Path,
+    TrailingSlash,
+    Query,
+    Fragment,
+    BadHost,
+    BadPort,
+    DefaultPort,
+}
+
+impl<'a> Origin<'a> {
+    /// Splits `scheme://host[:port]` without judging the host or port beyond their shape.
+    pub fn split(text: &'a str) -> Result<Self, Malformed> {
+        let (scheme, rest) = text.split_once("://").ok_or(Malformed::NoScheme)?;
+        if !is_scheme(scheme) {
+            return Err(Malformed::NoScheme);
+        }
+        if let Some((at, c)) = rest.char_indices().find(|(_, c)| matches!(c, '/' | '?' | '#' | '@')) {
+            return Err(match c {
+                '/' if at + 1 == rest.len() => Malformed::TrailingSlash,
+                '/' => Malformed::Path,
+                '?' => Malformed::Query,
+                '#' => Malformed::Fragment,
+                _ => Malformed::UserInfo,
+            });
+        }
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(literal) => {
+                let (inside, after) = literal.split_once(']').ok_or(Malformed::BadHost)?;
+                let host = rest.get(..inside.len() + 2).ok_or(Malformed::BadHost)?;
+                match after {
+                    "" => (host, None),
+                    _ => (host, Some(after.strip_prefix(':').ok_or(Malformed::BadHost)?)),
+                }
+            }
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            },
+        };
+        Ok(Origin { scheme, host, port })
+    }
+
+    /// Parses a request's `Origin` value; `None` unless it is exactly what a browser serializes.
+    pub fn parse_request(value: &'a [u8]) -> Option<Self> {
+        let origin = Self::split(core::str::from_utf8(value).ok()?).ok()?;
+        let port_ok = origin.port.is_none_or(|port| parse_port(origin.scheme, port).is_ok());
+        (port_ok && is_host(origin.host)).then_some(origin)
+    }
+
+    /// Whether the host is loopback, where plain `http://` is normal.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host;
+        host == "localhost" || host.ends_with(".localhost") || host.starts_with("127.") || host == "[::1]"
+    }
+}
+
+/// Checks a written port: digits with no leading zero, 1-65535, and not the scheme's default
+/// (browsers never serialize the default port).
+pub(crate) fn parse_port(scheme: &str, port: &str) -> Result<u16, Malformed> {
+    if port.is_empty() || port.len() > 5 || port.starts_with('0') || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Malformed::BadPort);
+    }
+    let number: u16 = port.parse().map_err(|_| Malformed::BadPort)?;
+    match (scheme, number) {
+        ("http" | "ws", 80) | ("https" | "wss", 443) => Err(Malformed::DefaultPort),
+        _ => Ok(number),
+    }
+}
+
+/// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`, lowercase as browsers serialize it.
+fn is_scheme(scheme: &str) -> bool {
+    let mut bytes = scheme.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+/// A lowercase ASCII domain or IPv4 address of non-empty labels, or a bracketed IPv6 literal.
+pub(crate) fn is_host(host: &str) -> bool {
+    if host.is_empty() || host.len() > MAX_HOST_LEN {
+        return false;
+    }
+    if let Some(literal) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return !literal.is_empty()
+            && literal.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase() || matches!(b, b':' | b'.'));
+    }
+    host.split('.').all(|label| {
+        !label.is_empty()
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_origins_must_be_browser_serializations() {
+        let ok: &[&[u8]] = &[
+            b"https://example.com",
+            b"http://localhost:8080",
+            b"http://[::1]:3000",
+            b"http://127.0.0.1",
+            b"chrome-extension://abcdefgh",
+        ];
+        for value in ok {
+            assert!(Origin::parse_request(value).is_some(), "{:?}", core::str::from_utf8(value));
+        }
+        let bad: &[&[u8]] = &[
+            b"",
+            b"null",
+            b"HTTPS://EXAMPLE.COM",
+            b"https://Example.com",
+            b"https://example.com/",
+            b"https://example.com:443",
+            b"https://example.com:0443",
+            b"https://example.com:99999",
+            b"https://user@example.com",
+            b"https://exa mple.com",
+            b"https://example.com, https://other.com",
+            b"https://*.example.com",
+            b"https://example.com:*",
+            b"https://ex\xffample.com",
+            b"https://example.com\r\nX-Evil: 1",
+            b"https://.example.com",
+            b"http://[::1",
+            b"http://[::1]x",
+        ];
+        for value in bad {
+            assert!(Origin::parse_request(value).is_none(), "{:?}", value);
+        }
+    }
+
+    #[test]
+    fn split_names_what_is_wrong() {
+        assert_eq!(Origin::split("example.com"), Err(Malformed::NoScheme));
+        assert_eq!(Origin::split("https://example.com/"), Err(Malformed::TrailingSlash));
+        assert_eq!(Origin::split("https://example.com/api"), Err(Malformed::Path));
+        assert_eq!(Origin::split("https://example.com?x"), Err(Malformed::Query));
+        assert_eq!(Origin::split("https://example.com#x"), Err(Malformed::Fragment));
+        assert_eq!(Origin::split("https://u:p@example.com"), Err(Malformed::UserInfo));
+        assert_eq!(parse_port("https", "443"), Err(Malformed::DefaultPort));
+        assert_eq!(parse_port("https", "8443"), Ok(8443));
+    }
+
+    #[test]
+    fn overlong_hosts_are_refused() {
+        let long = alloc::format!("https://{}.com", "a.".repeat(200));
+        assert!(Origin::parse_request(long.as_bytes()).is_none());
+    }
+}

@@ -1,0 +1,252 @@
+//! The policy's `origins` entries and the matcher they compile into.
+//!
+//! An entry is an exact origin, `*` (any origin), `null`, or a pattern: `https://*.example.com`
+//! (any depth of subdomain, never the apex) and/or `http://localhost:*` (any port). Exact hosts
+//! and wildcard parents live in hash tables, so a lookup costs one probe per label of the
+//! request's host, whatever the number of origins in the policy.
+
+use crate::config::Problems;
+use crate::origin::{Malformed, Origin, is_host, parse_port};
+use alloc::{boxed::Box, format, string::String, vec::Vec};
+use hashbrown::{HashMap, HashSet};
+
+/// Which ports an entry allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Port {
+    /// No port in the origin: the scheme's default.
+    Default,
+    Exact(u16),
+    Any,
+}
+
+/// The scheme and port an entry allows for a host (or for the subdomains of a parent).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Target {
+    scheme: Box<str>,
+    port: Port,
+}
+
+impl Target {
+    fn allows(&self, origin: &Origin) -> bool {
+        *self.scheme == *origin.scheme
+            && match (self.port, origin.port) {
+                (Port::Any, _) | (Port::Default, None) => true,
+                (Port::Exact(want), Some(port)) => parse_port(origin.scheme, port) == Ok(want),
+                _ => false,
+            }
+    }
+}
+
+/// The compiled `origins` list.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OriginMatcher {
+    /// `*`: any origin, answered with a literal `*` (never together with credentials).
+    any: bool,
+    /// The opaque origin `null`, allowed only when listed.
+    null: bool,
+    /// Exact hosts (`app.example.com`).
+    hosts: HashMap<Box<str>, Vec<Target>>,
+    /// Wildcard parents with their leading dot (`.example.com` for `https://*.example.com`).
+    parents: HashMap<Box<str>, Vec<Target>>,
+}
+
+impl OriginMatcher {
+    /// Compiles the entries of `origins` at `path`, recording every problem.
+    pub fn compile(entries: &[String], path: &str, problems: &mut Problems) -> Self {
+        let mut matcher = Self::default();
+        let mut seen = HashSet::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let at = format!("{path}[{index}]");
+            let normalized = entry.to_ascii_lowercase();
+            if !seen.insert(normalized.clone()) {
+                problems.warning(&at, format!("\"{entry}\" is listed twice"));
+                continue;
+            }
+            match normalized.as_str() {
+                "*" => matcher.any = true,
+                "null" => {
+                    matcher.null = true;
+                    problems.warning(
+                        &at,
+                        "\"null\" is the origin of sandboxed iframes, file: pages and some redirects; \
+                         any site can produce it, so allowing it is close to allowing everyone",
+                    );
+                }
+                _ => {
+                    match parse_entry(&normalized) {
+                        Ok((origin, subdomains, port)) => {
+                            if origin.scheme == "http" && !origin.is_loopback() {
+                                problems.warning(&at, format!("\"{entry}\" is plain http: its responses can be read and altered on the network"));
+                            }
+                            let table = if subdomains { &mut matcher.parents } else { &mut matcher.hosts };
+                            let key = if subdomains { origin.host.get(1..).unwrap_or_default() } else { origin.host };
+                            table
+                                .entry(Box::from(key))
+                                .or_default()
+                                .push(Target { scheme: Box::from(origin.scheme), port });
+                        }
+                        Err(reason) => problems.error(&at, format!("\"{entry}\" {reason}")),
+                    }
+                }
+            }
+        }
+        if matcher.any && entries.len() > 1 {
+            problems.warning(path, "\"*\" already allows every origin; the other entries have no effect");
+        }
+        matcher
+    }
+
+    /// Whether the policy allows any origin (answered with a literal `*`).
+    pub fn allows_any(&self) -> bool {
+        self.any
+    }
+
+    /// Whether the request's `Origin` value is allowed: `Err(())` when it is no serialized origin.
+    pub fn allows(&self, value: &[u8]) -> Result<bool, ()> {
+        if self.any {
+            return Ok(true);
+        }
+        if value == b"null" {
+            return Ok(self.null);
+        }
+        let origin = Origin::parse_request(value).ok_or(())?;
+        let hit = |targets: Option<&Vec<Target>>| targets.is_some_and(|t| t.iter().any(|t| t.allows(&origin)));
+        if hit(self.hosts.get(origin.host)) {
+            return Ok(true);
+        }
+        if self.parents.is_empty() {
+            return Ok(false);
+        }
+        // Every proper parent of the host, with its leading dot: `.b.example.com`, `.example.com`, `.com`.
+        let host = origin.host;
+        Ok(host.match_indices('.').filter_map(|(at, _)| host.get(at..)).any(|parent| hit(self.parents.get(parent))))
+    }
+}
+
+/// Parses a lowercased entry: the origin, whether it covers subdomains, and its port rule.
+fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), String> {
+    if !entry.is_ascii() {
+        return Err("is not ASCII; write an internationalized host in its punycode (xn--) form".into());
+    }
+    let origin = Origin::split(entry).map_err(|malformed| explain(malformed, entry))?;
+    let port = match origin.port {
+        None => Port::Default,
+        Some("*") => Port::Any,
+        Some(port) => Port::Exact(parse_port(origin.scheme, port).map_err(|malformed| explain(malformed, entry))?),
+    };
+    let (subdomains, host) = match origin.host.strip_prefix("*.") {
+        Some(parent) => (true, parent),
+        None => (false, origin.host),
+    };
+    if host.contains('*') {
+        return Err("has a wildcard that is not a whole leading label or the port \
+                    (patterns look like https://*.example.com or http://localhost:*)"
+            .into());
+    }
+    if !is_host(host) {
+        return Err(explain(Malformed::BadHost, entry));
+    }
+    if subdomains {
+        let last_label = host.rsplit('.').next().unwrap_or_default();
+        if host.starts_with('[') || last_label.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("puts a wildcard over an IP address; list the addresses".into());
+        }
+        if !host.contains('.') {
+            return Err(format!(
+                "puts a wildcard over the top-level domain \"{host}\", which allows every site under it"
+            ));
+        }
+    }
+    Ok((origin, subdomains, port))
+}
+
+fn explain(malformed: Malformed, entry: &str) -> String {
+    const SHAPE: &str = "an origin is scheme://host[:port]";
+    match malformed {
+        Malformed::NoScheme => format!("has no scheme; {SHAPE}"),
+        Malformed::UserInfo => format!("has user info; {SHAPE}"),
+        Malformed::Path => format!("has a path; {SHAPE}"),
+        Malformed::TrailingSlash => {
+            format!("has a trailing slash; {SHAPE} (write \"{}\")", entry.trim_end_matches('/'))
+        }
+        Malformed::Query => format!("has a query; {SHAPE}"),
+        Malformed::Fragment => format!("has a fragment; {SHAPE}"),
+        Malformed::BadHost => "has an invalid host".into(),
+        Malformed::BadPort => "has an invalid port; a port is 1-65535 without leading zeros, or *".into(),
+        Malformed::DefaultPort => {
+            let without = entry.rsplit_once(':').map_or(entry, |(origin, _)| origin);
+            format!("names the scheme's default port, which browsers never send (write \"{without}\")")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn matcher(entries: &[&str]) -> OriginMatcher {
+        let mut problems = Problems::default();
+        let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        let matcher = OriginMatcher::compile(&entries, "origins", &mut problems);
+        assert!(!problems.has_errors(), "{problems}");
+        matcher
+    }
+
+    #[test]
+    fn subdomain_patterns_cover_every_depth_but_never_the_apex() {
+        let m = matcher(&["https://*.example.com"]);
+        assert_eq!(m.allows(b"https://a.example.com"), Ok(true));
+        assert_eq!(m.allows(b"https://a.b.c.example.com"), Ok(true));
+        assert_eq!(m.allows(b"https://example.com"), Ok(false));
+        assert_eq!(m.allows(b"https://evilexample.com"), Ok(false));
+        assert_eq!(m.allows(b"https://example.com.evil.com"), Ok(false));
+        assert_eq!(m.allows(b"http://a.example.com"), Ok(false));
+        assert_eq!(m.allows(b"https://a.example.com:8443"), Ok(false));
+    }
+
+    #[test]
+    fn port_patterns_cover_every_port() {
+        let m = matcher(&["http://localhost:*", "https://*.example.com:*"]);
+        assert_eq!(m.allows(b"http://localhost:3000"), Ok(true));
+        assert_eq!(m.allows(b"http://localhost"), Ok(true));
+        assert_eq!(m.allows(b"https://localhost:3000"), Ok(false));
+        assert_eq!(m.allows(b"https://a.example.com:8443"), Ok(true));
+        assert_eq!(m.allows(b"http://localhost:0"), Err(()));
+    }
+
+    #[test]
+    fn exact_entries_compare_with_what_browsers_send() {
+        let m = matcher(&["https://App.Example.com", "http://localhost:8080", "null"]);
+        assert_eq!(m.allows(b"https://app.example.com"), Ok(true));
+        assert_eq!(m.allows(b"https://App.Example.com"), Err(()));
+        assert_eq!(m.allows(b"http://localhost:8080"), Ok(true));
+        assert_eq!(m.allows(b"http://localhost:8081"), Ok(false));
+        assert_eq!(m.allows(b"null"), Ok(true));
+        assert_eq!(matcher(&["https://a.com"]).allows(b"null"), Ok(false));
+    }
+
+    #[test]
+    fn bad_entries_are_explained() {
+        let cases = [
+            (
+                "https://example.com/",
+                "has a trailing slash; an origin is scheme://host[:port] (write \"https://example.com\")",
+            ),
+            ("https://example.com/api", "has a path"),
+            ("example.com", "has no scheme"),
+            ("https://user@example.com", "has user info"),
+            ("https://example.com:443", "default port"),
+            ("https://*.com", "top-level domain"),
+            ("https://a.*.example.com", "wildcard that is not a whole leading label"),
+            ("https://*example.com", "wildcard that is not a whole leading label"),
+            ("https://*.10.0.0.1", "IP address"),
+            ("https://exämple.com", "punycode"),
+            ("https://example.com:99999", "invalid port"),
+        ];
+        for (entry, want) in cases {
+            let reason = parse_entry(&entry.to_ascii_lowercase()).err().unwrap_or_default();
+            assert!(reason.contains(want), "{entry}: {reason}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The compiled policy: its routes, the rules each one applies, and the decision on actual
+//! (non-preflight) requests.
+
+use crate::config::{self, Level, Problem, Problems};
+use crate::decision::{Action, Decision, Kind};
+use crate::explain::Denial;
+use crate::headers::HeaderNames;
+use crate::methods::Methods;
+use crate::pattern::OriginMatcher;
+use crate::preflight;
+use crate::request::Request;
+use crate::response::{HeaderList, ResponseEdits};
+use alloc::{boxed::Box, format, string::ToString, vec::Vec};
+
+const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+const PREFLIGHT_VARY_PRIVATE_NETWORK: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network";
+
+/// A validated, compiled CORS policy. Build it once with [`Policy::parse`]; evaluate it per
+/// request with [`Policy::evaluate`], which does no JSON or policy work.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    default: Rules,
+    routes: Vec<Route>,
+    warnings: Vec<Problem>,
+}
+
+/// A `routes` entry: requests it matches get its rules, or none when disabled.
+#[derive(Clone, Debug)]
+struct Route {
+    host: Option<Box<str>>,
+    path_prefix: Option<Box<str>>,
+    rules: Option<Rules>,
+}
+
+/// Everything one route (or the top level) applies, with inherited fields resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct Rules {
+    pub origins: OriginMatcher,
+    pub methods: Methods,
+    pub request_headers: HeaderNames,
+    pub expose_headers: Option<Box<str>>,
+    pub credentials: bool,
+    pub max_age: Option<Box<str>>,
+    pub private_network: bool,
+    pub preflight_status: u16,
+    pub report_only: bool,
+    pub debug: bool,
+    pub preflight_vary: &'static str,
+}
+
+impl Policy {
+    /// Validates and compiles a policy file. On error, every problem is returned (errors and
+    /// warnings, with JSON paths); no policy is built from a file with any error.
+    pub fn parse(json: &str) -> Result<Self, Problems> {
+        let mut problems = Problems::default();
+        let Some((top, routes)) = config::read(json, &mut problems) else {
+            return Err(problems);
+        };
+        let default = Rules::resolve(&top, None, "", &mut problems);
+        let routes = routes
+            .iter()
+            .map(|(path, level)| Route {
+                host: level.host.as_deref().map(Box::from),
+                path_prefix: level.path_prefix.as_deref().map(Box::from),
+                rules: (!level.disabled).then(|| Rules::resolve(&top, Some(level), path, &mut problems)),
+            })
+            .collect();
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        Ok(Policy { default, routes, warnings: problems.into_vec() })
+    }
+
+    /// The warnings found while parsing: legal but risky choices.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+
+    /// Decides what to do with one request.
+    pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
+        let route = self.routes.iter().find(|route| route.matches(request));
+        match route.map_or(Some(&self.default), |route| route.rules.as_ref()) {
+            Some(rules) => rules.decide(request),
+            None => Decision { kind: Kind::Disabled, denial: None, enforced: true, action: Action::PassThrough },
+        }
+    }
+}
+
+impl Route {
+    fn matches(&self, request: &Request) -> bool {
+        self.host.as_deref().is_none_or(|host| host_matches(host, request.host))
+            && self.path_prefix.as_deref().is_none_or(|prefix| request.path.starts_with(prefix.as_bytes()))
+    }
+}
+
+/// A route's own value for a field, else the top level's.
+fn inherit<'l, T>(
+    top: &'l Level,
+    route: Option<&'l Level>,
+    field: impl Fn(&'l Level) -> Option<&'l T>,
+) -> Option<&'l T> {
+    route.and_then(&field).or_else(|| field(top))
+}
+
+/// Compares a route's host with the request's authority, ignoring the port unless the route names one.
+fn host_matches(host: &str, authority: &[u8]) -> bool {
+    let authority = if host.contains(':') && !host.ends_with(']') {
+        authority
+    } else {
+        match authority.iter().rposition(|&b| b == b':') {
+            Some(colon) if !authority.get(colon..).unwrap_or_default().contains(&b']') => {
+                authority.get(..colon).unwrap_or_default()
+            }
+            _ => authority,
+        }
+    };
+    authority.eq_ignore_ascii_case(host.as_bytes())
+}
+
+impl Rules {
+    /// A route's fields over the top level's, then the checks that span fields.
+    fn resolve(top: &Level, route: Option<&Level>, path: &str, problems: &mut Problems) -> Self {
+        let origins = inherit(top, route, |l| l.origins.as_ref()).cloned().unwrap_or_default();
+        let methods = inherit(top, route, |l| l.methods.as_ref()).cloned().unwrap_or_default();
+        let request_headers = inherit(top, route, |l| l.request_headers.as_ref()).cloned().unwrap_or_default();
+        let expose_headers = inherit(top, route, |l| l.expose_headers.as_ref()).cloned().unwrap_or_default();
+        let credentials = *inherit(top, route, |l| l.credentials.as_ref()).unwrap_or(&false);
+        let private_network = *inherit(top, route, |l| l.private_network.as_ref()).unwrap_or(&false);
+        if credentials {
+            let stars = [
+                (
+                    "origins",
+                    origins.allows_any(),
+                    "list the origins: browsers reject Access-Control-Allow-Origin: * on credentialed requests",
+                ),
+                (
+                    "methods",
+                    methods.allows_any(),
+                    "list the methods: with credentials a browser reads * as a method named \"*\"",
+                ),
+                (
+                    "request_headers",
+                    request_headers.allows_any(),
+                    "list the headers: with credentials a browser reads * as a header named \"*\"",
+                ),
+                (
+                    "expose_headers",
+                    expose_headers.allows_any(),
+                    "list the headers: with credentials a browser reads * as a header named \"*\"",
+                ),
+            ];
+            for (field, _, fix) in stars.iter().filter(|(_, star, _)| *star) {
+                let at = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+                problems.error(&at, format!("\"*\" cannot be used with credentials: true; {fix}"));
+            }
+        }
+        Rules {
+            origins,
+            methods,
+            request_headers,
+            expose_headers: expose_headers.joined(),
+            credentials,
+            max_age: inherit(top, route, |l| l.max_age.as_ref()).map(|age| age.to_string().into()),
+            private_network,
+            preflight_status: *inherit(top, route, |l| l.preflight_status.as_ref()).unwrap_or(&204),
+            report_only: *inherit(top, route, |l| l.report_only.as_ref()).unwrap_or(&false),
+            debug: *inherit(top, route, |l| l.debug.as_ref()).unwrap_or(&false),
+            preflight_vary: if private_network { PREFLIGHT_VARY_PRIVATE_NETWORK } else { PREFLIGHT_VARY },
+        }
+    }
+
+    fn decide<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
+        let (kind, denial, action) = if request.is_preflight() {
+            let (denial, status, headers) = preflight::answer(self, request);
+            (Kind::Preflight, denial, Action::Respond { status, headers })
+        } else {
+            let (kind, denial, edits) = self.actual(request);
+            (kind, denial, Action::Forward(edits))
+        };
+        let action = if self.report_only { Action::PassThrough } else { action };
+        Decision { kind, denial, enforced: !self.report_only, action }
+    }
+
+    /// An actual request: the answer is `*` for everyone, or the request's allowed origin.
+    fn actual<'a>(&'a self, request: &Request<'a>) -> (Kind, Option<Denial<'a>>, ResponseEdits<'a>) {
+        let kind = if request.origin.is_some() { Kind::Actual } else { Kind::NoOrigin };
+        let mut headers = HeaderList::default();
+        let origin = match request.origin {
+            // Without credentials, `*` is the same answer for every origin (and none): no Vary.
+            _ if self.origins.allows_any() => Ok("*"),
+            Some(origin) => self.allow_origin(origin),
+            None => return (kind, None, ResponseEdits { headers, vary_origin: true }),
+        };
+        let denial = match origin {
+            Ok(origin) => {
+                headers.push("Access-Control-Allow-Origin", origin);
+                if self.credentials {
+                    headers.push("Access-Control-Allow-Credentials", "true");
+                }
+                if let Some(exposed) = &self.expose_headers {
+                    headers.push("Access-Control-Expose-Headers", &**exposed);
+                }
+                None
+            }
+            Err(denial) => {
+                self.push_debug(&mut headers, &denial);
+                Some(denial)
+            }
+        };
+        (kind, denial, ResponseEdits { headers, vary_origin: !self.origins.allows_any() })
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or why there is none.
+    pub fn allow_origin<'a>(&self, origin: &'a [u8]) -> Result<&'a str, Denial<'a>> {
+        match self.origins.allows(origin) {
+            _ if self.origins.allows_any() => Ok("*"),
+            // `allows` accepted it as a serialized origin (or `null`): plain ASCII.
+            Ok(true) => core::str::from_utf8(origin).map_err(|_| Denial::MalformedRequest),
+            Ok(false) => Err(Denial::OriginNotAllowed),
+            Err(()) => Err(Denial::MalformedRequest),
+        }
+    }
+
+    pub fn push_debug<'a>(&self, headers: &mut HeaderList<'a>, denial: &Denial<'a>) {
+        if self.debug {
+            headers.push("Corsguard-Reason", denial.to_string());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Preflights: answered at the edge, allowed or not, and never forwarded.
+
+use crate::explain::Denial;
+use crate::headers::{is_token, requested, trim_ows};
+use crate::policy::Rules;
+use crate::request::Request;
+use crate::response::HeaderList;
+
+/// What an allowed preflight asked for, each part validated.
+struct Allowed<'a> {
+    origin: &'a str,
+    method: &'a str,
+    headers: Option<&'a str>,
+    private_network: bool,
+}
+
+/// The denial (if any), status and headers of the answer to a preflight.
+///
+/// `Access-Control-Allow-Methods` and `-Headers` echo what was asked, once every part of it is
+/// allowed: the answer is as small as it can be and never discloses the rest of the policy.
+/// A denial carries no `Access-Control-Allow-*` header, so the browser fails the preflight.
+pub(crate) fn answer<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Denial<'a>>, u16, HeaderList<'a>) {
+    let mut headers = HeaderList::default();
+    match check(rules, request) {
+        Ok(allowed) => {
+            headers.push("Access-Control-Allow-Origin", allowed.origin);
+            if rules.credentials {
+                headers.push("Access-Control-Allow-Credentials", "true");
+            }
+            headers.push("Access-Control-Allow-Methods", allowed.method);
+            if let Some(names) = allowed.headers {
+                headers.push("Access-Control-Allow-Headers", names);
+            }
+            if let Some(age) = &rules.max_age {
+                headers.push("Access-Control-Max-Age", &**age);
+            }
+            if allowed.private_network {
+                headers.push("Access-Control-Allow-Private-Network", "true");
+            }
+            headers.push("Vary", rules.preflight_vary);
+            (None, rules.preflight_status, headers)
+        }
+        Err(denial) => {
+            headers.push("Vary", rules.preflight_vary);
+            rules.push_debug(&mut headers, &denial);
+            (Some(denial), 403, headers)
+        }
+    }
+}
+
+fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial<'a>> {
+    let origin = rules.allow_origin(request.origin.unwrap_or_default())?;
+    let method = request.request_method.unwrap_or_default();
+    if !is_token(method) {
+        return Err(Denial::MalformedRequest);
+    }
+    if !rules.methods.allows(method) {
+        return Err(Denial::MethodNotAllowed);
+    }
+    let method = core::str::from_utf8(method).map_err(|_| Denial::MalformedRequest)?;
+    let headers = match request.request_headers {
+        None => None,
+        Some(value) => {
+            for name in requested(value) {
+                let name = name.map_err(|()| Denial::MalformedRequest)?;
+                if !rules.request_headers.allows(name) {
+                    return Err(Denial::HeaderNotAllowed(name));
+                }
+            }
+            // Every element is a token: the value is ASCII, and safe to echo once trimmed.
+            let value = core::str::from_utf8(trim_ows(value)).map_err(|_| Denial::MalformedRequest)?;
+            (!value.is_empty()).then_some(value)
+        }
+    };
+    let private_network = request.request_private_network == Some(b"true");
+    if private_network && !rules.private_network {
+        return Err(Denial::PrivateNetworkNotAllowed);
+    }
+    Ok(Allowed { origin, method, headers, private_network })
+}

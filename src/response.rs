@@ -1,0 +1,118 @@
+//! What the engine writes: header lists, the headers it owns, and `Vary` merging.
+
+use alloc::{borrow::Cow, string::String};
+
+/// Response headers the engine owns: an upstream's copies are removed, so a response never
+/// carries two answers (the browser rejects a doubled `Access-Control-Allow-Origin`).
+pub const OWNED_HEADERS: [&str; 8] = [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-allow-private-network",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    DEBUG_HEADER,
+];
+
+/// Carries the denial reason when the policy sets `debug: true`.
+pub const DEBUG_HEADER: &str = "corsguard-reason";
+
+/// The most headers one decision sets.
+const CAPACITY: usize = 8;
+
+/// A short list of response headers, held inline: deciding allocates nothing for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderList<'a> {
+    entries: [Option<(&'static str, Cow<'a, str>)>; CAPACITY],
+}
+
+impl<'a> HeaderList<'a> {
+    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
+        if let Some(slot) = self.entries.iter_mut().find(|slot| slot.is_none()) {
+            *slot = Some((name, value.into()));
+        }
+    }
+
+    /// The headers in the order they were decided, names in canonical case.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.entries.iter().flatten().map(|(name, value)| (*name, &**value))
+    }
+
+    /// The value of a header, by case-insensitive name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+    }
+}
+
+/// A host's mutable response headers, as an adapter exposes them to [`ResponseEdits::apply`].
+pub trait ResponseHeaders {
+    /// Every value of the header, joined with `", "`, or `None` when absent.
+    fn get_all(&self, name: &str) -> Option<String>;
+    /// Replaces every value of the header with this one.
+    fn set(&mut self, name: &str, value: &str);
+    /// Removes every value of the header.
+    fn remove(&mut self, name: &str);
+}
+
+/// What to do to the upstream response of a forwarded request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseEdits<'a> {
+    /// Headers to set, replacing the upstream's.
+    pub headers: HeaderList<'a>,
+    /// Whether to merge `Origin` into `Vary` (the answer depends on the request's origin).
+    pub vary_origin: bool,
+}
+
+impl ResponseEdits<'_> {
+    /// Applies the edits: the upstream's CORS headers go, ours are set, `Vary` is merged.
+    pub fn apply(&self, response: &mut impl ResponseHeaders) {
+        for name in OWNED_HEADERS {
+            match self.headers.get(name) {
+                Some(value) => response.set(name, value),
+                None => response.remove(name),
+            }
+        }
+        if self.vary_origin {
+            if let Some(merged) = merge_vary(response.get_all("vary").as_deref(), "Origin") {
+                response.set("vary", &merged);
+            }
+        }
+    }
+}
+
+/// `Vary` with `token` merged in, or `None` when it is already covered (listed, or `*`).
+pub fn merge_vary(existing: Option<&str>, token: &str) -> Option<String> {
+    let existing = existing.map(str::trim).filter(|v| !v.is_empty());
+    let covered = existing
+        .is_some_and(|value| value.split(',').map(str::trim).any(|t| t == "*" || t.eq_ignore_ascii_case(token)));
+    match existing {
+        _ if covered => None,
+        Some(value) => Some(alloc::format!("{value}, {token}")),
+        None => Some(token.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_is_merged_never_duplicated_and_star_is_kept() {
+        assert_eq!(merge_vary(None, "Origin").as_deref(), Some("Origin"));
+        assert_eq!(merge_vary(Some(""), "Origin").as_deref(), Some("Origin"));
+        assert_eq!(merge_vary(Some("Accept-Encoding"), "Origin").as_deref(), Some("Accept-Encoding, Origin"));
+        assert_eq!(merge_vary(Some("accept-encoding, origin"), "Origin"), None);
+        assert_eq!(merge_vary(Some("*"), "Origin"), None);
+        assert_eq!(merge_vary(Some("Origins"), "Origin").as_deref(), Some("Origins, Origin"));
+    }
+
+    #[test]
+    fn a_full_list_keeps_what_fits() {
+        let mut list = HeaderList::default();
+        for _ in 0..CAPACITY + 2 {
+            list.push("vary", "Origin");
+        }
+        assert_eq!(list.iter().count(), CAPACITY);
+    }
+}
