@@ -1,0 +1,201 @@
+"""What every end-to-end suite shares: the test upstream, the conformance vectors, and the check
+of a real response against a vector's expectation (tests/vectors/README.md says what it means)."""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import json
+import os
+import pathlib
+import socket
+import threading
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors"
+
+OWNED = [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-allow-private-network",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    "corsguard-reason",
+]
+
+UPSTREAM_HEADERS = [
+    ("Access-Control-Allow-Origin", "https://upstream.invalid"),
+    ("Access-Control-Allow-Credentials", "true"),
+    ("Access-Control-Expose-Headers", "X-Upstream"),
+    ("Vary", "Accept-Encoding"),
+    ("X-Upstream", "1"),
+]
+UPSTREAM_BODY = b"upstream"
+
+# /large/ streams this many bytes of a repeating pattern, to prove bodies pass through intact.
+LARGE_BODY_SIZE = 8 * 1024 * 1024
+LARGE_CHUNK = bytes(range(256)) * 256
+
+REQUIRED = os.environ.get("CI") == "true"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Upstream:
+    """The upstream every runner uses: 200, `upstream`, and CORS headers of its own to replace.
+
+    `/status/NNN` answers with that status; `/large/` streams LARGE_BODY_SIZE bytes; `hits` counts
+    every request that reached it, so a suite can prove preflights never do."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.lock = threading.Lock()
+        upstream = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle_one(self) -> None:
+                with upstream.lock:
+                    upstream.hits += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status = 200
+                if self.path.startswith("/status/"):
+                    status = int(self.path.split("/")[2])
+                self.send_response(status)
+                for name, value in UPSTREAM_HEADERS:
+                    self.send_header(name, value)
+                if self.path.startswith("/large/"):
+                    self.send_header("Content-Length", str(LARGE_BODY_SIZE))
+                    self.end_headers()
+                    sent = 0
+                    while sent < LARGE_BODY_SIZE:
+                        chunk = LARGE_CHUNK[: LARGE_BODY_SIZE - sent]
+                        self.wfile.write(chunk)
+                        sent += len(chunk)
+                    return
+                self.send_header("Content-Length", str(len(UPSTREAM_BODY)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(UPSTREAM_BODY)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_one
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Upstream":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def large_body_ok(body: bytes) -> bool:
+    if len(body) != LARGE_BODY_SIZE:
+        return False
+    pattern = LARGE_CHUNK * (LARGE_BODY_SIZE // len(LARGE_CHUNK) + 1)
+    return body == pattern[:LARGE_BODY_SIZE]
+
+
+def vector_files() -> list[pathlib.Path]:
+    return sorted((VECTORS / "decisions").glob("*.json"))
+
+
+def load(path: pathlib.Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def cases() -> list[tuple[str, dict, dict]]:
+    """Every (id, policy, case) of every decision vector file."""
+    out = []
+    for path in vector_files():
+        data = load(path)
+        for case in data["cases"]:
+            out.append((f"{path.stem}: {case['name']}", data["policy"], case))
+    return out
+
+
+def send(port: int, request: dict, timeout: float = 10.0) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Sends a vector's request to an edge on 127.0.0.1:port; returns status, headers, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(request.get("method", "GET"), request.get("path", "/"), skip_host=True,
+                        skip_accept_encoding=True)
+        conn.putheader("Host", request.get("host", "api.test"))
+        for name, value in request.get("headers", {}).items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
+def tokens(values: list[str]) -> list[str]:
+    return [t.strip().lower() for v in values for t in v.split(",") if t.strip()]
+
+
+def check(case: dict, status: int, headers: list[tuple[str, str]], body: bytes,
+          reached_upstream: bool, observes_denial: bool = True) -> list[str]:
+    """Every way the response differs from the case's expectation (empty when it matches)."""
+    expect = case["expect"]
+    action = expect["action"]
+    got: dict[str, list[str]] = {}
+    for name, value in headers:
+        got.setdefault(name.lower(), []).append(value.strip())
+    wanted = {k.lower(): v for k, v in expect.get("headers", {}).items()}
+    problems = []
+
+    def owned_exactly(names: list[str]) -> None:
+        for name in names:
+            if name in wanted and got.get(name) != [wanted[name]]:
+                problems.append(f"{name}: want {wanted[name]!r}, got {got.get(name)}")
+            elif name not in wanted and name in got:
+                problems.append(f"{name}: want none, got {got[name]}")
+
+    if action == "respond":
+        if reached_upstream:
+            problems.append("the request reached the upstream; it must be answered at the edge")
+        if status != expect["status"]:
+            problems.append(f"status: want {expect['status']}, got {status}")
+        owned_exactly(OWNED + ["vary"])
+    elif action == "forward":
+        if not reached_upstream:
+            problems.append("the request never reached the upstream")
+        if status != 200 or body != UPSTREAM_BODY and case["request"].get("method") != "HEAD":
+            problems.append(f"upstream answer altered: status {status}, body {body[:40]!r}")
+        owned_exactly(OWNED)
+        want_vary = sorted(set(tokens(["Accept-Encoding"] + expect.get("vary", []))))
+        vary = tokens(got.get("vary", []))
+        if sorted(vary) != want_vary:
+            problems.append(f"vary: want tokens {want_vary}, got {got.get('vary')}")
+    elif action == "pass":
+        if not reached_upstream:
+            problems.append("the request never reached the upstream")
+        for name, value in UPSTREAM_HEADERS:
+            if got.get(name.lower()) != [value]:
+                problems.append(f"{name}: the upstream's {value!r} must pass untouched, got {got.get(name.lower())}")
+        for name in OWNED:
+            if name not in [n.lower() for n, _ in UPSTREAM_HEADERS] and name in got:
+                problems.append(f"{name}: added on a pass-through: {got[name]}")
+    else:
+        problems.append(f"unknown action {action!r}")
+    if observes_denial and case["expect"].get("denial") and "corsguard-reason" in wanted:
+        pass  # compared with the other owned headers above
+    return problems
