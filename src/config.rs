@@ -147,7 +147,7 @@ pub(crate) fn read(json: &str, problems: &mut Problems) -> Option<(Level, Vec<(S
                 match entry {
                     Value::Object(route) => {
                         let level = read_level(route, &path, problems);
-                        if level.host.is_none() && level.path_prefix.is_none() {
+                        if !route.contains_key("host") && !route.contains_key("path_prefix") {
                             problems.error(&path, "a route needs host or path_prefix to match requests on");
                         }
                         routes.push((path, level));
