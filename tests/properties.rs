@@ -1,0 +1,278 @@
+//! Property tests: for random policies and requests, the engine never breaks the safety rules,
+//! and a model of the browser's CORS check (from the Fetch standard) accepts the engine's answer
+//! exactly when the policy means to allow the request.
+//!
+//! Which origins each policy entry allows is a hand-written table, not the engine's matcher, so
+//! the model is independent of the code under test.
+
+use corsguard::{Action, HeaderList, Policy, Request, ResponseHeaders};
+use proptest::prelude::*;
+use proptest::sample::subsequence;
+
+/// Policy `origins` entries; the table below says which request origins each one allows.
+const ENTRIES: [&str; 6] =
+    ["https://app.example.com", "https://*.example.com", "http://localhost:*", "null", "https://partner.test:8443", "*"];
+const ANY: usize = 5;
+
+/// Request `Origin` values (some hostile) and the indexes of the entries that allow each.
+const ORIGINS: [(&str, &[usize]); 19] = [
+    ("https://app.example.com", &[0, 1]),
+    ("https://a.b.example.com", &[1]),
+    ("https://example.com", &[]),
+    ("https://evilexample.com", &[]),
+    ("https://app.example.com.evil.test", &[]),
+    ("http://app.example.com", &[]),
+    ("http://localhost:3000", &[2]),
+    ("http://localhost", &[2]),
+    ("https://localhost:3000", &[]),
+    ("null", &[3]),
+    ("https://partner.test:8443", &[4]),
+    ("https://partner.test", &[]),
+    ("HTTPS://APP.EXAMPLE.COM", &[]),
+    ("https://app.example.com/", &[]),
+    ("https://app.example.com\r\nX-Evil: 1", &[]),
+    ("https://app.example.com:443", &[]),
+    ("", &[]),
+    ("https://app.example.com, https://evil.test", &[]),
+    ("https://app.example.com\0", &[]),
+];
+
+const METHODS: [&str; 4] = ["PUT", "DELETE", "PATCH", "*"];
+const HEADERS: [&str; 4] = ["Content-Type", "X-A", "Authorization", "*"];
+const REQUEST_METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "put", "PU T"];
+const REQUEST_HEADERS: [&str; 8] =
+    ["content-type", "x-a", "authorization", "content-type,x-a", "x-b", "x-a,x-b", "x-a,,x-b", "x-a\r\nx"];
+
+#[derive(Debug, Clone)]
+struct Spec {
+    origins: Vec<usize>,
+    methods: Vec<&'static str>,
+    headers: Vec<&'static str>,
+    credentials: bool,
+    private_network: bool,
+    max_age: Option<u32>,
+}
+
+impl Spec {
+    fn json(&self) -> String {
+        let origins: Vec<&str> = self.origins.iter().map(|&i| ENTRIES[i]).collect();
+        serde_json::json!({
+            "origins": origins, "methods": self.methods, "request_headers": self.headers,
+            "expose_headers": ["X-Id"], "credentials": self.credentials,
+            "private_network": self.private_network, "max_age": self.max_age,
+        })
+        .to_string()
+        .replace(",\"max_age\":null", "")
+    }
+
+    fn allows_origin(&self, origin: usize) -> bool {
+        self.origins.contains(&ANY) || ORIGINS[origin].1.iter().any(|e| self.origins.contains(e))
+    }
+
+    fn allows_method(&self, method: &str) -> bool {
+        ["GET", "HEAD", "POST"].contains(&method) || self.methods.contains(&"*") && method != "PU T"
+            || self.methods.contains(&method)
+    }
+
+    fn allows_headers(&self, list: &str) -> bool {
+        let names: Vec<&str> = list.split(',').collect();
+        names.iter().all(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && (self.headers.iter().any(|h| h.eq_ignore_ascii_case(n))
+                    || self.headers.contains(&"*") && !n.eq_ignore_ascii_case("authorization"))
+        })
+    }
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        subsequence((0..ENTRIES.len()).collect::<Vec<_>>(), 1..=3),
+        subsequence(METHODS.to_vec(), 0..=3),
+        subsequence(HEADERS.to_vec(), 0..=3),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(0u32..=7200),
+    )
+        .prop_map(|(origins, methods, headers, credentials, private_network, max_age)| {
+            // `*` with credentials is rejected at load time (tested with the validation vectors).
+            let keep = |list: Vec<&'static str>| list.into_iter().filter(|e| !credentials || *e != "*").collect();
+            let origins = origins.into_iter().filter(|&e| !credentials || e != ANY).collect::<Vec<_>>();
+            let origins = if origins.is_empty() { vec![0] } else { origins };
+            Spec { origins, methods: keep(methods), headers: keep(headers), credentials, private_network, max_age }
+        })
+}
+
+#[derive(Debug, Clone)]
+struct Browser {
+    origin: usize,
+    credentials: bool,
+    method: &'static str,
+    headers: Option<&'static str>,
+    private_network: bool,
+}
+
+fn browser() -> impl Strategy<Value = Browser> {
+    (
+        0..ORIGINS.len(),
+        any::<bool>(),
+        proptest::sample::select(REQUEST_METHODS.to_vec()),
+        proptest::option::of(proptest::sample::select(REQUEST_HEADERS.to_vec())),
+        any::<bool>(),
+    )
+        .prop_map(|(origin, credentials, method, headers, private_network)| Browser {
+            origin,
+            credentials,
+            method,
+            headers,
+            private_network,
+        })
+}
+
+/// The response headers the browser sees, as (lowercase name, value) lines.
+struct Lines(Vec<(String, String)>);
+
+impl Lines {
+    fn from_list(list: &HeaderList) -> Self {
+        Lines(list.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.to_string())).collect())
+    }
+
+    /// An upstream that tries to answer CORS itself, wrongly.
+    fn hostile_upstream() -> Self {
+        Lines(vec![
+            ("access-control-allow-origin".into(), "*".into()),
+            ("access-control-allow-credentials".into(), "true".into()),
+            ("access-control-allow-methods".into(), "*".into()),
+        ])
+    }
+
+    fn values(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    fn one(&self, name: &str) -> Option<&str> {
+        match self.values(name)[..] {
+            [value] => Some(value),
+            _ => None,
+        }
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.one(name).map(|v| v.split(',').map(|t| t.trim().to_string()).collect()).unwrap_or_default()
+    }
+}
+
+impl ResponseHeaders for Lines {
+    fn get_all(&self, name: &str) -> Option<String> {
+        let values = self.values(name);
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+    fn set(&mut self, name: &str, value: &str) {
+        self.remove(name);
+        self.0.push((name.into(), value.into()));
+    }
+    fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
+    }
+}
+
+/// Fetch's "CORS check".
+fn cors_check(response: &Lines, origin: &str, credentials: bool) -> bool {
+    match response.one("access-control-allow-origin") {
+        Some("*") if !credentials => true,
+        Some(allowed) if allowed == origin => {
+            !credentials || response.one("access-control-allow-credentials") == Some("true")
+        }
+        _ => false,
+    }
+}
+
+/// Fetch's "CORS-preflight fetch", steps 6-7, on the preflight's answer.
+fn preflight_check(status: u16, response: &Lines, browser: &Browser) -> bool {
+    let origin = ORIGINS[browser.origin].0;
+    let methods = response.list("access-control-allow-methods");
+    let names = response.list("access-control-allow-headers");
+    let star = |list: &[String]| !browser.credentials && list.iter().any(|m| m == "*");
+    let method_ok = ["GET", "HEAD", "POST"].contains(&browser.method)
+        || methods.iter().any(|m| m == browser.method)
+        || star(&methods);
+    let headers_ok = browser.headers.into_iter().flat_map(|h| h.split(',')).all(|name| {
+        names.iter().any(|n| n.eq_ignore_ascii_case(name))
+            || star(&names) && !name.eq_ignore_ascii_case("authorization")
+    });
+    let private_network_ok =
+        !browser.private_network || response.one("access-control-allow-private-network") == Some("true");
+    (200..300).contains(&status)
+        && cors_check(response, origin, browser.credentials)
+        && method_ok
+        && headers_ok
+        && private_network_ok
+}
+
+/// Rule 7 and the denied-preflight rule, on any answer.
+fn assert_safe(spec: &Spec, browser: &Browser, response: &Lines, denied_preflight: bool) -> Result<(), TestCaseError> {
+    for (name, value) in &response.0 {
+        prop_assert!(!value.contains(['\r', '\n', '\0']), "{name}: {value:?}");
+        if denied_preflight {
+            prop_assert!(!name.starts_with("access-control-allow-"), "denied preflight carries {name}");
+        }
+    }
+    if let Some(allowed) = response.one("access-control-allow-origin") {
+        let credentials = response.one("access-control-allow-credentials").is_some();
+        prop_assert!(!(allowed == "*" && credentials), "* with credentials");
+        if allowed != "*" {
+            prop_assert_eq!(allowed, ORIGINS[browser.origin].0, "reflected another origin");
+            prop_assert!(ORIGINS[browser.origin].1.iter().any(|e| spec.origins.contains(e)), "reflected {}", allowed);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn preflights_are_safe_and_the_browser_agrees_with_the_policy(spec in spec(), browser in browser()) {
+        let policy = Policy::parse(&spec.json()).map_err(|p| TestCaseError::fail(p.to_string()))?;
+        let origin = ORIGINS[browser.origin].0;
+        let request = Request {
+            method: b"OPTIONS",
+            origin: Some(origin.as_bytes()),
+            request_method: Some(browser.method.as_bytes()),
+            request_headers: browser.headers.map(str::as_bytes),
+            request_private_network: browser.private_network.then_some(b"true".as_slice()),
+            ..Request::default()
+        };
+        let decision = policy.evaluate(&request);
+        let Action::Respond { status, headers } = &decision.action else {
+            return Err(TestCaseError::fail("a preflight must be answered at the edge"));
+        };
+        let response = Lines::from_list(headers);
+        assert_safe(&spec, &browser, &response, decision.denial.is_some())?;
+        let intended = spec.allows_origin(browser.origin)
+            && spec.allows_method(browser.method)
+            && browser.headers.is_none_or(|h| spec.allows_headers(h))
+            && (!browser.private_network || spec.private_network)
+            && (!browser.credentials || spec.credentials);
+        prop_assert_eq!(preflight_check(*status, &response, &browser), intended, "{:?}", response.0);
+    }
+
+    #[test]
+    fn actual_requests_are_safe_and_the_browser_agrees_with_the_policy(spec in spec(), browser in browser()) {
+        let policy = Policy::parse(&spec.json()).map_err(|p| TestCaseError::fail(p.to_string()))?;
+        let origin = ORIGINS[browser.origin].0;
+        let method = if browser.method == "PU T" { "GET" } else { browser.method };
+        let request = Request { method: method.as_bytes(), origin: Some(origin.as_bytes()), ..Request::default() };
+        let decision = policy.evaluate(&request);
+        let Action::Forward(edits) = &decision.action else {
+            return Err(TestCaseError::fail("an actual request must be forwarded"));
+        };
+        let mut response = Lines::hostile_upstream();
+        edits.apply(&mut response);
+        assert_safe(&spec, &browser, &response, false)?;
+        prop_assert!(response.one("access-control-allow-methods").is_none(), "the upstream's header survived");
+        let intended = spec.allows_origin(browser.origin) && (!browser.credentials || spec.credentials);
+        prop_assert_eq!(cors_check(&response, origin, browser.credentials), intended, "{:?}", response.0);
+        prop_assert_eq!(decision.denial.is_none(), spec.allows_origin(browser.origin));
+    }
+}
