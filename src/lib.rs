@@ -17,7 +17,7 @@
 //! };
 //! let Action::Respond { status, headers } = policy.evaluate(&preflight).action else { panic!() };
 //! assert_eq!(status, 204);
-//! assert_eq!(headers.get("Access-Control-Allow-Origin"), Some("https://app.example.com"));
+//! assert_eq!(headers.get("access-control-allow-origin"), Some("https://app.example.com"));
 //! ```
 #![no_std]
 

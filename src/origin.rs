@@ -10,6 +10,8 @@ const MAX_HOST_LEN: usize = 253;
 /// A serialized origin's parts, borrowed from its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Origin<'a> {
+    /// The whole origin, as written.
+    pub text: &'a str,
     pub scheme: &'a str,
     pub host: &'a str,
     /// The port as written, if any (`*` only in policy patterns).
@@ -60,14 +62,32 @@ impl<'a> Origin<'a> {
                 None => (rest, None),
             },
         };
-        Ok(Origin { scheme, host, port })
+        Ok(Origin { text, scheme, host, port })
     }
 
-    /// Parses a request's `Origin` value; `None` unless it is exactly what a browser serializes.
+    /// Parses a request's `Origin` value, `None` unless it is exactly what a browser serializes.
+    /// One pass over the bytes: this runs on every cross-origin request.
     pub fn parse_request(value: &'a [u8]) -> Option<Self> {
-        let origin = Self::split(core::str::from_utf8(value).ok()?).ok()?;
-        let port_ok = origin.port.is_none_or(|port| parse_port(origin.scheme, port).is_ok());
-        (port_ok && is_host(origin.host)).then_some(origin)
+        let text = core::str::from_utf8(value).ok()?;
+        let colon = value.iter().position(|&b| b == b':')?;
+        let scheme = text.get(..colon)?;
+        let rest = text.get(colon + 1..)?.strip_prefix("//")?;
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(literal) => {
+                let close = literal.bytes().position(|b| b == b']')?;
+                let host = rest.get(..close + 2)?;
+                match rest.get(close + 2..)? {
+                    "" => (host, None),
+                    after => (host, Some(after.strip_prefix(':')?)),
+                }
+            }
+            None => match rest.bytes().rposition(|b| b == b':') {
+                Some(at) => (rest.get(..at)?, Some(rest.get(at + 1..)?)),
+                None => (rest, None),
+            },
+        };
+        let port_ok = port.is_none_or(|port| parse_port(scheme, port).is_ok());
+        (port_ok && is_scheme(scheme) && is_host(host)).then_some(Origin { text, scheme, host, port })
     }
 
     /// Whether the host is loopback, where plain `http://` is normal.
@@ -103,13 +123,18 @@ pub(crate) fn is_host(host: &str) -> bool {
         return false;
     }
     if let Some(literal) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return !literal.is_empty()
-            && literal.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase() || matches!(b, b':' | b'.'));
+        return !literal.is_empty() && literal.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b':' | b'.'));
     }
-    host.split('.').all(|label| {
-        !label.is_empty()
-            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
-    })
+    let mut label = 0;
+    for b in host.bytes() {
+        match b {
+            b'.' if label == 0 => return false,
+            b'.' => label = 0,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => label += 1,
+            _ => return false,
+        }
+    }
+    label > 0
 }
 
 #[cfg(test)]

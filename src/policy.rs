@@ -6,10 +6,11 @@ use crate::decision::{Action, Decision, Kind};
 use crate::explain::Denial;
 use crate::headers::HeaderNames;
 use crate::methods::Methods;
+use crate::origin::Origin;
 use crate::pattern::OriginMatcher;
 use crate::preflight;
 use crate::request::Request;
-use crate::response::{HeaderList, ResponseEdits};
+use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, DEBUG_HEADER, EXPOSE_HEADERS, HeaderList, ResponseEdits};
 use alloc::{boxed::Box, format, string::ToString, vec::Vec};
 
 const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
@@ -194,12 +195,12 @@ impl Rules {
         };
         let denial = match origin {
             Ok(origin) => {
-                headers.push("Access-Control-Allow-Origin", origin);
+                headers.push(ALLOW_ORIGIN, origin);
                 if self.credentials {
-                    headers.push("Access-Control-Allow-Credentials", "true");
+                    headers.push(ALLOW_CREDENTIALS, "true");
                 }
                 if let Some(exposed) = &self.expose_headers {
-                    headers.push("Access-Control-Expose-Headers", &**exposed);
+                    headers.push(EXPOSE_HEADERS, &**exposed);
                 }
                 None
             }
@@ -212,19 +213,20 @@ impl Rules {
     }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or why there is none.
-    pub fn allow_origin<'a>(&self, origin: &'a [u8]) -> Result<&'a str, Denial<'a>> {
-        match self.origins.allows(origin) {
-            _ if self.origins.allows_any() => Ok("*"),
-            // `allows` accepted it as a serialized origin (or `null`): plain ASCII.
-            Ok(true) => core::str::from_utf8(origin).map_err(|_| Denial::MalformedRequest),
-            Ok(false) => Err(Denial::OriginNotAllowed),
-            Err(()) => Err(Denial::MalformedRequest),
+    pub fn allow_origin<'a>(&self, value: &'a [u8]) -> Result<&'a str, Denial<'a>> {
+        if self.origins.allows_any() {
+            return Ok("*");
         }
+        if value == b"null" {
+            return if self.origins.allows_null() { Ok("null") } else { Err(Denial::OriginNotAllowed) };
+        }
+        let origin = Origin::parse_request(value).ok_or(Denial::MalformedRequest)?;
+        if self.origins.allows(&origin) { Ok(origin.text) } else { Err(Denial::OriginNotAllowed) }
     }
 
     pub fn push_debug<'a>(&self, headers: &mut HeaderList<'a>, denial: &Denial<'a>) {
         if self.debug {
-            headers.push("Corsguard-Reason", denial.to_string());
+            headers.push(DEBUG_HEADER, denial.to_string());
         }
     }
 }

@@ -4,7 +4,9 @@ use crate::explain::Denial;
 use crate::headers::{is_token, requested, trim_ows};
 use crate::policy::Rules;
 use crate::request::Request;
-use crate::response::HeaderList;
+use crate::response::{
+    ALLOW_CREDENTIALS, ALLOW_HEADERS, ALLOW_METHODS, ALLOW_ORIGIN, ALLOW_PRIVATE_NETWORK, HeaderList, MAX_AGE, VARY,
+};
 
 /// What an allowed preflight asked for, each part validated.
 struct Allowed<'a> {
@@ -23,25 +25,25 @@ pub(crate) fn answer<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Den
     let mut headers = HeaderList::default();
     match check(rules, request) {
         Ok(allowed) => {
-            headers.push("Access-Control-Allow-Origin", allowed.origin);
+            headers.push(ALLOW_ORIGIN, allowed.origin);
             if rules.credentials {
-                headers.push("Access-Control-Allow-Credentials", "true");
+                headers.push(ALLOW_CREDENTIALS, "true");
             }
-            headers.push("Access-Control-Allow-Methods", allowed.method);
+            headers.push(ALLOW_METHODS, allowed.method);
             if let Some(names) = allowed.headers {
-                headers.push("Access-Control-Allow-Headers", names);
+                headers.push(ALLOW_HEADERS, names);
             }
             if let Some(age) = &rules.max_age {
-                headers.push("Access-Control-Max-Age", &**age);
+                headers.push(MAX_AGE, &**age);
             }
             if allowed.private_network {
-                headers.push("Access-Control-Allow-Private-Network", "true");
+                headers.push(ALLOW_PRIVATE_NETWORK, "true");
             }
-            headers.push("Vary", rules.preflight_vary);
+            headers.push(VARY, rules.preflight_vary);
             (None, rules.preflight_status, headers)
         }
         Err(denial) => {
-            headers.push("Vary", rules.preflight_vary);
+            headers.push(VARY, rules.preflight_vary);
             rules.push_debug(&mut headers, &denial);
             (Some(denial), 403, headers)
         }
@@ -50,26 +52,23 @@ pub(crate) fn answer<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Den
 
 fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial<'a>> {
     let origin = rules.allow_origin(request.origin.unwrap_or_default())?;
-    let method = request.request_method.unwrap_or_default();
-    if !is_token(method) {
-        return Err(Denial::MalformedRequest);
-    }
-    if !rules.methods.allows(method) {
+    let method = core::str::from_utf8(request.request_method.unwrap_or_default()).ok();
+    let method = method.filter(|m| is_token(m.as_bytes())).ok_or(Denial::MalformedRequest)?;
+    if !rules.methods.allows(method.as_bytes()) {
         return Err(Denial::MethodNotAllowed);
     }
-    let method = core::str::from_utf8(method).map_err(|_| Denial::MalformedRequest)?;
     let headers = match request.request_headers {
         None => None,
         Some(value) => {
+            let value = core::str::from_utf8(value).map_err(|_| Denial::MalformedRequest)?;
             for name in requested(value) {
                 let name = name.map_err(|()| Denial::MalformedRequest)?;
                 if !rules.request_headers.allows(name) {
                     return Err(Denial::HeaderNotAllowed(name));
                 }
             }
-            // Every element is a token: the value is ASCII, and safe to echo once trimmed.
-            let value = core::str::from_utf8(trim_ows(value)).map_err(|_| Denial::MalformedRequest)?;
-            (!value.is_empty()).then_some(value)
+            // Every element is a token: safe to echo once trimmed.
+            Some(trim_ows(value)).filter(|v| !v.is_empty())
         }
     };
     let private_network = request.request_private_network == Some(b"true");

@@ -2,21 +2,30 @@
 
 use alloc::{borrow::Cow, string::String};
 
+// Header names are lowercase, as every host (HTTP/2, Envoy, workerd, the `http` crate) keeps them.
+pub(crate) const ALLOW_ORIGIN: &str = "access-control-allow-origin";
+pub(crate) const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
+pub(crate) const ALLOW_METHODS: &str = "access-control-allow-methods";
+pub(crate) const ALLOW_HEADERS: &str = "access-control-allow-headers";
+pub(crate) const ALLOW_PRIVATE_NETWORK: &str = "access-control-allow-private-network";
+pub(crate) const EXPOSE_HEADERS: &str = "access-control-expose-headers";
+pub(crate) const MAX_AGE: &str = "access-control-max-age";
+pub(crate) const VARY: &str = "vary";
+/// Carries the denial reason when the policy sets `debug: true`.
+pub const DEBUG_HEADER: &str = "corsguard-reason";
+
 /// Response headers the engine owns: an upstream's copies are removed, so a response never
 /// carries two answers (the browser rejects a doubled `Access-Control-Allow-Origin`).
 pub const OWNED_HEADERS: [&str; 8] = [
-    "access-control-allow-origin",
-    "access-control-allow-credentials",
-    "access-control-allow-methods",
-    "access-control-allow-headers",
-    "access-control-allow-private-network",
-    "access-control-expose-headers",
-    "access-control-max-age",
+    ALLOW_ORIGIN,
+    ALLOW_CREDENTIALS,
+    ALLOW_METHODS,
+    ALLOW_HEADERS,
+    ALLOW_PRIVATE_NETWORK,
+    EXPOSE_HEADERS,
+    MAX_AGE,
     DEBUG_HEADER,
 ];
-
-/// Carries the denial reason when the policy sets `debug: true`.
-pub const DEBUG_HEADER: &str = "corsguard-reason";
 
 /// The most headers one decision sets.
 const CAPACITY: usize = 8;
@@ -34,7 +43,7 @@ impl<'a> HeaderList<'a> {
         }
     }
 
-    /// The headers in the order they were decided, names in canonical case.
+    /// The headers in the order they were decided, with lowercase names.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.entries.iter().flatten().map(|(name, value)| (*name, &**value))
     }
@@ -74,8 +83,8 @@ impl ResponseEdits<'_> {
             }
         }
         if self.vary_origin {
-            if let Some(merged) = merge_vary(response.get_all("vary").as_deref(), "Origin") {
-                response.set("vary", &merged);
+            if let Some(merged) = merge_vary(response.get_all(VARY).as_deref(), "Origin") {
+                response.set(VARY, &merged);
             }
         }
     }
