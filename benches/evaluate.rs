@@ -75,16 +75,20 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+const ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+
 fn view(request: &http::Request<()>) -> Request<'_> {
-    let header = |name: &str| request.headers().get(name).map(HeaderValue::as_bytes);
+    use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
+    let header = |name: HeaderName| request.headers().get(name).map(HeaderValue::as_bytes);
     Request {
         method: request.method().as_str().as_bytes(),
         host: b"",
         path: request.uri().path().as_bytes(),
-        origin: header("origin"),
-        request_method: header("access-control-request-method"),
-        request_headers: header("access-control-request-headers"),
-        request_private_network: header("access-control-request-private-network"),
+        origin: header(ORIGIN),
+        request_method: header(ACCESS_CONTROL_REQUEST_METHOD),
+        request_headers: header(ACCESS_CONTROL_REQUEST_HEADERS),
+        request_private_network: header(ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::origin::Origin;
 use crate::pattern::OriginMatcher;
 use crate::preflight;
 use crate::request::Request;
-use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, DEBUG_HEADER, EXPOSE_HEADERS, HeaderList, ResponseEdits};
+use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits};
 use alloc::{boxed::Box, format, string::ToString, vec::Vec};
 
 const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
@@ -200,7 +200,7 @@ impl Rules {
                     headers.push(ALLOW_CREDENTIALS, "true");
                 }
                 if let Some(exposed) = &self.expose_headers {
-                    headers.push(EXPOSE_HEADERS, &**exposed);
+                    headers.push(EXPOSE_HEADERS, exposed);
                 }
                 None
             }
@@ -226,7 +226,7 @@ impl Rules {
 
     pub fn push_debug<'a>(&self, headers: &mut HeaderList<'a>, denial: &Denial<'a>) {
         if self.debug {
-            headers.push(DEBUG_HEADER, denial.to_string());
+            headers.set_reason(denial.to_string());
         }
     }
 }

@@ -34,7 +34,7 @@ pub(crate) fn answer<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Den
                 headers.push(ALLOW_HEADERS, names);
             }
             if let Some(age) = &rules.max_age {
-                headers.push(MAX_AGE, &**age);
+                headers.push(MAX_AGE, age);
             }
             if allowed.private_network {
                 headers.push(ALLOW_PRIVATE_NETWORK, "true");

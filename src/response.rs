@@ -1,6 +1,6 @@
 //! What the engine writes: header lists, the headers it owns, and `Vary` merging.
 
-use alloc::{borrow::Cow, string::String};
+use alloc::string::String;
 
 // Header names are lowercase, as every host (HTTP/2, Envoy, workerd, the `http` crate) keeps them.
 pub(crate) const ALLOW_ORIGIN: &str = "access-control-allow-origin";
@@ -27,25 +27,34 @@ pub const OWNED_HEADERS: [&str; 8] = [
     DEBUG_HEADER,
 ];
 
-/// The most headers one decision sets.
-const CAPACITY: usize = 8;
+/// The most headers one decision sets besides the debug reason (an allowed preflight's).
+const CAPACITY: usize = 7;
 
-/// A short list of response headers, held inline: deciding allocates nothing for it.
+/// A short list of response headers, held inline: deciding allocates nothing for it (but the
+/// debug reason, the one value the engine formats).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeaderList<'a> {
-    entries: [Option<(&'static str, Cow<'a, str>)>; CAPACITY],
+    entries: [(&'static str, &'a str); CAPACITY],
+    len: usize,
+    reason: Option<String>,
 }
 
 impl<'a> HeaderList<'a> {
-    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
-        if let Some(slot) = self.entries.iter_mut().find(|slot| slot.is_none()) {
-            *slot = Some((name, value.into()));
+    pub(crate) fn push(&mut self, name: &'static str, value: &'a str) {
+        if let Some(slot) = self.entries.get_mut(self.len) {
+            *slot = (name, value);
+            self.len += 1;
         }
+    }
+
+    pub(crate) fn set_reason(&mut self, reason: String) {
+        self.reason = Some(reason);
     }
 
     /// The headers in the order they were decided, with lowercase names.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.entries.iter().flatten().map(|(name, value)| (*name, &**value))
+        let entries = self.entries.get(..self.len).unwrap_or_default().iter().copied();
+        entries.chain(self.reason.as_deref().map(|reason| (DEBUG_HEADER, reason)))
     }
 
     /// The value of a header, by case-insensitive name.
@@ -117,11 +126,13 @@ mod tests {
     }
 
     #[test]
-    fn a_full_list_keeps_what_fits() {
+    fn a_full_list_keeps_what_fits_and_the_reason() {
         let mut list = HeaderList::default();
         for _ in 0..CAPACITY + 2 {
-            list.push("vary", "Origin");
+            list.push(VARY, "Origin");
         }
-        assert_eq!(list.iter().count(), CAPACITY);
+        list.set_reason("origin-not-allowed".into());
+        assert_eq!(list.iter().count(), CAPACITY + 1);
+        assert_eq!(list.get("Corsguard-Reason"), Some("origin-not-allowed"));
     }
 }
