@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every test: formatting and lints, the core's unit, vector and
+# property tests, the no_std builds for both Wasm targets, and the end-to-end suites against a real
+# Envoy, real workerd and real Chromium. With CI=true a missing runtime fails the run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export WRANGLER_SEND_METRICS=false
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "core: unit, vector, property and doc tests"
+cargo test -p corsguard --release
+
+step "core: no_std builds for wasm32-unknown-unknown and wasm32-wasip1"
+for target in wasm32-unknown-unknown wasm32-wasip1; do
+  cargo build -p corsguard --release --target "$target"
+  cargo build -p corsguard --release --target "$target" --features std
+done
+
+step "end to end: real edges"
+.tools/venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
