@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is still missing. Everything goes into .tools/ inside the
 # checkout (or node_modules/), pinned, so a fresh machine and CI get exactly the same tools.
-# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [bench]   (default: all but bench)
+# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [bench]   (default: all but bench)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -9,6 +9,7 @@ mkdir -p "$tools"
 
 WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock (worker-build checks it)
 WORKER_BUILD_VERSION=0.8.7
+CARGO_FUZZ_VERSION=0.13.2
 ENVOY_VERSION=1.40.0
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -67,10 +68,14 @@ setup_browser() {
   apt_install chromium
 }
 
+setup_fuzz() { # cargo fuzz runs on the machine's nightly toolchain
+  cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
+}
+
 setup_bench() {
   apt_install wrk
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser)
+[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz)
 for step in "${steps[@]}"; do "setup_$step"; done

@@ -14,6 +14,8 @@ scripts/setup.sh
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 step "core: unit, vector, property and doc tests"
 cargo test -p corsguard --release
@@ -23,6 +25,9 @@ for target in wasm32-unknown-unknown wasm32-wasip1; do
   cargo build -p corsguard --release --target "$target"
   cargo build -p corsguard --release --target "$target" --features std
 done
+
+step "fuzz: every target, bounded"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 step "end to end: real edges"
 .tools/venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider

@@ -232,6 +232,15 @@ mod tests {
     }
 
     #[test]
+    fn custom_scheme_origins_match_exactly() {
+        // Found by the origin fuzz target: schemes may hold `+`, `-` and `.`.
+        let m = matcher(&["app+custom://lppo", "chrome-extension://abcdef"]);
+        assert_eq!(allows(&m, b"app+custom://lppo"), Ok(true));
+        assert_eq!(allows(&m, b"chrome-extension://abcdef"), Ok(true));
+        assert_eq!(allows(&m, b"app+custom://other"), Ok(false));
+    }
+
+    #[test]
     fn bad_entries_are_explained() {
         let cases = [
             (
