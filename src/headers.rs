@@ -59,7 +59,10 @@ impl HeaderNames {
 
 /// Trims HTTP's optional whitespace (SP and HTAB, nothing else: never CR or LF).
 pub(crate) fn trim_ows(text: &str) -> &str {
-    text.trim_matches([' ', '\t'])
+    let ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = text.bytes().position(|b| !ows(&b)).unwrap_or(text.len());
+    let end = text.bytes().rposition(|b| !ows(&b)).map_or(start, |last| last + 1);
+    text.get(start..end).unwrap_or_default()
 }
 
 /// The names in an `Access-Control-Request-Headers` value, each trimmed; an element that is not
@@ -107,6 +110,15 @@ mod tests {
         assert!(requested("a\r\n,b").any(|n| n.is_err()));
         assert_eq!(trim_ows("\t a b \t"), "a b");
         assert_eq!(trim_ows(" \r\n"), "\r\n");
+    }
+
+    #[test]
+    fn tokens_are_exactly_rfc_9110_tchars() {
+        let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        for b in 0..=255u8 {
+            assert_eq!(is_token(&[b]), tchar(b), "byte {b:#04x}");
+        }
+        assert!(!is_token(b""));
     }
 
     #[test]

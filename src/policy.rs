@@ -220,8 +220,12 @@ impl Rules {
         if value == b"null" {
             return if self.origins.allows_null() { Ok("null") } else { Err(Denial::OriginNotAllowed) };
         }
-        let origin = Origin::parse_request(value).ok_or(Denial::MalformedRequest)?;
-        if self.origins.allows(&origin) { Ok(origin.text) } else { Err(Denial::OriginNotAllowed) }
+        let origin = Origin::split_request(value).ok_or(Denial::MalformedRequest)?;
+        match self.origins.allows(&origin) {
+            Ok(true) => Ok(origin.text),
+            Ok(false) => Err(Denial::OriginNotAllowed),
+            Err(()) => Err(Denial::MalformedRequest),
+        }
     }
 
     pub fn push_debug<'a>(&self, headers: &mut HeaderList<'a>, denial: &Denial<'a>) {
