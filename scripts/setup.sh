@@ -26,9 +26,12 @@ apt_install() {
 cargo_tool() { # name version binary
   local name=$1 version=$2 bin=$3
   if [ -x "$tools/bin/$bin" ] && "$tools/bin/$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
-  # Not --locked: wasm-bindgen-cli's lock file names a yanked webpki-roots.
-  say "cargo install $name@$version (once per checkout; several minutes on 2 cores)"
-  cargo install --quiet --root "$tools" "$name" --version "=$version"
+  # Not --locked: wasm-bindgen-cli's lock file names a yanked webpki-roots. Tools need no LTO or
+  # full optimisation (this halves the compile time), and share one target dir (and dependencies).
+  say "cargo install $name@$version (once per checkout; a few minutes on 2 cores)"
+  CARGO_TARGET_DIR="$tools/cargo-target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install --quiet --root "$tools" "$name" --version "=$version"
 }
 
 setup_rust() {
