@@ -113,8 +113,39 @@ pub(crate) struct Level {
     pub disabled: bool,
 }
 
-const FIELDS: &str = "origins, methods, request_headers, expose_headers, credentials, max_age, \
-                      private_network, preflight_status, mode, debug";
+/// The fields of a policy file's top level, in the order the README documents them. The reader
+/// accepts exactly these: any other key is an error.
+pub const POLICY_FIELDS: [&str; 11] = [
+    "origins",
+    "methods",
+    "request_headers",
+    "expose_headers",
+    "credentials",
+    "max_age",
+    "private_network",
+    "preflight_status",
+    "mode",
+    "debug",
+    "routes",
+];
+
+/// The fields of a `routes` entry: what it matches on, whether it is disabled, then the top
+/// level's fields (but `routes`) that it may override. The reader accepts exactly these.
+pub const ROUTE_FIELDS: [&str; 13] = [
+    "host",
+    "path_prefix",
+    "disabled",
+    "origins",
+    "methods",
+    "request_headers",
+    "expose_headers",
+    "credentials",
+    "max_age",
+    "private_network",
+    "preflight_status",
+    "mode",
+    "debug",
+];
 
 /// Browsers cap the preflight cache: Chromium at 7200 s, Firefox at 86400 s.
 const CHROMIUM_MAX_AGE: i64 = 7200;
@@ -164,8 +195,20 @@ pub(crate) fn read(json: &str, problems: &mut Problems) -> Option<(Level, Vec<(S
 fn read_level(object: &Map<String, Value>, prefix: &str, problems: &mut Problems) -> Level {
     let route = !prefix.is_empty();
     let mut level = Level::default();
+    let fields: &[&str] = if route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
     for (key, value) in object {
         let path = &if route { format!("{prefix}.{key}") } else { key.clone() };
+        if !fields.contains(&key.as_str()) {
+            match key.as_str() {
+                "host" | "path_prefix" | "disabled" => {
+                    problems.error(path, "only a route has this field (put it in an entry of routes)")
+                }
+                "routes" => problems.error(path, "routes cannot be nested"),
+                _ if route => problems.error(path, format!("unknown field; a route has {}", fields.join(", "))),
+                _ => problems.error(path, format!("unknown field; a policy has {}", fields.join(", "))),
+            }
+            continue;
+        }
         match key.as_str() {
             "origins" => {
                 level.origins = strings(value, path, problems).map(|l| OriginMatcher::compile(&l, path, problems))
@@ -184,18 +227,11 @@ fn read_level(object: &Map<String, Value>, prefix: &str, problems: &mut Problems
             "max_age" => level.max_age = max_age(value, path, problems),
             "preflight_status" => level.preflight_status = preflight_status(value, path, problems),
             "mode" => level.report_only = mode(value, path, problems),
-            "host" if route => level.host = route_host(value, path, problems),
-            "path_prefix" if route => level.path_prefix = path_prefix(value, path, problems),
-            "disabled" if route => level.disabled = boolean(value, path, problems).unwrap_or_default(),
-            "routes" if !route => {} // read by `read`
-            "host" | "path_prefix" | "disabled" => {
-                problems.error(path, "only a route has this field (put it in an entry of routes)")
-            }
-            "routes" => problems.error(path, "routes cannot be nested"),
-            _ if route => {
-                problems.error(path, format!("unknown field; a route has host, path_prefix, disabled, {FIELDS}"))
-            }
-            _ => problems.error(path, format!("unknown field; a policy has {FIELDS}, routes")),
+            "host" => level.host = route_host(value, path, problems),
+            "path_prefix" => level.path_prefix = path_prefix(value, path, problems),
+            "disabled" => level.disabled = boolean(value, path, problems).unwrap_or_default(),
+            // `routes` (top level only) is read by `read`; every other listed field has its arm above.
+            _ => {}
         }
     }
     level
@@ -305,4 +341,41 @@ fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<Str
         return None;
     }
     Some(prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    /// The problems of a policy with one field of the wrong type (an object suits none of them).
+    fn problems_with(field: &str, in_route: bool) -> Vec<Problem> {
+        let json = if in_route {
+            format!(r#"{{"origins": [], "routes": [{{"path_prefix": "/", "{field}": {{}}}}]}}"#)
+        } else {
+            format!(r#"{{"origins": [], "{field}": {{}}}}"#)
+        };
+        let mut problems = Problems::default();
+        read(&json, &mut problems);
+        problems.into_vec()
+    }
+
+    #[test]
+    fn every_listed_field_is_read_and_no_other() {
+        for (fields, in_route) in [(&POLICY_FIELDS[..], false), (&ROUTE_FIELDS[..], true)] {
+            for field in fields {
+                let path = if in_route { format!("routes[0].{field}") } else { field.to_string() };
+                let problems = problems_with(field, in_route);
+                let here: Vec<_> = problems.iter().filter(|p| p.path == path).collect();
+                assert_eq!(here.len(), 1, "{field}: {problems:?}");
+                assert!(!here[0].message.contains("unknown field"), "{field}: {problems:?}");
+            }
+            for field in ["origin", "Origins", "allow_origins", "$schema"] {
+                let problems = problems_with(field, in_route);
+                assert!(problems.iter().any(|p| p.message.starts_with("unknown field")), "{field}: {problems:?}");
+            }
+        }
+        assert!(problems_with("routes", true)[0].message.contains("cannot be nested"));
+        assert!(problems_with("host", false)[0].message.contains("only a route"));
+    }
 }

@@ -37,7 +37,7 @@ mod preflight;
 mod request;
 mod response;
 
-pub use config::{Problem, Problems, Severity};
+pub use config::{POLICY_FIELDS, Problem, Problems, ROUTE_FIELDS, Severity};
 pub use decision::{Action, Decision, Kind};
 pub use explain::Denial;
 pub use policy::Policy;

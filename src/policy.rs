@@ -78,9 +78,16 @@ impl Policy {
         &self.warnings
     }
 
+    /// The index in `routes` of the entry that decides this request (the first that matches), or
+    /// `None` when the top level does. For tools that explain a decision; [`Policy::evaluate`]
+    /// uses the same choice.
+    pub fn route_for(&self, request: &Request) -> Option<usize> {
+        self.routes.iter().position(|route| route.matches(request))
+    }
+
     /// Decides what to do with one request.
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
-        let route = self.routes.iter().find(|route| route.matches(request));
+        let route = self.route_for(request).and_then(|index| self.routes.get(index));
         match route.map_or(Some(&self.default), |route| route.rules.as_ref()) {
             Some(rules) => rules.decide(request),
             None => Decision { kind: Kind::Disabled, denial: None, enforced: true, action: Action::PassThrough },
@@ -232,5 +239,31 @@ impl Rules {
         if self.debug {
             headers.set_reason(denial.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_for_names_the_first_matching_route() {
+        let policy = Policy::parse(
+            r#"{"origins": ["https://a.example"], "routes": [
+                {"host": "api.example:8443", "path_prefix": "/v1/"},
+                {"path_prefix": "/v1/", "disabled": true},
+                {"host": "API.example"}
+            ]}"#,
+        )
+        .unwrap();
+        let at = |host: &'static str, path: &'static str| {
+            policy.route_for(&Request { host: host.as_bytes(), path: path.as_bytes(), ..Request::default() })
+        };
+        assert_eq!(at("api.example:8443", "/v1/x"), Some(0));
+        assert_eq!(at("api.example", "/v1/x"), Some(1));
+        assert_eq!(at("api.example:9000", "/v2/"), Some(2));
+        assert_eq!(at("other.example", "/v2/"), None);
+        let disabled = Request { host: b"x", path: b"/v1/", ..Request::default() };
+        assert_eq!(policy.evaluate(&disabled).kind, Kind::Disabled);
     }
 }
