@@ -38,6 +38,11 @@ UPSTREAM_BODY = b"upstream"
 LARGE_BODY_SIZE = 8 * 1024 * 1024
 LARGE_CHUNK = bytes(range(256)) * 256
 
+# /stream/ sends its head, then holds its tail back until the suite sets `Upstream.release`.
+STREAM_HEAD = b"head-" * 2048
+STREAM_TAIL = b"tail"
+STREAM_WAIT = 20.0
+
 REQUIRED = os.environ.get("CI") == "true"
 
 
@@ -50,12 +55,15 @@ def free_port() -> int:
 class Upstream:
     """The upstream every runner uses: 200, `upstream`, and CORS headers of its own to replace.
 
-    `/status/NNN` answers with that status; `/large/` streams LARGE_BODY_SIZE bytes; `hits` counts
-    every request that reached it, so a suite can prove preflights never do."""
+    `/status/NNN` answers with that status; `/large/` streams LARGE_BODY_SIZE bytes; `/stream/`
+    sends STREAM_HEAD, then waits until `release` is set (at most STREAM_WAIT seconds) to send
+    STREAM_TAIL, so a suite can prove an edge passes the head on before the body is complete;
+    `hits` counts every request that reached it, so a suite can prove preflights never do."""
 
     def __init__(self) -> None:
         self.hits = 0
         self.lock = threading.Lock()
+        self.release = threading.Event()
         upstream = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -81,6 +89,18 @@ class Upstream:
                         chunk = LARGE_CHUNK[: LARGE_BODY_SIZE - sent]
                         self.wfile.write(chunk)
                         sent += len(chunk)
+                    return
+                if self.path.startswith("/stream/"):
+                    self.send_header("Content-Length", str(len(STREAM_HEAD) + len(STREAM_TAIL)))
+                    self.end_headers()
+                    self.wfile.write(STREAM_HEAD)
+                    self.wfile.flush()
+                    upstream.release.wait(STREAM_WAIT)
+                    self.wfile.write(STREAM_TAIL)
+                    return
+                if status in (204, 304):
+                    # No body, ever: bytes after these would desync a kept-alive connection.
+                    self.end_headers()
                     return
                 self.send_header("Content-Length", str(len(UPSTREAM_BODY)))
                 self.end_headers()
