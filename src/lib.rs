@@ -42,4 +42,4 @@ pub use decision::{Action, Decision, Kind};
 pub use explain::Denial;
 pub use policy::Policy;
 pub use request::Request;
-pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, merge_vary};
+pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};

@@ -85,16 +85,23 @@ pub struct ResponseEdits<'a> {
 impl ResponseEdits<'_> {
     /// Applies the edits: the upstream's CORS headers go, ours are set, `Vary` is merged.
     pub fn apply(&self, response: &mut impl ResponseHeaders) {
-        for name in OWNED_HEADERS {
-            match self.headers.get(name) {
-                Some(value) => response.set(name, value),
-                None => response.remove(name),
-            }
+        apply_edits(|name| self.headers.get(name), self.vary_origin, response);
+    }
+}
+
+/// [`ResponseEdits::apply`] for edits that crossed a language boundary as plain data (a WIT
+/// record, a JavaScript object) and can no longer be a [`ResponseEdits`]: `ours` gives the value
+/// the engine set for a header, by lowercase name, or `None`.
+pub fn apply_edits<'v>(ours: impl Fn(&str) -> Option<&'v str>, vary_origin: bool, response: &mut impl ResponseHeaders) {
+    for name in OWNED_HEADERS {
+        match ours(name) {
+            Some(value) => response.set(name, value),
+            None => response.remove(name),
         }
-        if self.vary_origin {
-            if let Some(merged) = merge_vary(response.get_all(VARY).as_deref(), "Origin") {
-                response.set(VARY, &merged);
-            }
+    }
+    if vary_origin {
+        if let Some(merged) = merge_vary(response.get_all(VARY).as_deref(), "Origin") {
+            response.set(VARY, &merged);
         }
     }
 }
@@ -123,6 +130,54 @@ mod tests {
         assert_eq!(merge_vary(Some("accept-encoding, origin"), "Origin"), None);
         assert_eq!(merge_vary(Some("*"), "Origin"), None);
         assert_eq!(merge_vary(Some("Origins"), "Origin").as_deref(), Some("Origins, Origin"));
+    }
+
+    /// Header lines, as a host holds them.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    struct Lines(alloc::vec::Vec<(String, String)>);
+
+    impl ResponseHeaders for Lines {
+        fn get_all(&self, name: &str) -> Option<String> {
+            let values: alloc::vec::Vec<&str> =
+                self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
+            (!values.is_empty()).then(|| values.join(", "))
+        }
+        fn set(&mut self, name: &str, value: &str) {
+            self.remove(name);
+            self.0.push((name.into(), value.into()));
+        }
+        fn remove(&mut self, name: &str) {
+            self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        }
+    }
+
+    #[test]
+    fn edits_as_plain_data_apply_exactly_like_response_edits() {
+        let mut headers = HeaderList::default();
+        headers.push(ALLOW_ORIGIN, "https://app.example.com");
+        headers.push(ALLOW_CREDENTIALS, "true");
+        headers.set_reason("origin-not-allowed".into());
+        let upstream = Lines(alloc::vec![
+            ("Access-Control-Allow-Origin".into(), "https://upstream.invalid".into()),
+            ("access-control-expose-headers".into(), "X-Upstream".into()),
+            ("vary".into(), "Accept-Encoding".into()),
+            ("x-upstream".into(), "1".into()),
+        ]);
+        for vary_origin in [true, false] {
+            let edits = ResponseEdits { headers: headers.clone(), vary_origin };
+            let mut applied = upstream.clone();
+            edits.apply(&mut applied);
+            // The plain data an adapter carries: (name, value) pairs and the flag.
+            let pairs: alloc::vec::Vec<(String, String)> = headers.iter().map(|(n, v)| (n.into(), v.into())).collect();
+            let lookup = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+            let mut plain = upstream.clone();
+            apply_edits(lookup, vary_origin, &mut plain);
+            assert_eq!(plain, applied);
+            assert_eq!(plain.get_all("access-control-expose-headers"), None);
+            assert_eq!(plain.get_all("corsguard-reason").as_deref(), Some("origin-not-allowed"));
+            let vary = if vary_origin { "Accept-Encoding, Origin" } else { "Accept-Encoding" };
+            assert_eq!(plain.get_all("vary").as_deref(), Some(vary));
+        }
     }
 
     #[test]
