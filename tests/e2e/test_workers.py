@@ -1,0 +1,360 @@
+"""corsguard's Cloudflare Worker in real workerd: every conformance vector, the proxy's own duties,
+hostile input, broken policies, the policies of wrangler.toml, and `wrangler dev` itself.
+
+Every Worker but the `wrangler dev` one runs in a single workerd (one start-up), each with its own
+policy on its own 127.0.0.1 port, in front of the harness's upstream."""
+
+from __future__ import annotations
+
+import http.client
+import json
+
+import pytest
+
+import harness
+import workers_edge
+
+ALLOWED = "https://app.example.com"
+
+# The policy of the proxy and hostile-input cases.
+GUARD_POLICY = {
+    "origins": [ALLOWED],
+    "methods": ["PUT"],
+    "request_headers": ["X-A", "X-B", "Content-Type"],
+    "expose_headers": ["X-Request-Id"],
+    "credentials": True,
+    "debug": True,
+}
+# Two errors, each to be named in the 500.
+BAD_POLICY = {"origins": ["https://example.com/", "*"], "credentials": True}
+# Valid, with a warning to be logged once per isolate.
+WARNED_POLICY = {"origins": [ALLOWED], "max_age": 86400}
+
+FILES = harness.vector_files()
+
+
+def vector_worker(path) -> str:
+    return f"vector-{path.stem}"
+
+
+@pytest.fixture(scope="session")
+def built() -> None:
+    absent = workers_edge.missing()
+    if absent:
+        message = f"the Workers runtime is not installed ({', '.join(absent)}): run scripts/setup.sh workers"
+        if harness.REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    workers_edge.build()
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with harness.Upstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def edge(built, upstream):
+    url = f"http://127.0.0.1:{upstream.port}"
+    modules = workers_edge.corsguard_modules()
+
+    def worker(policy, **bindings):
+        if policy is not None:
+            bindings["CORS_POLICY"] = policy if isinstance(policy, str) else json.dumps(policy)
+        return {"modules": modules, "bindings": {"UPSTREAM": url, **bindings}}
+
+    workers = {vector_worker(path): worker(harness.load(path)["policy"]) for path in FILES}
+    workers["guard"] = worker(GUARD_POLICY)
+    workers["bad"] = worker(BAD_POLICY)
+    workers["not-json"] = worker('{"origins": [')
+    workers["unset"] = worker(None)
+    workers["warned"] = worker(WARNED_POLICY)
+    # A TOML table in wrangler.toml reaches the Worker as an object, not a string.
+    workers["object"] = {"modules": modules, "bindings": {"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY}}
+    config = workers_edge.config()
+    for env, section in [("default", config), *config.get("env", {}).items()]:
+        workers[f"env-{env}"] = worker(section["vars"]["CORS_POLICY"])
+    with workers_edge.Workerd(workers) as edge:
+        yield edge
+
+
+def request(edge, upstream, worker: str, req: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    before = upstream.hits
+    status, headers, body = harness.send(edge.ports[worker], req)
+    return status, headers, body, upstream.hits > before
+
+
+def values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for n, v in headers if n.lower() == name]
+
+
+def preflight(origin: str = ALLOWED, method: str = "PUT", **headers: str) -> dict:
+    return {"method": "OPTIONS", "path": "/api",
+            "headers": {"Origin": origin, "Access-Control-Request-Method": method, **headers}}
+
+
+# --- conformance vectors -------------------------------------------------------------------------
+
+def test_there_are_vectors_to_replay():
+    assert FILES, "tests/vectors/decisions/ has no vector file"
+
+
+@pytest.mark.parametrize("path,case", [(path, case) for path in FILES for case in harness.load(path)["cases"]],
+                         ids=[f"{path.stem}: {case['name']}" for path in FILES for case in harness.load(path)["cases"]])
+def test_vector(edge, upstream, path, case):
+    status, headers, body, reached = request(edge, upstream, vector_worker(path), case["request"])
+    assert harness.check(case, status, headers, body, reached) == []
+
+
+# --- the proxy's own duties ----------------------------------------------------------------------
+
+def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
+    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/api", "headers": {"Origin": ALLOWED}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-allow-credentials") == ["true"]
+    assert [v.lower() for v in values(headers, "access-control-expose-headers")] == ["x-request-id"]
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+    assert values(headers, "x-upstream") == ["1"]
+
+
+def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
+    req = {"path": "/api", "headers": {"Origin": "https://evil.example"}}
+    status, headers, body, reached = request(edge, upstream, "guard", req)
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    for name in harness.OWNED[:-1]:
+        assert values(headers, name) == [], name
+    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+
+
+@pytest.mark.parametrize("status", [201, 204, 302, 304, 404, 500, 503])
+def test_the_upstream_status_passes_through(edge, upstream, status):
+    req = {"path": f"/status/{status}", "headers": {"Origin": ALLOWED}}
+    got, headers, body, reached = request(edge, upstream, "guard", req)
+    assert (got, reached) == (status, True)
+    assert body == (b"" if status in (204, 304) else harness.UPSTREAM_BODY)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_a_large_body_passes_through_intact(edge, upstream):
+    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/large/", "headers": {"Origin": ALLOWED}})
+    assert (status, reached) == (200, True)
+    assert harness.large_body_ok(body)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_the_body_streams_before_the_upstream_has_finished(edge, upstream):
+    upstream.release.clear()
+    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["guard"], timeout=8)
+    try:
+        conn.request("GET", "/stream/", headers={"Host": "api.test", "Origin": ALLOWED})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("access-control-allow-origin") == ALLOWED
+        # The upstream holds its tail back: a buffering edge would not answer before it times out.
+        assert response.read(len(harness.STREAM_HEAD)) == harness.STREAM_HEAD
+        upstream.release.set()
+        assert response.read() == harness.STREAM_TAIL
+    finally:
+        upstream.release.set()
+        conn.close()
+
+
+def test_a_request_with_a_body_is_forwarded(edge, upstream):
+    before = upstream.hits
+    status, headers, body = workers_edge.send_raw(
+        edge.ports["guard"], b"POST /api HTTP/1.1\r\nHost: api.test\r\nOrigin: " + ALLOWED.encode()
+        + b"\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+    assert (status, body, upstream.hits) == (200, harness.UPSTREAM_BODY, before + 1)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+# --- hostile input -------------------------------------------------------------------------------
+
+def head(*lines: bytes, method: bytes = b"OPTIONS") -> bytes:
+    return b"\r\n".join([method + b" /api HTTP/1.1", b"Host: api.test", *lines, b"Connection: close", b"", b""])
+
+
+ACRM = b"Access-Control-Request-Method: PUT"
+MANY_ALLOWED = ", ".join(["x-a", "X-B", "content-type"] * 334)
+MANY_UNKNOWN = ", ".join(f"x-h{i}" for i in range(1000))
+
+# (id, request head, outcome, detail). "allowed": a preflight answered 204 (detail: the expected
+# Access-Control-Allow-Headers, or None for none); "refused": a preflight refused by corsguard (403)
+# or a request forwarded without CORS headers (detail: the Corsguard-Reason); "rejected": either
+# that, or the runtime's own 400/413/431 for bytes HTTP does not allow, before any Worker ran.
+HOSTILE = [
+    ("non-UTF-8 origin, preflight", head(b"Origin: https://\xff\xfe.example.com", ACRM), "refused", "malformed-request"),
+    ("non-UTF-8 origin, GET", head(b"Origin: https://\xff\xfe.example.com", method=b"GET"), "refused",
+     "malformed-request"),
+    ("non-UTF-8 request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                       b"Access-Control-Request-Headers: x-\xe9t\xe9"), "refused", "malformed-request"),
+    ("60 KiB of request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                      b"Access-Control-Request-Headers: " + b"x" * 61440), "refused",
+     "header-not-allowed: " + "x" * 61440),
+    ("1000 allowed request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                          b"Access-Control-Request-Headers: " + MANY_ALLOWED.encode()), "allowed",
+     MANY_ALLOWED),
+    ("1000 unknown request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                          b"Access-Control-Request-Headers: " + MANY_UNKNOWN.encode()), "refused",
+     "header-not-allowed: x-h0"),
+    ("two Origin headers, preflight", head(b"Origin: " + ALLOWED.encode(), b"Origin: " + ALLOWED.encode(), ACRM),
+     "refused", "malformed-request"),
+    ("two Origin headers, GET", head(b"Origin: " + ALLOWED.encode(), b"Origin: https://evil.example", method=b"GET"),
+     "refused", "malformed-request"),
+    ("encoded CR LF in the origin", head(b"Origin: https://app.example.com%0d%0aX-Injected:%201", ACRM), "refused",
+     "malformed-request"),
+    ("bare CR in the origin", head(b"Origin: https://app.example.com\rX-Injected: 1", ACRM), "rejected", None),
+    # workerd ends the line at the bare LF: an ordinary preflight, plus a header nobody echoes.
+    ("bare LF in the method", head(b"Origin: " + ALLOWED.encode(), b"Access-Control-Request-Method: PUT\nX-Injected: 1"),
+     "allowed", None),
+    ("folded origin line", head(b"Origin: https://app.example.com", b" X-Injected: 1", ACRM), "rejected", None),
+    ("NUL in the origin", head(b"Origin: https://app.example.com\x00", ACRM), "rejected", None),
+    ("uppercase scheme", head(b"Origin: HTTPS://APP.EXAMPLE.COM", ACRM), "refused", "malformed-request"),
+    ("uppercase host", head(b"Origin: https://APP.example.com", method=b"GET"), "refused", "malformed-request"),
+    ("null origin, preflight", head(b"Origin: null", ACRM), "refused", "origin-not-allowed"),
+    ("null origin, GET", head(b"Origin: null", method=b"GET"), "refused", "origin-not-allowed"),
+    ("lowercase method asked", head(b"Origin: " + ALLOWED.encode(), b"Access-Control-Request-Method: put"), "refused",
+     "method-not-allowed"),
+]
+
+
+def assert_serving(edge, upstream) -> None:
+    """The isolate answers an ordinary preflight and an ordinary GET correctly."""
+    status, headers, _, reached = request(edge, upstream, "guard", preflight(**{"Access-Control-Request-Headers": "x-a"}))
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-allow-headers") == ["x-a"]
+    status, headers, body, reached = request(edge, upstream, "guard", {"headers": {"Origin": ALLOWED}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+@pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_input_is_refused_and_the_isolate_keeps_serving(edge, upstream, raw, outcome, detail):
+    before = upstream.hits
+    status, headers, body = workers_edge.send_raw(edge.ports["guard"], raw)
+    reached = upstream.hits > before
+    names = [n.lower() for n, _ in headers]
+    assert "x-injected" not in names
+    assert all("\r" not in v and "\n" not in v and "\0" not in v for _, v in headers)
+    preflight_sent = raw.startswith(b"OPTIONS")
+    if outcome == "allowed":
+        assert (status, reached) == (204, False)
+        assert values(headers, "access-control-allow-origin") == [ALLOWED]
+        assert values(headers, "access-control-allow-methods") == ["PUT"]
+        assert values(headers, "access-control-allow-headers") == ([detail] if detail else [])
+    elif outcome == "rejected" and status in (400, 413, 431):
+        assert not reached  # the runtime refused the bytes before any Worker ran
+        assert "access-control-allow-origin" not in names
+    else:
+        assert status == (403 if preflight_sent else 200)
+        assert reached == (not preflight_sent)
+        for name in harness.OWNED[:-1]:
+            assert name not in names, name
+        if detail is not None:
+            assert values(headers, "corsguard-reason") == [detail]
+    assert_serving(edge, upstream)
+
+
+def test_nothing_trapped(edge, upstream):
+    assert_serving(edge, upstream)
+    log = edge.log()
+    for sign in ["panicked", "RuntimeError", "unreachable", "Module terminated", "Uncaught"]:
+        assert sign not in log, log[-4000:]
+
+
+# --- broken policies -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("req", [preflight(), {"headers": {"Origin": ALLOWED}}, {"method": "POST"}, {"path": "/"}],
+                         ids=["preflight", "GET with origin", "POST", "GET"])
+def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, req):
+    status, headers, body, reached = request(edge, upstream, "bad", req)
+    assert (status, reached) == (500, False)
+    text = body.decode()
+    assert "CORS_POLICY is not a valid policy" in text
+    assert 'origins[0]: "https://example.com/" has a trailing slash' in text
+    assert '"*" cannot be used with credentials: true' in text
+    assert not any(name.lower().startswith("access-control-") for name, _ in headers)
+
+
+def test_an_unreadable_or_missing_policy_refuses_everything(edge, upstream):
+    for worker, says in [("not-json", "not valid JSON"), ("unset", "the CORS_POLICY variable is not set")]:
+        for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
+            status, headers, body, reached = request(edge, upstream, worker, req)
+            assert (status, reached) == (500, False)
+            assert says in body.decode()
+
+
+def test_policy_problems_are_logged_once_per_isolate(edge, upstream):
+    for _ in range(3):
+        assert request(edge, upstream, "bad", preflight())[0] == 500
+        assert request(edge, upstream, "warned", preflight(method="GET"))[0] == 204
+    log = edge.log()
+    assert log.count('error: origins[0]: "https://example.com/" has a trailing slash') == 1, log[-4000:]
+    assert log.count("corsguard: CORS_POLICY: warning: max_age") == 1, log[-4000:]
+
+
+def test_a_policy_given_as_an_object_works(edge, upstream):
+    status, headers, _, reached = request(edge, upstream, "object", preflight())
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+# --- wrangler.toml -------------------------------------------------------------------------------
+
+def test_wrangler_toml_environments_differ_as_documented():
+    config = workers_edge.config()
+    dev, prod = config["env"]["development"], config["env"]["production"]
+    assert "localhost" not in prod["vars"]["CORS_POLICY"]
+    assert prod["vars"]["UPSTREAM"] == "" and prod["routes"]
+    assert "localhost" in dev["vars"]["CORS_POLICY"] and dev["vars"]["UPSTREAM"]
+    assert config["build"]["command"] == "sh cloudflare/build.sh"
+
+
+@pytest.mark.parametrize("env,origin,allowed", [
+    ("default", "http://localhost:5173", True),
+    ("default", "https://app.example.com", True),
+    ("default", "https://evil.example", False),
+    ("development", "http://localhost:5173", True),
+    ("development", "https://app.example.com", False),
+    ("production", "https://app.example.com", True),
+    ("production", "https://admin.example.com", True),
+    ("production", "http://localhost:5173", False),
+    ("production", "https://staging.example.com", False),
+])
+def test_wrangler_toml_policies_in_workerd(edge, upstream, env, origin, allowed):
+    status, headers, _, reached = request(edge, upstream, f"env-{env}", preflight(origin, **{
+        "Access-Control-Request-Headers": "content-type"}))
+    assert not reached
+    assert status == (204 if allowed else 403)
+    assert values(headers, "access-control-allow-origin") == ([origin] if allowed else [])
+
+
+def test_wrangler_dev_builds_and_serves_the_demo(built, upstream):
+    with workers_edge.WranglerDev(["--var", f"UPSTREAM:http://127.0.0.1:{upstream.port}"]) as dev:
+        before = upstream.hits
+        status, headers, _ = harness.send(dev.port, preflight("http://localhost:5173", "DELETE", **{
+            "Access-Control-Request-Headers": "Authorization"}))
+        assert (status, upstream.hits) == (204, before)
+        assert values(headers, "access-control-allow-origin") == ["http://localhost:5173"]
+        assert values(headers, "access-control-allow-credentials") == ["true"]
+        assert values(headers, "access-control-max-age") == ["7200"]
+
+        status, headers, body = harness.send(dev.port, {"path": "/api", "headers": {"Origin": "http://localhost:5173"}})
+        assert (status, body) == (200, harness.UPSTREAM_BODY)
+        assert values(headers, "access-control-allow-origin") == ["http://localhost:5173"]
+        assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+
+        status, headers, body = harness.send(dev.port, {"path": "/public/logo.png", "headers": {"Origin": "https://evil.example"}})
+        assert values(headers, "access-control-allow-origin") == ["*"]
+
+        # A disabled route: the upstream's answer, its own CORS headers and all.
+        status, headers, body = harness.send(dev.port, {"path": "/internal/x", "headers": {"Origin": "https://evil.example"}})
+        assert values(headers, "access-control-allow-origin") == ["https://upstream.invalid"]
+
+        status, headers, body = harness.send(dev.port, {"path": "/api", "headers": {"Origin": "https://evil.example"}})
+        assert values(headers, "access-control-allow-origin") == []
+        assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
