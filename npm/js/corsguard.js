@@ -1,0 +1,124 @@
+// corsguard for JavaScript edges: the policy engine (compiled to WebAssembly by wasm-pack) and a
+// Fetch-API helper for any `(Request) => Response` handler.
+//
+// This entry works wherever `await init()` can fetch `engine_bg.wasm` next to it (Deno, browsers,
+// bundlers), or after `initSync({ module })` with the module's bytes or a `WebAssembly.Module`
+// (edge runtimes that import .wasm files). Node uses `node.js`, which initialises itself.
+import init, { initSync, Engine, applyEdits } from './engine.js';
+
+export { init, initSync };
+
+/** Thrown by `Policy.parse`: `message` lists every problem, `problems` holds them. */
+export class PolicyError extends Error {
+  constructor(message, problems) {
+    super(message);
+    this.name = 'PolicyError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * The request view the engine reads, from a Fetch `Request` or from a plain object
+ * `{ method, host, path, headers }` (`headers`: a `Headers`, or an object of name → value).
+ */
+export function requestView(request) {
+  const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers ?? {});
+  let { host, path } = request;
+  if (request.url !== undefined && (host === undefined || path === undefined)) {
+    const url = new URL(request.url);
+    host ??= url.host;
+    path ??= url.pathname + url.search;
+  }
+  const value = (name) => headers.get(name) ?? undefined;
+  return {
+    method: request.method ?? 'GET',
+    host: host ?? value('host') ?? '',
+    path: path ?? '/',
+    origin: value('origin'),
+    requestMethod: value('access-control-request-method'),
+    requestHeaders: value('access-control-request-headers'),
+    requestPrivateNetwork: value('access-control-request-private-network'),
+  };
+}
+
+/** A validated, compiled CORS policy. */
+export class Policy {
+  #engine;
+
+  constructor(engine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * Reads and validates a policy (JSON text, or an object). Throws a `PolicyError` listing every
+   * problem; a policy with any error is never used.
+   */
+  static parse(json) {
+    const text = typeof json === 'string' ? json : JSON.stringify(json);
+    try {
+      return new Policy(Engine.parse(text));
+    } catch (error) {
+      if (Array.isArray(error?.problems)) throw new PolicyError(error.message, error.problems);
+      throw error;
+    }
+  }
+
+  /** The warnings of a policy that loaded: `[{ severity: 'warning', path, message }]`. */
+  get warnings() {
+    return this.#engine.warnings();
+  }
+
+  /**
+   * Decides what to do with a request: a Fetch `Request`, a plain `{ method, host, path, headers }`,
+   * or a view as `requestView` makes (`{ method, host, path, origin, requestMethod, ... }`, no
+   * `headers`). Returns `{ kind, denial, enforced, action }`: `kind` is `preflight`, `actual`,
+   * `no_origin` or `disabled`; `denial` a reason (`header-not-allowed: x-foo`) or null; `action`
+   * one of `{ type: 'pass-through' }`, `{ type: 'respond', status, headers: [[name, value]] }` and
+   * `{ type: 'forward', headers: [[name, value]], varyOrigin }`.
+   */
+  evaluate(request) {
+    const view = request.url !== undefined || request.headers !== undefined ? requestView(request) : request;
+    return this.#engine.evaluate(
+      view.method ?? 'GET',
+      view.host ?? '',
+      view.path ?? '/',
+      view.origin ?? undefined,
+      view.requestMethod ?? undefined,
+      view.requestHeaders ?? undefined,
+      view.requestPrivateNetwork ?? undefined,
+    );
+  }
+
+  /**
+   * Applies a `forward` action's edits to response headers (a `Headers`, edited in place): the
+   * upstream's CORS headers go, the policy's are set, `Origin` is merged into `Vary`.
+   */
+  applyEdits(action, headers) {
+    applyEdits(action, headers);
+    return headers;
+  }
+
+  /** Frees the compiled policy now rather than when it is garbage-collected. */
+  free() {
+    this.#engine.free();
+  }
+}
+
+/**
+ * Wraps a Fetch handler (`(request, ...rest) => Response | Promise<Response>`, as Deno, Vercel
+ * and Netlify edge functions and Fastly's JavaScript runtime use) with the policy: preflights are
+ * answered without calling it; other responses get the policy's CORS headers, in a new `Response`
+ * whose body is the handler's, streamed untouched.
+ */
+export function withCors(policy, handler) {
+  return async function corsguard(request, ...rest) {
+    const { action } = policy.evaluate(request);
+    if (action.type === 'respond') {
+      return new Response(null, { status: action.status, headers: action.headers });
+    }
+    const response = await handler(request, ...rest);
+    if (action.type === 'pass-through') return response;
+    const headers = policy.applyEdits(action, new Headers(response.headers));
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  };
+}

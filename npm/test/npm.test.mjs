@@ -1,0 +1,200 @@
+// The npm package (npm/pkg, built by npm/build.sh) in Node: every conformance vector through
+// `policy.evaluate` and through the Fetch helper `withCors`, whose wrapped handler is the
+// vectors' upstream; then what the helper promises beyond the vectors.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Policy, PolicyError, requestView, withCors } from '../pkg/node.js';
+import {
+  UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkValidation, decisionFiles, request, validationCases,
+} from './harness.mjs';
+
+const lines = (headers) => [...headers];
+
+/** The vectors' upstream as a Fetch handler, counting its calls. */
+function upstream() {
+  const handler = async () => {
+    handler.calls += 1;
+    return new Response(UPSTREAM_BODY, { status: 200, headers: UPSTREAM_HEADERS });
+  };
+  handler.calls = 0;
+  return handler;
+}
+
+const fetchRequest = (testCase) => {
+  const r = request(testCase);
+  return new Request(`http://${r.host}${r.path}`, { method: r.method, headers: r.headers });
+};
+
+test('every decision vector, through policy.evaluate', () => {
+  const failures = [];
+  let count = 0;
+  for (const { file, policy: json, cases } of decisionFiles()) {
+    const policy = Policy.parse(json);
+    for (const testCase of cases) {
+      count += 1;
+      const r = request(testCase);
+      const decision = policy.evaluate({ method: r.method, host: r.host, path: r.path, headers: Object.fromEntries(r.headers) });
+      const { action } = decision;
+      let response;
+      if (action.type === 'respond') {
+        response = { status: action.status, headers: action.headers, reachedUpstream: false };
+      } else {
+        const headers = new Headers(UPSTREAM_HEADERS);
+        if (action.type === 'forward') policy.applyEdits(action, headers);
+        response = { status: 200, headers: lines(headers), reachedUpstream: true };
+      }
+      const found = [...checkDenial(testCase, decision.denial), ...check(testCase, response)];
+      failures.push(...found.map((problem) => `${file} / ${testCase.name}: ${problem}`));
+    }
+    policy.free();
+  }
+  assert.ok(count >= 50, `only ${count} cases`);
+  assert.deepEqual(failures, []);
+});
+
+test('every decision vector, through withCors around the upstream handler', async () => {
+  const failures = [];
+  for (const { file, policy: json, cases } of decisionFiles()) {
+    const policy = Policy.parse(json);
+    for (const testCase of cases) {
+      const handler = upstream();
+      const response = await withCors(policy, handler)(fetchRequest(testCase));
+      const body = await response.text();
+      const seen = { status: response.status, headers: lines(response.headers), body, reachedUpstream: handler.calls === 1 };
+      if (handler.calls > 1) failures.push(`${file} / ${testCase.name}: the handler ran ${handler.calls} times`);
+      if (testCase.expect.action === 'respond' && body !== '') failures.push(`${file} / ${testCase.name}: a body on an answer`);
+      failures.push(...check(testCase, seen).map((problem) => `${file} / ${testCase.name}: ${problem}`));
+    }
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('every validation vector: Policy.parse throws a PolicyError listing every problem', () => {
+  const failures = [];
+  for (const testCase of validationCases()) {
+    let reported;
+    try {
+      reported = Policy.parse(testCase.policy).warnings;
+      if (testCase.errors.length > 0) failures.push(`${testCase.name}: a policy with errors loaded`);
+    } catch (error) {
+      assert.ok(error instanceof PolicyError, `${testCase.name}: ${error}`);
+      reported = error.problems;
+      for (const p of reported) {
+        const line = p.path === '' ? `${p.severity}: ${p.message}` : `${p.severity}: ${p.path}: ${p.message}`;
+        if (!error.message.includes(line)) failures.push(`${testCase.name}: the message lacks ${JSON.stringify(line)}`);
+      }
+    }
+    failures.push(...checkValidation(testCase, reported).map((f) => `${testCase.name}: ${f}`));
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('invalid JSON text is refused with its line and column', () => {
+  assert.throws(() => Policy.parse('{\n  "origins": ["https://a.example.com",]\n}'), (error) => {
+    assert.ok(error instanceof PolicyError);
+    assert.equal(error.problems.length, 1);
+    assert.match(error.message, /error: not valid JSON: .*line 2 column/);
+    return true;
+  });
+});
+
+test('evaluate takes a Fetch Request, a plain request or a view, and returns plain data', () => {
+  const policy = Policy.parse({ origins: ['https://app.example.com'], methods: ['PUT'], debug: true });
+  const preflight = new Request('https://api.test/items?x=1', {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'PUT' },
+  });
+  const view = requestView(preflight);
+  assert.deepEqual(
+    { ...view },
+    {
+      method: 'OPTIONS', host: 'api.test', path: '/items?x=1', origin: 'https://app.example.com',
+      requestMethod: 'PUT', requestHeaders: undefined, requestPrivateNetwork: undefined,
+    },
+  );
+  const decision = policy.evaluate(preflight);
+  assert.deepEqual(policy.evaluate(view), decision);
+  assert.equal(decision.kind, 'preflight');
+  assert.equal(decision.denial, null);
+  assert.equal(decision.enforced, true);
+  assert.equal(decision.action.type, 'respond');
+  assert.equal(decision.action.status, 204);
+  assert.deepEqual(Object.fromEntries(decision.action.headers)['access-control-allow-methods'], 'PUT');
+  assert.deepEqual(JSON.parse(JSON.stringify(decision)), decision, 'plain, serialisable data');
+
+  const refused = policy.evaluate({ method: 'GET', host: 'api.test', path: '/', headers: { origin: 'https://evil.example' } });
+  assert.equal(refused.kind, 'actual');
+  assert.equal(refused.denial, 'origin-not-allowed');
+  assert.deepEqual(refused.action, {
+    type: 'forward', headers: [['corsguard-reason', 'origin-not-allowed']], varyOrigin: true,
+  });
+  assert.equal(policy.evaluate({ method: 'GET', headers: {} }).kind, 'no_origin');
+  // A Fetch byte string's bytes reach the engine as they are: not a token, so malformed.
+  const latin1 = policy.evaluate({ method: 'GET', origin: 'https://app.example.com\u00ff' });
+  assert.equal(latin1.denial, 'malformed-request');
+});
+
+test('withCors answers preflights without calling the handler', async () => {
+  const policy = Policy.parse({ origins: ['https://app.example.com'], methods: ['PUT'] });
+  const handler = upstream();
+  const response = await withCors(policy, handler)(new Request('https://api.test/', {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'PUT' },
+  }));
+  assert.equal(handler.calls, 0);
+  assert.equal(response.status, 204);
+  assert.equal(response.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  assert.equal(response.body, null);
+});
+
+test('withCors keeps status, other headers and the body, and streams the body untouched', async () => {
+  const policy = Policy.parse({ origins: ['https://app.example.com'] });
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
+  const handler = async (request, context) => {
+    assert.equal(context, 'ctx', 'extra handler arguments are passed on');
+    const body = new ReadableStream({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('first'));
+        await released;
+        controller.enqueue(big);
+        controller.close();
+      },
+    });
+    const headers = new Headers([['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Vary', 'Accept-Encoding'],
+      ['Access-Control-Allow-Origin', '*'], ['Content-Type', 'application/octet-stream']]);
+    return new Response(body, { status: 201, statusText: 'Made', headers });
+  };
+  const request = new Request('https://api.test/things', { method: 'POST', headers: { Origin: 'https://app.example.com' } });
+  const response = await withCors(policy, handler)(request, 'ctx');
+  assert.equal(response.status, 201);
+  assert.equal(response.statusText, 'Made');
+  assert.deepEqual(response.headers.getSetCookie(), ['a=1', 'b=2']);
+  assert.equal(response.headers.get('content-type'), 'application/octet-stream');
+  assert.equal(response.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  assert.equal(response.headers.get('vary'), 'Accept-Encoding, Origin');
+  // The first chunk arrives while the handler's body is still open: streamed, not buffered.
+  const reader = response.body.getReader();
+  const first = await reader.read();
+  assert.equal(new TextDecoder().decode(first.value), 'first');
+  release();
+  const rest = [];
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest.push(chunk.value);
+  assert.deepEqual(Buffer.concat(rest), Buffer.from(big));
+});
+
+test('withCors leaves a pass-through response as the handler made it', async () => {
+  const policy = Policy.parse({ origins: ['https://app.example.com'], mode: 'report-only' });
+  const made = new Response('x', { headers: { 'Access-Control-Allow-Origin': '*' } });
+  const response = await withCors(policy, async () => made)(new Request('https://api.test/', {
+    headers: { Origin: 'https://evil.example' },
+  }));
+  assert.equal(response, made);
+  assert.equal(response.headers.get('access-control-allow-origin'), '*');
+});
+
+test('a loaded policy reports its warnings', () => {
+  const policy = Policy.parse({ origins: ['https://app.example.com'], max_age: 86400 });
+  assert.deepEqual(policy.warnings.map((w) => [w.severity, w.path]), [['warning', 'max_age']]);
+});
