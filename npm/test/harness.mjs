@@ -164,18 +164,20 @@ export function checkValidation(testCase, problems) {
 
 /**
  * The upstream on 127.0.0.1: answers every request as tests/vectors/README.md says and records
- * what it received. `await startUpstream()` → `{ port, requests, close() }`.
+ * what it received (`body` as a Buffer). `await startUpstream()` → `{ port, requests, close() }`.
+ * `large` bytes, when given, answer the path `/large` instead of the usual body.
  */
-export async function startUpstream() {
+export async function startUpstream({ large } = {}) {
   const requests = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
-      requests.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      requests.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+      const body = large && req.url === '/large' ? large : Buffer.from(UPSTREAM_BODY);
       for (const [name, value] of UPSTREAM_HEADERS) res.setHeader(name, value);
-      res.setHeader('Content-Length', Buffer.byteLength(UPSTREAM_BODY));
-      res.end(req.method === 'HEAD' ? undefined : UPSTREAM_BODY);
+      res.setHeader('Content-Length', body.length);
+      res.end(req.method === 'HEAD' ? undefined : body);
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

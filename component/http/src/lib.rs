@@ -1,0 +1,197 @@
+//! corsguard in front of an upstream, as a `wasi:http/proxy` component: it exports
+//! `wasi:http/incoming-handler` and reaches the upstream through `wasi:http/outgoing-handler`.
+//!
+//! A translation only: the request's method, authority, path and CORS headers go to the core;
+//! `Respond` becomes a local answer, `Forward` a forwarded request whose response headers the core
+//! edits, `PassThrough` a forwarded request left as it is. Bodies are streamed both ways. The
+//! policy and the upstream are embedded at build time (`build.rs`).
+
+use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders};
+use std::sync::OnceLock;
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse, ResponseOutparam,
+    Scheme,
+};
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+
+mod config {
+    include!(concat!(env!("OUT_DIR"), "/config.rs"));
+}
+
+/// Hop-by-hop headers, and `host` (the upstream's authority replaces it): never copied across.
+const HOP_BY_HOP: [&str; 8] =
+    ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host"];
+
+/// The exported handler.
+pub struct Proxy;
+
+wasip2::http::proxy::export!(Proxy);
+
+/// The embedded policy, compiled once per instance; `None` only if it no longer parses (it was
+/// validated at build time).
+fn policy() -> Option<&'static Policy> {
+    static POLICY: OnceLock<Option<Policy>> = OnceLock::new();
+    POLICY.get_or_init(|| Policy::parse(config::POLICY).ok()).as_ref()
+}
+
+impl wasip2::exports::http::incoming_handler::Guest for Proxy {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let Some(policy) = policy() else { return reply(out, 500, Vec::new()) };
+        let entries = request.headers().entries();
+        let value = |name: &str| -> Option<Vec<u8>> {
+            let mut values = entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice());
+            let first = values.next()?.to_vec();
+            Some(values.fold(first, |mut joined, v| {
+                joined.extend_from_slice(b", ");
+                joined.extend_from_slice(v);
+                joined
+            }))
+        };
+        let [origin, request_method, request_headers, private_network] = Request::HEADERS.map(value);
+        let method = method_bytes(&request.method());
+        let host = request.authority().unwrap_or_default();
+        let path = request.path_with_query().unwrap_or_default();
+        let view = Request {
+            method: &method,
+            host: host.as_bytes(),
+            path: path.as_bytes(),
+            origin: origin.as_deref(),
+            request_method: request_method.as_deref(),
+            request_headers: request_headers.as_deref(),
+            request_private_network: private_network.as_deref(),
+        };
+        match policy.evaluate(&view).action {
+            Action::Respond { status, headers } => {
+                reply(out, status, headers.iter().map(|(n, v)| (n.to_owned(), v.as_bytes().to_vec())).collect())
+            }
+            Action::Forward(edits) => forward(request, entries, out, Some(&edits)),
+            Action::PassThrough => forward(request, entries, out, None),
+        }
+    }
+}
+
+fn method_bytes(method: &Method) -> Vec<u8> {
+    let name = match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
+    };
+    name.as_bytes().to_vec()
+}
+
+/// Header fields for a new message: hop-by-hop ones dropped, ones the host forbids skipped.
+fn fields(entries: &[(String, Vec<u8>)]) -> Fields {
+    let fields = Fields::new();
+    for (name, value) in entries {
+        if !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+            let _ = fields.append(name, value);
+        }
+    }
+    fields
+}
+
+/// Answers with an empty body.
+fn reply(out: ResponseOutparam, status: u16, headers: Vec<(String, Vec<u8>)>) {
+    let response = OutgoingResponse::new(fields(&headers));
+    let _ = response.set_status_code(status);
+    let Ok(body) = response.body() else { return };
+    ResponseOutparam::set(out, Ok(response));
+    let _ = OutgoingBody::finish(body, None);
+}
+
+/// Copies a stream to its end; `false` if either side failed. Reads and writes rather than
+/// splicing: every host implements them (jco's `blocking-splice` never reports the end).
+fn pipe(from: &InputStream, to: &OutputStream) -> bool {
+    loop {
+        match from.blocking_read(64 * 1024) {
+            // `blocking-write-and-flush` takes at most 4096 bytes at a time.
+            Ok(chunk) => {
+                if !chunk.chunks(4096).all(|part| to.blocking_write_and_flush(part).is_ok()) {
+                    return false;
+                }
+            }
+            Err(StreamError::Closed) => return true,
+            Err(StreamError::LastOperationFailed(_)) => return false,
+        }
+    }
+}
+
+/// Streams an incoming body into an outgoing one and finishes it.
+fn stream_body(from: IncomingBody, to: OutgoingBody) -> bool {
+    let copied = match (from.stream(), to.write()) {
+        (Ok(source), Ok(sink)) => pipe(&source, &sink),
+        _ => false,
+    };
+    OutgoingBody::finish(to, None).is_ok() && copied
+}
+
+/// The upstream's response headers, as the core edits them.
+struct Lines(Vec<(String, Vec<u8>)>);
+
+impl ResponseHeaders for Lines {
+    fn get_all(&self, name: &str) -> Option<String> {
+        let mut values = self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let first = String::from_utf8_lossy(&values.next()?.1).into_owned();
+        Some(values.fold(first, |joined, (_, v)| joined + ", " + &String::from_utf8_lossy(v)))
+    }
+    fn set(&mut self, name: &str, value: &str) {
+        self.remove(name);
+        self.0.push((name.to_ascii_lowercase(), value.as_bytes().to_vec()));
+    }
+    fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+}
+
+/// Forwards the request to the upstream, streams its body there and the answer back, with the
+/// core's edits applied to the answer's headers (none on a pass-through).
+fn forward(
+    request: IncomingRequest,
+    entries: Vec<(String, Vec<u8>)>,
+    out: ResponseOutparam,
+    edits: Option<&ResponseEdits<'_>>,
+) {
+    let outgoing = OutgoingRequest::new(fields(&entries));
+    let scheme = if config::UPSTREAM_HTTPS { Scheme::Https } else { Scheme::Http };
+    let set = [
+        outgoing.set_method(&request.method()),
+        outgoing.set_scheme(Some(&scheme)),
+        outgoing.set_authority(Some(config::UPSTREAM_AUTHORITY)),
+        outgoing.set_path_with_query(request.path_with_query().as_deref()),
+    ];
+    let (Ok(upload), Ok(incoming), true) = (outgoing.body(), request.consume(), set.iter().all(Result::is_ok)) else {
+        return reply(out, 502, Vec::new());
+    };
+    let Ok(future) = outgoing_handler::handle(outgoing, None) else { return reply(out, 502, Vec::new()) };
+    if !stream_body(incoming, upload) {
+        return reply(out, 502, Vec::new());
+    }
+    let response = loop {
+        match future.get() {
+            None => future.subscribe().block(),
+            Some(Ok(Ok(response))) => break response,
+            Some(_) => return reply(out, 502, Vec::new()),
+        }
+    };
+    let mut headers = Lines(response.headers().entries());
+    if let Some(edits) = edits {
+        edits.apply(&mut headers);
+    }
+    let answer = OutgoingResponse::new(fields(&headers.0));
+    let (Ok(()), Ok(download), Ok(body)) =
+        (answer.set_status_code(response.status()), answer.body(), response.consume())
+    else {
+        return reply(out, 502, Vec::new());
+    };
+    ResponseOutparam::set(out, Ok(answer));
+    // The status is sent: a failure now can only cut the body short.
+    let _ = stream_body(body, download);
+}

@@ -1,0 +1,159 @@
+// Runs the wasi:http/proxy component in a real component host, `jco serve` (jco's wasi:http on
+// Node's HTTP server), in front of the vectors' upstream on 127.0.0.1: every decision vector over
+// HTTP (one build per vector file, its policy embedded), then bodies, requests and failures.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ROOT, check, decisionFiles, request, startUpstream } from '../../npm/test/harness.mjs';
+
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+const JCO = join(ROOT, 'component', 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+const BUILD = join(ROOT, 'component', 'http', 'build.sh');
+const work = mkdtempSync(join(tmpdir(), 'corsguard-http-'));
+const large = Buffer.alloc(3 << 20, 0).map((_, i) => (i * 7) % 253);
+let upstream;
+
+before(async () => {
+  upstream = await startUpstream({ large });
+});
+after(async () => {
+  await upstream.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Builds the component with `policy` embedded, in front of the test upstream; `{ status, stderr, wasm }`. */
+function build(policy, name, upstreamUrl = `http://127.0.0.1:${upstream.port}`) {
+  const policyFile = join(work, `${name}.json`);
+  writeFileSync(policyFile, typeof policy === 'string' ? policy : JSON.stringify(policy));
+  const wasm = join(work, `${name}.wasm`);
+  const env = { ...process.env, CORSGUARD_POLICY: policyFile, CORSGUARD_UPSTREAM: upstreamUrl };
+  const run = spawnSync('bash', [BUILD, wasm], { env, encoding: 'utf8', timeout: 600_000 });
+  return { status: run.status, stderr: `${run.stderr}${run.error ?? ''}`, wasm };
+}
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+/** `jco serve` on a free port; resolves once it accepts connections. `{ port, stop() }`. */
+async function serve(wasm) {
+  const port = await freePort();
+  const child = spawn(NODE, [JCO, 'serve', wasm, '--host', '127.0.0.1', '--port', String(port)], {
+    detached: true, // jco serve runs the server in a child process: stop the whole group
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const stop = () => {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true); }).once('error', () => resolve(false));
+    });
+    if (open) return { port, stop };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      stop();
+      throw new Error(`jco serve did not start: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** One HTTP exchange: `{ status, headers: [[name, value]], body: Buffer }`. */
+function send(port, { method, path, host, headers }, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: [['Host', host], ...headers].flat(), timeout: 30_000 });
+    req.on('response', (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => {
+        const pairs = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i], res.rawHeaders[i + 1]]);
+        resolve({ status: res.statusCode, headers: pairs, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('every decision vector, over HTTP through jco serve', { timeout: 1_200_000 }, async () => {
+  const failures = [];
+  let count = 0;
+  for (const { file, policy, cases } of decisionFiles()) {
+    const built = build(policy, file.replace('.json', ''));
+    assert.equal(built.status, 0, `${file}: build failed\n${built.stderr}`);
+    const server = await serve(built.wasm);
+    try {
+      for (const testCase of cases) {
+        count += 1;
+        const before = upstream.requests.length;
+        const response = await send(server.port, request(testCase));
+        const seen = { ...response, body: response.body.toString(), reachedUpstream: upstream.requests.length > before };
+        failures.push(...check(testCase, seen).map((problem) => `${file} / ${testCase.name}: ${problem}`));
+      }
+    } finally {
+      server.stop();
+    }
+  }
+  assert.ok(count >= 50, `only ${count} cases`);
+  assert.deepEqual(failures, []);
+});
+
+test('bodies stream both ways; method, path and query reach the upstream; a dead upstream is a 502', { timeout: 600_000 }, async () => {
+  const policy = { origins: ['https://app.example.com'], routes: [{ path_prefix: '/internal/', disabled: true }] };
+  const built = build(policy, 'proxy');
+  assert.equal(built.status, 0, built.stderr);
+  const server = await serve(built.wasm);
+  try {
+    const upload = large.subarray(0, 200_000);
+    for (const path of ['/api/items?x=1&y=%20', '/internal/items?z']) {
+      const before = upstream.requests.length;
+      const response = await send(server.port, {
+        method: 'POST', path, host: 'api.test', headers: [['Origin', 'https://app.example.com'], ['X-Custom', 'kept']],
+      }, upload);
+      assert.equal(response.status, 200, path);
+      assert.equal(upstream.requests.length, before + 1, path);
+      const seen = upstream.requests.at(-1);
+      assert.equal(seen.method, 'POST');
+      assert.equal(seen.url, path);
+      assert.equal(seen.headers['x-custom'], 'kept');
+      assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
+      assert.ok(seen.body.equals(upload), `${path}: the request body arrived altered (${seen.body.length} bytes)`);
+    }
+    const download = await send(server.port, { method: 'GET', path: '/large', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
+    assert.equal(download.status, 200);
+    assert.ok(download.body.equals(large), `the response body arrived altered (${download.body.length} bytes)`);
+    assert.ok(download.headers.some(([n, v]) => n.toLowerCase() === 'access-control-allow-origin' && v === 'https://app.example.com'));
+
+    await upstream.close();
+    const dead = await send(server.port, { method: 'GET', path: '/api/x', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
+    assert.equal(dead.status, 502);
+    upstream = await startUpstream({ large });
+  } finally {
+    server.stop();
+  }
+});
+
+test('a policy with errors never becomes a component: the build lists every problem', { timeout: 600_000 }, () => {
+  const refused = build({ origins: ['https://example.com/', 'https://*.com'] }, 'refused');
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /error: origins\[0\]: .*trailing slash/);
+  assert.match(refused.stderr, /error: origins\[1\]: .*top-level domain/);
+  const badUpstream = build({ origins: [] }, 'bad-upstream', 'ftp://127.0.0.1:1/x');
+  assert.notEqual(badUpstream.status, 0);
+  assert.match(badUpstream.stderr, /CORSGUARD_UPSTREAM "ftp:\/\/127.0.0.1:1\/x"/);
+});
