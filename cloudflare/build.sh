@@ -12,5 +12,5 @@ for tool in "$root/.tools/bin/worker-build" "$root/.tools/bin/wasm-bindgen" "$ro
 done
 cd "$root/cloudflare"
 WASM_BINDGEN_BIN="$root/.tools/bin/wasm-bindgen" WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt" \
-  ESBUILD_BIN="$root/node_modules/.bin/esbuild" \
+  ESBUILD_BIN="$root/node_modules/.bin/esbuild" CUSTOM_SHIM="$root/cloudflare/shim.js" \
   exec "$root/.tools/bin/worker-build" --release "$@"

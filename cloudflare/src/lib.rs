@@ -11,10 +11,9 @@
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
 use corsguard::{Action, Policy, Request, ResponseHeaders};
-use std::borrow::Cow;
 use std::cell::OnceCell;
-use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::{Context, Env, console_error, console_log, console_warn, event, js_sys, wasm_bindgen_futures, web_sys};
+use wasm_bindgen::prelude::{JsCast, JsValue, wasm_bindgen};
+use worker::{Env, console_error, console_log, console_warn, js_sys, wasm_bindgen_futures, web_sys};
 
 /// The variable holding the policy.
 const POLICY_VAR: &str = "CORS_POLICY";
@@ -77,11 +76,11 @@ fn var(env: &Env, name: &str) -> Option<String> {
 /// A header value's bytes as the client sent them.
 ///
 /// JavaScript hands header values over as byte strings (one code unit per byte); wasm-bindgen turns
-/// them into UTF-8. ASCII, the only thing a browser sends here, is the same either way; anything
-/// else is mapped back to its bytes, so the engine judges what was really sent.
-fn raw_bytes(value: &str) -> Cow<'_, [u8]> {
+/// them into UTF-8. ASCII, the only thing a browser sends here, is the same either way (and kept
+/// without a copy); anything else is mapped back to its bytes, so the engine judges what was sent.
+fn raw_bytes(value: String) -> Vec<u8> {
     if value.is_ascii() {
-        return Cow::Borrowed(value.as_bytes());
+        return value.into_bytes();
     }
     let mut bytes = Vec::with_capacity(value.len());
     for c in value.chars() {
@@ -90,7 +89,7 @@ fn raw_bytes(value: &str) -> Cow<'_, [u8]> {
             Err(_) => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
     }
-    Cow::Owned(bytes)
+    bytes
 }
 
 /// The authority and the path with its query of a serialized URL (`scheme://authority/path?query`).
@@ -102,79 +101,110 @@ fn split_url(url: &str) -> (&str, &str) {
     }
 }
 
-/// The fetch handler: a decision per request, applied without further thought.
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
-    let (policy, upstream) = match loaded(&env) {
-        Loaded::Ready { policy, upstream } => (policy, upstream.as_deref()),
-        Loaded::Invalid(message) => return plain(500, message),
-    };
-    let method = req.method();
-    let url = req.url();
-    let (host, path) = split_url(&url);
-    let headers = req.headers();
-    let read = |name: &str| headers.get(name).ok().flatten();
-    let [origin, request_method, request_headers, private_network] = Request::HEADERS.map(read);
-    let [origin, request_method, request_headers, private_network] =
-        [&origin, &request_method, &request_headers, &private_network].map(|v| v.as_deref().map(raw_bytes));
-    let request = Request {
-        method: method.as_bytes(),
-        host: host.as_bytes(),
-        path: path.as_bytes(),
-        origin: origin.as_deref(),
-        request_method: request_method.as_deref(),
-        request_headers: request_headers.as_deref(),
-        request_private_network: private_network.as_deref(),
-    };
-    let decision = policy.evaluate(&request);
-    if let (false, Some(denial)) = (decision.enforced, &decision.denial) {
-        console_log!("corsguard (report-only): would refuse a {} request to {url}: {denial}", decision.kind.as_str());
+/// What the engine reads of a request, copied out of JavaScript once.
+struct Input {
+    method: String,
+    url: String,
+    /// The values of [`Request::HEADERS`], in that order.
+    headers: [Option<Vec<u8>>; 4],
+}
+
+impl Input {
+    fn read(req: &web_sys::Request) -> Self {
+        let headers = req.headers();
+        let headers = Request::HEADERS.map(|name| headers.get(name).ok().flatten().map(raw_bytes));
+        Input { method: req.method(), url: req.url(), headers }
     }
-    match decision.action {
-        Action::Respond { status, headers } => {
-            let answer = web_sys::Headers::new()?;
-            for (name, value) in headers.iter() {
-                answer.set(name, value)?;
-            }
-            let init = web_sys::ResponseInit::new();
-            init.set_status(status);
-            init.set_headers(&answer);
-            Ok(web_sys::Response::new_with_opt_str_and_init(None, &init)?)
-        }
-        Action::PassThrough => forward(req, upstream, path).await,
-        Action::Forward(edits) => {
-            let response = forward(req, upstream, path).await?;
-            // A fetched response's headers are immutable: re-wrap its body stream (not a copy).
-            let response = web_sys::Response::new_with_opt_readable_stream_and_init(
-                response.body().as_ref(),
-                response.unchecked_ref(),
-            )?;
-            edits.apply(&mut Headers(response.headers()));
-            Ok(response)
+
+    fn request(&self) -> Request<'_> {
+        let (host, path) = split_url(&self.url);
+        let [origin, request_method, request_headers, private_network] = self.headers.each_ref().map(Option::as_deref);
+        Request {
+            method: self.method.as_bytes(),
+            host: host.as_bytes(),
+            path: path.as_bytes(),
+            origin,
+            request_method,
+            request_headers,
+            request_private_network: private_network,
         }
     }
 }
 
+/// The fetch handler (worker-build's shim calls it directly): a decision per request, applied
+/// without further thought. Answers made here (preflights, the invalid-policy 500) return at once;
+/// forwarded requests return a promise of the upstream's edited response.
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
+    let (policy, upstream) = match loaded(&env) {
+        Loaded::Ready { policy, upstream } => (&**policy, upstream.as_deref()),
+        Loaded::Invalid(message) => return plain(500, message).map(Into::into),
+    };
+    let input = Input::read(&req);
+    let decision = policy.evaluate(&input.request());
+    if let (false, Some(denial)) = (decision.enforced, &decision.denial) {
+        console_log!(
+            "corsguard (report-only): would refuse a {} request to {}: {denial}",
+            decision.kind.as_str(),
+            input.url
+        );
+    }
+    if let Action::Respond { status, headers } = decision.action {
+        let answer = web_sys::Headers::new()?;
+        for (name, value) in headers.iter() {
+            answer.set(name, value)?;
+        }
+        let init = web_sys::ResponseInit::new();
+        init.set_status(status);
+        init.set_headers(&answer);
+        return Ok(web_sys::Response::new_with_opt_str_and_init(None, &init)?.into());
+    }
+    Ok(wasm_bindgen_futures::future_to_promise(async move {
+        match forward(req, upstream, split_url(&input.url).1).await {
+            Ok(response) => edit(response, policy, &input),
+            Err(error) => {
+                console_error!("corsguard: the upstream did not answer: {error:?}");
+                plain(502, "corsguard: the upstream did not answer\n")
+            }
+        }
+        .map(Into::into)
+    })
+    .into())
+}
+
+/// Applies the decision to the upstream's response. A decision borrows the request data it was
+/// made from, which cannot cross the await, so it is made again here: it costs nanoseconds.
+fn edit(response: web_sys::Response, policy: &Policy, input: &Input) -> Result<web_sys::Response, JsValue> {
+    let Action::Forward(edits) = policy.evaluate(&input.request()).action else {
+        return Ok(response); // pass-through: a disabled route, or report-only
+    };
+    // A fetched response's headers are immutable: re-wrap its body stream (not a copy).
+    let response =
+        web_sys::Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), response.unchecked_ref())?;
+    edits.apply(&mut Headers(response.headers()));
+    Ok(response)
+}
+
 /// Sends the request on: to `UPSTREAM` (same method, headers and streamed body) when set, else
 /// as it came (on a route, to the zone's origin).
-async fn forward(req: web_sys::Request, upstream: Option<&str>, path: &str) -> worker::Result<web_sys::Response> {
+async fn forward(req: web_sys::Request, upstream: Option<&str>, path: &str) -> Result<web_sys::Response, JsValue> {
     let req = match upstream {
         Some(base) => web_sys::Request::new_with_str_and_init(&format!("{base}{path}"), req.unchecked_ref())?,
         None => req,
     };
     let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     let response = wasm_bindgen_futures::JsFuture::from(scope.fetch_with_request(&req)).await?;
-    Ok(response.dyn_into()?)
+    response.dyn_into()
 }
 
 /// A text response of ours (no CORS headers: a browser fails it, as it should).
-fn plain(status: u16, body: &str) -> worker::Result<web_sys::Response> {
+fn plain(status: u16, body: &str) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", "text/plain; charset=utf-8")?;
     let init = web_sys::ResponseInit::new();
     init.set_status(status);
     init.set_headers(&headers);
-    Ok(web_sys::Response::new_with_opt_str_and_init(Some(body), &init)?)
+    web_sys::Response::new_with_opt_str_and_init(Some(body), &init)
 }
 
 /// The upstream response's headers, as the engine edits them.
@@ -211,8 +241,8 @@ mod tests {
 
     #[test]
     fn header_values_come_back_as_the_bytes_sent() {
-        assert_eq!(&*raw_bytes("https://a.test"), b"https://a.test");
-        assert_eq!(&*raw_bytes("https://\u{ff}\u{e9}.test"), b"https://\xff\xe9.test");
-        assert_eq!(&*raw_bytes("\u{2603}"), "\u{2603}".as_bytes());
+        assert_eq!(raw_bytes("https://a.test".into()), b"https://a.test");
+        assert_eq!(raw_bytes("https://\u{ff}\u{e9}.test".into()), b"https://\xff\xe9.test");
+        assert_eq!(raw_bytes("\u{2603}".into()), "\u{2603}".as_bytes());
     }
 }

@@ -57,12 +57,12 @@ def upstream():
 @pytest.fixture(scope="module")
 def edge(built, upstream):
     url = f"http://127.0.0.1:{upstream.port}"
-    modules = workers_edge.corsguard_modules()
+    corsguard = workers_edge.corsguard()
 
     def worker(policy, **bindings):
         if policy is not None:
             bindings["CORS_POLICY"] = policy if isinstance(policy, str) else json.dumps(policy)
-        return {"modules": modules, "bindings": {"UPSTREAM": url, **bindings}}
+        return dict(corsguard, bindings={"UPSTREAM": url, **bindings})
 
     workers = {vector_worker(path): worker(harness.load(path)["policy"]) for path in FILES}
     workers["guard"] = worker(GUARD_POLICY)
@@ -70,8 +70,9 @@ def edge(built, upstream):
     workers["not-json"] = worker('{"origins": [')
     workers["unset"] = worker(None)
     workers["warned"] = worker(WARNED_POLICY)
+    workers["dead-upstream"] = worker(GUARD_POLICY, UPSTREAM=f"http://127.0.0.1:{harness.free_port()}")
     # A TOML table in wrangler.toml reaches the Worker as an object, not a string.
-    workers["object"] = {"modules": modules, "bindings": {"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY}}
+    workers["object"] = dict(corsguard, bindings={"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY})
     config = workers_edge.config()
     for env, section in [("default", config), *config.get("env", {}).items()]:
         workers[f"env-{env}"] = worker(section["vars"]["CORS_POLICY"])
@@ -169,6 +170,14 @@ def test_a_request_with_a_body_is_forwarded(edge, upstream):
         + b"\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
     assert (status, body, upstream.hits) == (200, harness.UPSTREAM_BODY, before + 1)
     assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_an_unreachable_upstream_is_a_502_and_preflights_still_work(edge, upstream):
+    status, headers, body, _ = request(edge, upstream, "dead-upstream", {"headers": {"Origin": ALLOWED}})
+    assert (status, body) == (502, b"corsguard: the upstream did not answer\n")
+    assert values(headers, "access-control-allow-origin") == []
+    status, headers, _, _ = request(edge, upstream, "dead-upstream", preflight())
+    assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
 
 
 # --- hostile input -------------------------------------------------------------------------------

@@ -6,10 +6,12 @@
 // spec.json: {"compatibility_date": "...", "compatibility_flags": [...],
 //             "workers": [{"name": "...", "port": 8787, "bindings": {...},
 //                          "modules": [{"type": "ESModule", "path": "/abs/index.js"}, ...]}]}
-// (the first module is the entry point; a .wasm one is {"type": "CompiledWasm", ...}). Prints one line
+// (the first module is the entry point; all are beside or below `root`, by default the entry point's
+// folder; a .wasm one is {"type": "CompiledWasm", ...}). Prints one line
 // `{"ready": true}` once every port serves, then runs until stdin closes or it is signalled.
 
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 
 const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -23,6 +25,7 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   workers: spec.workers.map((worker) => ({
     name: worker.name,
     modules: worker.modules,
+    modulesRoot: worker.root ?? dirname(worker.modules[0].path), // modules are named relative to it
     compatibilityDate: spec.compatibility_date,
     compatibilityFlags: spec.compatibility_flags ?? [],
     bindings: worker.bindings ?? {},

@@ -58,10 +58,10 @@ def build() -> None:
         raise RuntimeError(f"cloudflare/build.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
 
 
-def corsguard_modules() -> list[dict]:
-    """The built Worker as workerd modules: worker-build's entry module and the .wasm it imports."""
-    return [{"type": "ESModule", "path": str(BUILD / "index.js")},
-            {"type": "CompiledWasm", "path": str(BUILD / "index_bg.wasm")}]
+def corsguard() -> dict:
+    """The built Worker as workerd modules: wrangler.toml's entry point and the modules it imports."""
+    return {"root": str(BUILD), "modules": [{"type": "ESModule", "path": str(BUILD / "worker" / "shim.mjs")},
+                                            {"type": "CompiledWasm", "path": str(BUILD / "worker" / "index.wasm")}]}
 
 
 def stop(process: subprocess.Popen) -> None:
