@@ -118,6 +118,7 @@ out=$("${get[@]}" --max-time 5)
 expect "GET" "$out" $'^HTTP/1.1 200'
 expect "GET origin (the upstream's * replaced)" "$out" $'^access-control-allow-origin: https://app.example.com\r?$'
 expect "GET body" "$out" '"hello": "from the upstream"'
+sleep 0.5 # the filter hands its counts to Envoy every 250 ms
 out=$("${stats[@]}" --max-time 5)
 expect "counters" "$out" '^wasmcustom.corsguard.preflight.denied.origin-not-allowed: 1$'
 if [ "$fail" = 0 ]; then echo "demo check passed"; else echo "demo check FAILED"; exit 1; fi

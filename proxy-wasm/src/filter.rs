@@ -16,16 +16,20 @@ const LOGGED_ORIGIN: usize = 128;
 /// What every stream of one VM shares: built once by `on_configure`.
 pub(crate) struct Shared {
     policy: Policy,
-    counters: Counters,
+    pub(crate) counters: Counters,
+    /// Whether any route matches on `:authority` / `:path` (else they are never read).
+    reads_host: bool,
+    reads_path: bool,
 }
 
 impl Shared {
     pub(crate) fn new(policy: Policy, counters: Counters) -> Self {
-        Shared { policy, counters }
+        Shared { reads_host: policy.reads_host(), reads_path: policy.reads_path(), policy, counters }
     }
 }
 
-/// The request headers a decision was made from, kept to edit the response.
+/// The request headers a decision was made from, kept to edit the response. What was not read
+/// (see [`Seen::read`]) is empty or `None`: the engine would not have looked at it.
 #[derive(Default)]
 struct Seen {
     method: Bytes,
@@ -38,21 +42,28 @@ struct Seen {
 }
 
 impl Seen {
-    /// Reads only what the engine looks at: the `Access-Control-Request-*` headers only on an
-    /// `OPTIONS` with `Origin` and `Access-Control-Request-Method` (a preflight), since the engine
-    /// reads them nowhere else.
-    fn read() -> Self {
+    /// Reads only what the engine looks at, one host call per header. `:authority` and `:path`
+    /// are read only if a route matches on them. The engine reads the method and the
+    /// `Access-Control-Request-*` headers only to recognise and answer a preflight (`OPTIONS` with
+    /// `Origin` and `Access-Control-Request-Method`), so `Access-Control-Request-Method` is read
+    /// only with `Origin`, `:method` only with both, and the others only on a preflight: a simple
+    /// request with `Origin` costs two reads, one of them of a header that is absent (nothing is
+    /// copied into the VM), and a request without `Origin` one.
+    fn read(shared: &Shared) -> Self {
         let [origin, request_method, request_headers, request_private_network] = Request::HEADERS;
+        let read_if = |wanted: bool, name: &str| if wanted { header(name).unwrap_or_default() } else { Bytes::new() };
         let mut seen = Seen {
-            method: header(":method").unwrap_or_default(),
-            authority: header(":authority").unwrap_or_default(),
-            path: header(":path").unwrap_or_default(),
+            authority: read_if(shared.reads_host, ":authority"),
+            path: read_if(shared.reads_path, ":path"),
             origin: header(origin),
             ..Seen::default()
         };
-        if seen.method == b"OPTIONS" && seen.origin.is_some() {
+        if seen.origin.is_some() {
             seen.request_method = header(request_method);
-            if seen.request_method.is_some() {
+        }
+        if seen.request_method.is_some() {
+            seen.method = header(":method").unwrap_or_default();
+            if seen.method == b"OPTIONS" {
                 seen.request_headers = header(request_headers);
                 seen.request_private_network = header(request_private_network);
             }
@@ -112,7 +123,7 @@ impl HttpContext for Filter {
             let _ = hostcalls::send_http_response(500, vec![], None);
             return Next::Pause;
         };
-        let seen = Seen::read();
+        let seen = Seen::read(shared);
         let decision = shared.policy.evaluate(&seen.request());
         shared.counters.count(&decision);
         if decision.denial.is_some() {
@@ -138,7 +149,9 @@ impl HttpContext for Filter {
             // The same request and policy give the same decision: evaluating again is cheaper than
             // copying the decision out of the request's buffers.
             if let Action::Forward(edits) = shared.policy.evaluate(&seen.request()).action {
-                edits.apply(&mut UpstreamResponse::read());
+                let mut response = UpstreamResponse::read();
+                edits.apply(&mut response);
+                response.write();
             }
         }
         Next::Continue

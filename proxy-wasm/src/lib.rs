@@ -34,12 +34,20 @@ struct Root {
     shared: Option<Rc<Shared>>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    /// The VM is going away: the last counts still reach Envoy.
+    fn on_done(&mut self) -> bool {
+        self.on_tick();
+        true
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         // Whatever happens below, no previous policy outlives a new configuration.
-        self.shared = None;
+        if let Some(previous) = self.shared.take() {
+            previous.counters.flush();
+        }
         let config = hostcalls::get_buffer(proxy_wasm::types::BufferType::PluginConfiguration, 0, usize::MAX);
         let Ok(Some(config)) = config else {
             log(LogLevel::Error, "no policy: the plugin configuration must hold the policy JSON");
@@ -64,8 +72,15 @@ impl RootContext for Root {
             return false;
         };
         self.shared = Some(Rc::new(Shared::new(policy, counters)));
+        let _ = hostcalls::set_tick_period(counters::FLUSH_PERIOD);
         log(LogLevel::Info, "policy loaded");
         true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.counters.flush();
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

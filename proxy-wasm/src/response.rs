@@ -1,8 +1,8 @@
 //! The upstream's response headers, as the engine's edits see them.
 //!
-//! The whole map is read in one host call (about the cost of three single reads), so that removing
-//! the engine's headers costs a host call only for those the upstream actually sent, and `Vary` is
-//! read from the copy: a typical response needs the read plus one call per header set.
+//! Each crossing between Envoy and the Wasm VM costs more than the CORS logic itself, so the
+//! response is read in one host call, edited in the VM's memory, and written back in one more,
+//! only when something changed: two calls whatever the number of headers set or removed.
 
 use corsguard::ResponseHeaders;
 use proxy_wasm::hostcalls;
@@ -10,18 +10,23 @@ use proxy_wasm::types::{Bytes, MapType};
 
 const MAP: MapType = MapType::HttpResponseHeaders;
 
-/// A copy of the response headers, kept in step with every change made through it.
+/// A copy of the response headers; [`UpstreamResponse::write`] hands the edited copy back.
 pub(crate) struct UpstreamResponse {
     headers: Vec<(String, Bytes)>,
+    changed: bool,
 }
 
 impl UpstreamResponse {
     pub(crate) fn read() -> Self {
-        UpstreamResponse { headers: hostcalls::get_map_bytes(MAP).unwrap_or_default() }
+        UpstreamResponse { headers: hostcalls::get_map_bytes(MAP).unwrap_or_default(), changed: false }
     }
 
-    fn has(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    /// Replaces the response's headers with the edited copy, if anything changed.
+    pub(crate) fn write(self) {
+        if self.changed {
+            let pairs = self.headers.iter().map(|(name, value)| (name.as_str(), value.as_slice())).collect();
+            let _ = hostcalls::set_map_bytes(MAP, pairs);
+        }
     }
 }
 
@@ -37,16 +42,14 @@ impl ResponseHeaders for UpstreamResponse {
     }
 
     fn set(&mut self, name: &str, value: &str) {
-        // Replaces every value of the header (Envoy's `setCopy`).
-        let _ = hostcalls::set_map_value_bytes(MAP, name, Some(value.as_bytes()));
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.remove(name);
         self.headers.push((name.into(), value.as_bytes().to_vec()));
+        self.changed = true;
     }
 
     fn remove(&mut self, name: &str) {
-        if self.has(name) {
-            let _ = hostcalls::set_map_value_bytes(MAP, name, None);
-            self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        }
+        let before = self.headers.len();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.changed |= self.headers.len() != before;
     }
 }

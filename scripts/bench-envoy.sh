@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# corsguard in Envoy, side by side in one run (BENCHMARKS.md, "Envoy"): one Envoy with one worker,
+# pinned to one core, wrk pinned to another, and four listeners in front of the same upstream (a
+# fifth listener of the same Envoy with a direct_response): no CORS; Envoy's native CORS filter
+# (route-level CorsPolicy); an empty proxy-wasm filter (reads Origin, adds one header: the Wasm ABI's
+# own cost); corsguard. Trials are interleaved (every listener and request kind once per round,
+# in a rotating order) and the table gives medians over rounds. Then the .wasm size, and resident
+# memory per extra worker.
+#
+# Usage: scripts/bench-envoy.sh [rounds] [seconds per trial]     (default 5 rounds of 4 s)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup.sh rust python node bench >&2
+proxy-wasm/build.sh --bench >/dev/null
+exec "$root/.tools/venv/bin/python" - "${1:-5}" "${2:-4}" <<'PY'
+import json, os, pathlib, re, statistics, subprocess, sys, tempfile, time
+
+root = pathlib.Path.cwd()
+sys.path.insert(0, str(root / "tests" / "e2e"))
+import envoy_edge as ee
+from harness import free_port
+
+ROUNDS, SECONDS = int(sys.argv[1]), int(sys.argv[2])
+CONNECTIONS = 16
+ENVOY_CPU, WRK_CPU = "0", "1"
+APP = "https://app.example.com"
+
+policy = {
+    "origins": [APP],
+    "methods": ["GET", "POST", "PUT", "DELETE"],
+    "request_headers": ["Content-Type", "Authorization"],
+    "expose_headers": ["X-Request-Id"],
+    "credentials": True,
+    "max_age": 7200,
+}
+native_policy = {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+    "allow_origin_string_match": [{"exact": APP}],
+    "allow_methods": "GET,POST,PUT,DELETE",
+    "allow_headers": "content-type,authorization",
+    "expose_headers": "x-request-id",
+    "allow_credentials": True,
+    "max_age": "7200",
+}
+native_filter = {"name": "envoy.filters.http.cors",
+                 "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
+
+ports = {name: free_port() for name in ["backend", "none", "native", "empty", "corsguard"]}
+backend_route = {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "upstream"}},
+                 "response_headers_to_add": [
+                     {"header": {"key": "access-control-allow-origin", "value": "https://upstream.invalid"}},
+                     {"header": {"key": "vary", "value": "Accept-Encoding"}}]}
+listeners = [
+    ee.listener("backend", ports["backend"], [], route=backend_route),
+    ee.listener("none", ports["none"], []),
+    ee.listener("native", ports["native"], [native_filter],
+                vhost_extra={"typed_per_filter_config": {"envoy.filters.http.cors": native_policy}}),
+    ee.listener("empty", ports["empty"], [ee.wasm_filter("", ee.EMPTY_WASM, vm_id="empty")]),
+    ee.listener("corsguard", ports["corsguard"], [ee.wasm_filter(policy, ee.WASM, vm_id="corsguard")]),
+]
+KINDS = {
+    "preflight": ("OPTIONS", {"Origin": APP, "Access-Control-Request-Method": "PUT",
+                              "Access-Control-Request-Headers": "content-type"}),
+    "GET": ("GET", {"Origin": APP}),
+}
+EDGES = ["none", "native", "empty", "corsguard"]
+tmp = pathlib.Path(tempfile.mkdtemp(prefix="corsguard-bench-"))
+
+
+def wrk_script(method: str, headers: dict) -> pathlib.Path:
+    path = tmp / f"{method}.lua"
+    lines = [f'wrk.method = "{method}"'] + [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of the process, in ns (schedstat: precise, unlike clock ticks)."""
+    total = 0
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def run_wrk(port: int, kind: str, seconds: int) -> dict:
+    method, headers = KINDS[kind]
+    out = subprocess.run(
+        ["taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+         "-s", str(wrk_script(method, headers)), f"http://127.0.0.1:{port}/api/items"],
+        capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    lat = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
+    if errors:
+        raise SystemExit(f"wrk reported errors on {kind} to port {port}:\n{out}")
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": lat["50"], "p99": lat["99"], "requests": requests}
+
+
+def check_answers() -> None:
+    """Every edge answers each kind as expected, before anything is timed."""
+    import harness
+    for edge in EDGES:
+        for kind, (method, headers) in KINDS.items():
+            status, got, _ = harness.send(ports[edge], {"method": method, "path": "/api/items", "headers": headers})
+            names = {n.lower(): v for n, v in got}
+            assert status in (200, 204), (edge, kind, status)
+            if edge in ("native", "corsguard"):
+                assert names.get("access-control-allow-origin") == APP, (edge, kind, got)
+            if edge == "empty":
+                assert "x-empty-filter" in names, (edge, kind, got)
+
+
+results = {(e, k): [] for e in EDGES for k in KINDS}
+with ee.Envoy(listeners, ports["backend"], concurrency=1,
+              wasm_log_level="info") as envoy:
+    subprocess.run(["taskset", "-a", "-p", "-c", ENVOY_CPU, str(envoy.process.pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    check_answers()
+    for edge in EDGES:  # warm-up: connections, V8 tiering
+        for kind in KINDS:
+            run_wrk(ports[edge], kind, 1)
+    order = [(e, k) for e in EDGES for k in KINDS]
+    for r in range(ROUNDS):
+        shift = r % len(order)
+        for edge, kind in order[shift:] + order[:shift]:
+            before = cpu_ns(envoy.process.pid)
+            trial = run_wrk(ports[edge], kind, SECONDS)
+            trial["cpu_us"] = (cpu_ns(envoy.process.pid) - before) / 1e3 / trial["requests"]
+            results[(edge, kind)].append(trial)
+        print(f"round {r + 1}/{ROUNDS} done", file=sys.stderr)
+
+
+def med(edge, kind, field):
+    return statistics.median(t[field] for t in results[(edge, kind)])
+
+
+print(f"\n{ROUNDS} rounds x {SECONDS} s per trial, wrk -t1 -c{CONNECTIONS} on CPU {WRK_CPU}, "
+      f"Envoy --concurrency 1 on CPU {ENVOY_CPU}; medians over rounds.\n")
+print("| request | listener | requests/s | p50 | p99 | Envoy CPU per request |")
+print("|---|---|---:|---:|---:|---:|")
+names = {"none": "no CORS", "native": "native `envoy.filters.http.cors`", "empty": "empty proxy-wasm filter",
+         "corsguard": "corsguard"}
+for kind in KINDS:
+    for edge in EDGES:
+        print(f"| {kind} | {names[edge]} | {med(edge, kind, 'rps'):,.0f} | {med(edge, kind, 'p50') * 1000:.0f} µs "
+              f"| {med(edge, kind, 'p99') * 1000:.0f} µs | {med(edge, kind, 'cpu_us'):.1f} µs |")
+print()
+print("| request | corsguard / empty filter (req/s) | corsguard / native (req/s) | corsguard − empty (CPU/request) |")
+print("|---|---:|---:|---:|")
+for kind in KINDS:
+    def ratio(other):
+        return statistics.median(c["rps"] / o["rps"] for c, o in zip(results[("corsguard", kind)], results[(other, kind)]))
+    extra = statistics.median(c["cpu_us"] - o["cpu_us"] for c, o in zip(results[("corsguard", kind)], results[("empty", kind)]))
+    print(f"| {kind} | {ratio('empty'):.2f}x | {ratio('native'):.2f}x | {extra:+.1f} µs |")
+print("\n(ratios: the median of the per-round ratios, each round's trials being adjacent in time)")
+
+size = ee.WASM.stat().st_size
+print(f"\ncorsguard.wasm after wasm-opt -Oz: {size:,} bytes ({size / 1024:.0f} KiB); "
+      f"the empty filter: {ee.EMPTY_WASM.stat().st_size:,} bytes")
+
+
+def rss_after_start(workers: int, with_filter: bool) -> int:
+    edge = [ee.wasm_filter(policy, ee.WASM)] if with_filter else []
+    ls = [ee.listener("backend", free_port(), [], route=backend_route), ee.listener("edge", free_port(), edge)]
+    with ee.Envoy(ls, 1, concurrency=workers, wasm_log_level="info") as e:
+        time.sleep(1.0)
+        return e.rss_kib()
+
+
+print("\nResident memory (VmRSS after start-up), by number of workers:")
+print("| workers | no filter | corsguard |")
+print("|---:|---:|---:|")
+rss = {}
+for workers in (1, 2, 4):
+    rss[workers] = (rss_after_start(workers, False), rss_after_start(workers, True))
+    print(f"| {workers} | {rss[workers][0] / 1024:.1f} MiB | {rss[workers][1] / 1024:.1f} MiB |")
+per_worker = (rss[4][1] - rss[1][1]) / 3 / 1024
+per_worker_filter = ((rss[4][1] - rss[1][1]) - (rss[4][0] - rss[1][0])) / 3 / 1024
+print(f"\nper extra worker: {per_worker:.2f} MiB with corsguard, of which the filter's VM "
+      f"(corsguard minus no filter): {per_worker_filter:.2f} MiB")
+PY
