@@ -1,0 +1,455 @@
+//! `corsguard explain`: what the edge answers to one browser request, which rule decided, and
+//! what the browser then does with the answer.
+
+use crate::browser::{self, Fetch, Response};
+use crate::policy_file::{self, PolicyFile};
+use crate::{Failure, Format, Outcome};
+use corsguard::{Action, Decision, Denial, Policy, Request, ResponseHeaders};
+use serde_json::{Value, json};
+
+/// The request to explain.
+pub struct Args {
+    pub fetch: Fetch,
+    pub host: Option<String>,
+    pub path: String,
+    pub format: Format,
+}
+
+impl ResponseHeaders for Response {
+    fn get_all(&self, name: &str) -> Option<String> {
+        self.get(name)
+    }
+    fn set(&mut self, name: &str, value: &str) {
+        self.remove(name);
+        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+    }
+    fn remove(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+}
+
+/// One exchange (the preflight, or the request itself) as the edge and then the browser see it.
+struct Step {
+    preflight: bool,
+    /// The request line and the CORS headers the browser sends.
+    sent: Vec<(String, String)>,
+    /// What the edge does: "answers", "forwards", "passes through".
+    edge: &'static str,
+    /// The status (`None` when it is the upstream's) and the headers the edge sets.
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    denial: Option<String>,
+    /// The browser's verdict: `None` when it depends on the upstream (corsguard stays out).
+    browser: Option<Result<(), browser::Failure>>,
+    /// The console message for a refusal.
+    console: Option<String>,
+}
+
+pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
+    let (file, policy) = policy_file::load(policy_path)?;
+    let value: Value = serde_json::from_str(&file.text).map_err(|e| Failure::Cannot(e.to_string()))?;
+    let fetch = &args.fetch;
+    let host = args.host.as_deref().unwrap_or_default();
+    let shown_host = args.host.as_deref().unwrap_or("api.example.com");
+    let url = format!("https://{shown_host}{}", args.path);
+    let base = Request { host: host.as_bytes(), path: args.path.as_bytes(), ..Request::default() };
+    let route = policy.route_for(&base);
+    let reasons = fetch.preflight_reasons();
+
+    let mut steps = Vec::new();
+    let request_headers = fetch.request_headers_value();
+    if !reasons.is_empty() {
+        let request = Request {
+            method: b"OPTIONS",
+            origin: Some(fetch.origin.as_bytes()),
+            request_method: Some(fetch.method.as_bytes()),
+            request_headers: request_headers.as_deref().map(str::as_bytes),
+            ..base
+        };
+        let mut sent = vec![
+            ("OPTIONS".to_string(), url.clone()),
+            ("Origin".to_string(), fetch.origin.clone()),
+            ("Access-Control-Request-Method".to_string(), fetch.method.clone()),
+        ];
+        if let Some(names) = &request_headers {
+            sent.push(("Access-Control-Request-Headers".to_string(), names.clone()));
+        }
+        steps.push(step(true, sent, &policy.evaluate(&request), fetch, &url));
+    }
+    let preflight_passed = steps.iter().all(|s| matches!(s.browser, Some(Ok(())) | None));
+    if preflight_passed {
+        let request = Request { method: fetch.method.as_bytes(), origin: Some(fetch.origin.as_bytes()), ..base };
+        let mut sent = vec![(fetch.method.clone(), url.clone()), ("Origin".to_string(), fetch.origin.clone())];
+        if fetch.credentials {
+            sent.push(("Cookie".to_string(), "(the page's cookies for the API)".to_string()));
+        }
+        for (name, value) in &fetch.headers {
+            sent.push((name.clone(), value.clone().unwrap_or_else(|| "…".to_string())));
+        }
+        steps.push(step(false, sent, &policy.evaluate(&request), fetch, &url));
+    }
+
+    let blocked = steps.iter().any(|s| matches!(s.browser, Some(Err(_))));
+    let undecided = steps.iter().any(|s| s.browser.is_none());
+    let rule = Rule::find(&value, &file, &policy, route, args, fetch);
+    let outcome = if blocked { Outcome::No } else { Outcome::Yes };
+
+    match args.format {
+        Format::Json => {
+            let json = json!({
+                "verdict": if blocked { "blocked" } else if undecided { "upstream-decides" } else { "allowed" },
+                "request": {
+                    "url": url, "origin": fetch.origin, "method": fetch.method,
+                    "headers": fetch.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+                    "credentials": fetch.credentials,
+                    "preflight_reasons": reasons,
+                },
+                "route": rule.route_path,
+                "rule": rule.lines,
+                "fixes": rule.fixes,
+                "steps": steps.iter().map(|s| json!({
+                    "kind": if s.preflight { "preflight" } else { "actual" },
+                    "edge": s.edge,
+                    "status": s.status,
+                    "headers": s.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+                    "denial": s.denial,
+                    "browser": match &s.browser {
+                        None => json!(null),
+                        Some(Ok(())) => json!({"passes": true}),
+                        Some(Err(f)) => json!({"passes": false, "failure": f.code(), "console": s.console}),
+                    },
+                })).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+        Format::Human => {
+            let mut out = String::new();
+            let credentials = if fetch.credentials { ", with credentials" } else { "" };
+            out.push_str(&format!("Request    fetch {} {} from {}{credentials}\n", fetch.method, url, fetch.origin));
+            if args.host.is_none() {
+                out.push_str("           (no --host: routes that match on host are not considered)\n");
+            }
+            if reasons.is_empty() {
+                out.push_str("           a simple request: the browser sends no preflight\n");
+            } else {
+                for reason in &reasons {
+                    out.push_str(&format!("           needs a preflight: {reason}\n"));
+                }
+            }
+            out.push_str(&format!("Rule       {}\n", rule.route_line));
+            for line in &rule.lines {
+                out.push_str(&format!("           {line}\n"));
+            }
+            for s in &steps {
+                out.push('\n');
+                let title = if s.preflight { "Preflight" } else { "Actual" };
+                let status = s.status.map_or_else(|| "the upstream's status".to_string(), |st| st.to_string());
+                for (index, (name, value)) in s.sent.iter().enumerate() {
+                    let label = if index == 0 { title } else { "" };
+                    let sep = if index == 0 { " " } else { ": " };
+                    out.push_str(&format!("{label:<10} > {name}{sep}{value}\n"));
+                }
+                out.push_str(&format!("           < {status} ({} by the edge)\n", s.edge));
+                for (name, value) in &s.headers {
+                    out.push_str(&format!("           < {name}: {value}\n"));
+                }
+                if s.edge == "forwarded" {
+                    out.push_str("             (set on the upstream's response; its own CORS headers removed)\n");
+                }
+                if let Some(denial) = &s.denial {
+                    out.push_str(&format!("           refused: {denial}\n"));
+                }
+                match &s.browser {
+                    None => out.push_str("           browser: decided by the upstream's own headers\n"),
+                    Some(Ok(())) => out.push_str("           browser: passes the CORS check\n"),
+                    Some(Err(failure)) => out.push_str(&format!("           browser: fails ({})\n", failure.code())),
+                }
+            }
+            out.push('\n');
+            let verdict = if blocked {
+                "BLOCKED: the page's script cannot read the response"
+            } else if undecided {
+                "NOT DECIDED BY CORSGUARD: the upstream's own CORS headers decide"
+            } else {
+                "ALLOWED: the page's script can read the response"
+            };
+            out.push_str(&format!("Verdict    {verdict}\n"));
+            if let Some(console) = steps.iter().find_map(|s| s.console.as_ref()) {
+                out.push_str(&format!("Console    {console}\n"));
+            }
+            for fix in &rule.fixes {
+                out.push_str(&format!("Fix        {fix}\n"));
+            }
+            print!("{out}");
+        }
+    }
+    Ok(outcome)
+}
+
+fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch: &Fetch, url: &str) -> Step {
+    let denial = decision.denial.map(|d| d.to_string());
+    let (edge, status, headers, browser) = match &decision.action {
+        Action::Respond { status, headers } => {
+            let response = Response {
+                status: *status,
+                headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            };
+            let verdict = if preflight {
+                browser::preflight_check(fetch, &response)
+            } else {
+                browser::cors_check(fetch, &response)
+            };
+            ("answered", Some(*status), response.headers, Some(verdict))
+        }
+        Action::Forward(edits) => {
+            let mut response = Response { status: 200, headers: Vec::new() };
+            edits.apply(&mut response);
+            let verdict = browser::cors_check(fetch, &response);
+            ("forwarded", None, response.headers, Some(verdict))
+        }
+        Action::PassThrough => ("passed through", None, Vec::new(), None),
+    };
+    // The edge's own refusals are worded by the core (checked against Chromium); a refusal only
+    // the browser makes (credentials) in the browser model's words.
+    let console = match (&browser, decision.denial) {
+        (Some(Err(_)), Some(denial)) => Some(denial.console_message(url, &fetch.origin, preflight)),
+        (Some(Err(failure)), None) => Some(failure.console(url, &fetch.origin, preflight)),
+        _ => None,
+    };
+    Step { preflight, sent, edge, status, headers, denial, browser, console }
+}
+
+/// Which part of the policy decided, in words, with fixes.
+struct Rule {
+    route_path: Option<String>,
+    route_line: String,
+    lines: Vec<String>,
+    fixes: Vec<String>,
+}
+
+/// Where a field's value comes from for a route: its own, else the top level's.
+fn source<'v>(value: &'v Value, route: Option<usize>, field: &str) -> (String, Option<&'v Value>) {
+    if let Some(index) = route {
+        if let Some(own) = value.get("routes").and_then(|r| r.get(index)).and_then(|r| r.get(field)) {
+            return (format!("routes[{index}].{field}"), Some(own));
+        }
+    }
+    (field.to_string(), value.get(field))
+}
+
+fn list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map_or_else(Vec::new, |items| items.iter().filter_map(Value::as_str).map(String::from).collect())
+}
+
+fn at(file: &PolicyFile, path: &str) -> String {
+    match file.positions.get(path) {
+        Some((line, _)) => format!("{path} (line {line})"),
+        None => path.to_string(),
+    }
+}
+
+impl Rule {
+    fn find(
+        value: &Value,
+        file: &PolicyFile,
+        policy: &Policy,
+        route: Option<usize>,
+        args: &Args,
+        fetch: &Fetch,
+    ) -> Self {
+        let mut lines = Vec::new();
+        let mut fixes = Vec::new();
+        let route_object = route.and_then(|i| value.get("routes").and_then(|r| r.get(i)));
+        let route_line = match (route, route_object) {
+            (Some(index), Some(object)) => {
+                let mut matched = Vec::new();
+                for key in ["host", "path_prefix"] {
+                    if let Some(v) = object.get(key) {
+                        matched.push(format!("{key} {v}"));
+                    }
+                }
+                let disabled = object.get("disabled").and_then(Value::as_bool) == Some(true);
+                let tail = if disabled { ": disabled, corsguard leaves these requests alone" } else { "" };
+                format!("{} matches ({}){tail}", at(file, &format!("routes[{index}]")), matched.join(", "))
+            }
+            _ => {
+                let routes = value.get("routes").and_then(Value::as_array).map_or(0, Vec::len);
+                if routes == 0 {
+                    "the top level (the policy has no routes)".to_string()
+                } else {
+                    format!(
+                        "the top level (none of the {routes} routes matches host {:?}, path {:?})",
+                        args.host.as_deref().unwrap_or_default(),
+                        args.path
+                    )
+                }
+            }
+        };
+        let (mode_path, mode) = source(value, route, "mode");
+        if mode.and_then(Value::as_str) == Some("report-only") {
+            lines.push(format!("{}: report-only: the edge decides and logs but changes nothing", at(file, &mode_path)));
+        }
+        let disabled = route_object.and_then(|o| o.get("disabled")).and_then(Value::as_bool) == Some(true);
+        if !disabled && Self::origin(value, file, policy, route, args, fetch, &mut lines, &mut fixes) {
+            let probe = |method: &str, headers: Option<&str>| {
+                policy
+                    .evaluate(&Request {
+                        method: b"OPTIONS",
+                        host: args.host.as_deref().unwrap_or_default().as_bytes(),
+                        path: args.path.as_bytes(),
+                        origin: Some(fetch.origin.as_bytes()),
+                        request_method: Some(method.as_bytes()),
+                        request_headers: headers.map(str::as_bytes),
+                        request_private_network: None,
+                    })
+                    .denial
+                    .map(|d| d.to_string())
+            };
+            if !browser::is_safelisted_method(&fetch.method) {
+                let (path, methods) = source(value, route, "methods");
+                let methods = list(methods);
+                if probe(&fetch.method, None).as_deref() == Some("method-not-allowed") {
+                    lines.push(format!("method {}: not in {}: {:?}", fetch.method, at(file, &path), methods));
+                    let case = methods.iter().find(|m| m.eq_ignore_ascii_case(&fetch.method));
+                    fixes.push(match case {
+                        Some(listed) => format!(
+                            "methods compare case-sensitively: the page sends {:?}, the policy lists {:?}; list {:?} \
+                             (or have the page send {listed:?})",
+                            fetch.method, listed, fetch.method
+                        ),
+                        None => format!("add {:?} to {path}", fetch.method),
+                    });
+                } else if methods.contains(&fetch.method) {
+                    lines.push(format!("method {}: listed in {}", fetch.method, at(file, &path)));
+                } else {
+                    lines.push(format!("method {}: allowed by \"*\" in {}", fetch.method, at(file, &path)));
+                }
+            }
+            let (path, allowed) = source(value, route, "request_headers");
+            let allowed = list(allowed);
+            for name in fetch.unsafe_header_names() {
+                if probe("GET", Some(&name)).is_some_and(|d| d.starts_with("header-not-allowed")) {
+                    lines.push(format!("header {name}: not in {}: {:?}", at(file, &path), allowed));
+                    let star = if name == "authorization" && allowed.iter().any(|a| a == "*") {
+                        " (\"*\" never covers Authorization: Fetch requires it by name)"
+                    } else {
+                        ""
+                    };
+                    fixes.push(format!("add {name:?} to {path}{star}"));
+                } else if allowed.iter().any(|a| a.eq_ignore_ascii_case(&name)) {
+                    lines.push(format!("header {name}: listed in {}", at(file, &path)));
+                } else {
+                    lines.push(format!("header {name}: allowed by \"*\" in {}", at(file, &path)));
+                }
+            }
+            let (path, credentials) = source(value, route, "credentials");
+            let credentials = credentials.and_then(Value::as_bool).unwrap_or(false);
+            if fetch.credentials && !credentials {
+                lines.push(format!(
+                    "credentials: {} is false (or unset): no Access-Control-Allow-Credentials is sent",
+                    at(file, &path)
+                ));
+                fixes.push(format!(
+                    "set \"credentials\": true (at {path}) and list the origins by name, or make the request \
+                     without credentials"
+                ));
+            }
+        } else if !disabled {
+            lines.push("methods and headers are not looked at: the origin is refused first".to_string());
+        }
+        let route_path = route.map(|i| format!("routes[{i}]"));
+        Rule { route_path, route_line, lines, fixes }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn origin(
+        value: &Value,
+        file: &PolicyFile,
+        policy: &Policy,
+        route: Option<usize>,
+        args: &Args,
+        fetch: &Fetch,
+        lines: &mut Vec<String>,
+        fixes: &mut Vec<String>,
+    ) -> bool {
+        let (path, entries) = source(value, route, "origins");
+        let entries = list(entries);
+        let request = Request {
+            method: b"GET",
+            host: args.host.as_deref().unwrap_or_default().as_bytes(),
+            path: args.path.as_bytes(),
+            origin: Some(fetch.origin.as_bytes()),
+            ..Request::default()
+        };
+        match policy.evaluate(&request).denial {
+            Some(Denial::MalformedRequest) => {
+                lines.push(format!(
+                    "origin {}: not an origin as a browser sends it (scheme://host[:port], lowercase, no default \
+                     port, no path or trailing slash): refused, never reflected",
+                    fetch.origin
+                ));
+                fixes.push(
+                    "pass --origin exactly as the browser's Origin header shows it (DevTools, Network tab)".into(),
+                );
+                false
+            }
+            Some(_) => {
+                lines.push(format!("origin {}: not allowed by {}: {:?}", fetch.origin, at(file, &path), entries));
+                fixes.extend(near_misses(&fetch.origin, &entries));
+                fixes
+                    .push(format!("if {} should read these responses, add {:?} to {path}", fetch.origin, fetch.origin));
+                false
+            }
+            None => {
+                // The entry that allows it: each entry alone, through the core's own matcher.
+                let entry = entries.iter().enumerate().find(|(_, entry)| {
+                    let single = json!({ "origins": [entry] }).to_string();
+                    Policy::parse(&single).is_ok_and(|alone| {
+                        alone.evaluate(&Request { host: b"", path: b"/", ..request }).denial.is_none()
+                    })
+                });
+                match entry {
+                    Some((index, entry)) => lines.push(format!(
+                        "origin {}: allowed by {} {entry:?}",
+                        fetch.origin,
+                        at(file, &format!("{path}[{index}]"))
+                    )),
+                    None => lines.push(format!("origin {}: allowed by {}", fetch.origin, at(file, &path))),
+                }
+                true
+            }
+        }
+    }
+}
+
+/// Entries that almost match: the same host on another scheme or port, a wildcard's apex, case.
+fn near_misses(origin: &str, entries: &[String]) -> Vec<String> {
+    let split = |o: &str| -> Option<(String, String, String)> {
+        let (scheme, rest) = o.split_once("://")?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h.to_string(), p.to_string()),
+            _ => (rest.to_string(), String::new()),
+        };
+        Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase(), port))
+    };
+    let Some((scheme, host, port)) = split(origin) else { return Vec::new() };
+    let mut hints = Vec::new();
+    for entry in entries {
+        let Some((e_scheme, e_host, e_port)) = split(entry) else { continue };
+        if let Some(parent) = e_host.strip_prefix("*.") {
+            if parent == host && e_scheme == scheme {
+                hints.push(format!("{entry:?} covers the subdomains of {parent}, never {parent} itself"));
+            }
+            continue;
+        }
+        if e_host == host && (e_scheme != scheme || (e_port != port && e_port != "*")) {
+            hints.push(format!(
+                "{entry:?} has the same host but another scheme or port: an origin is scheme, host and port together"
+            ));
+        }
+    }
+    hints
+}

@@ -1,0 +1,255 @@
+//! The corsguard command: check a policy, explain a decision, probe a live server, emit edge
+//! configurations. See README.md, "The corsguard command".
+
+pub mod browser;
+pub mod emit;
+pub mod explain;
+pub mod policy_file;
+pub mod probe;
+pub mod schema;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  the policy is valid / the browser allows the request / the configuration was printed
+  1  the policy has errors, or the browser blocks the request (probe --strict: or a warning)
+  2  the command could not run: bad arguments, an unreadable file, an unreachable server";
+
+#[derive(Parser)]
+#[command(name = "corsguard", version, about = "One CORS policy, enforced at every edge: check it, explain its \
+    decisions, probe live servers as a browser does, and emit edge configurations.", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document on standard output, for tools.
+    Json,
+}
+
+/// What a browser would send: shared by explain and probe.
+#[derive(clap::Args)]
+struct RequestArgs {
+    /// The page's origin, as the browser's Origin header shows it (https://app.example.com).
+    #[arg(long)]
+    origin: String,
+    /// The fetch() method (get, put, delete... are uppercased as fetch() does; patch is not).
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// A header the script sets: "Name: value", or a bare name (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    headers: Vec<String>,
+    /// credentials: "include" (cookies, HTTP authentication).
+    #[arg(long)]
+    credentials: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a policy file: every error and warning with its JSON path, line and a fix.
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// The policy file (- for standard input).
+        policy: String,
+        /// Count warnings as errors (exit 1).
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show what the edge answers to one browser request (preflight and actual), which rule
+    /// decided, and the console message of a refusal.
+    #[command(after_help = EXIT_CODES)]
+    Explain {
+        /// The policy file (- for standard input).
+        policy: String,
+        #[command(flatten)]
+        request: RequestArgs,
+        /// The request's path, for routes with path_prefix.
+        #[arg(long, default_value = "/")]
+        path: String,
+        /// The request's Host (with the port if not the default), for routes with host.
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Act as the browser against a live server: preflight when needed, then the request; run
+    /// the browser's CORS check on the real responses.
+    #[command(after_help = EXIT_CODES)]
+    Probe {
+        /// The URL the page fetches.
+        url: String,
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Seconds to wait for each answer, connecting included.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        timeout: f64,
+        /// Count warnings (such as a missing Vary: Origin) as failures (exit 1).
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print the deployable configuration of an edge with the policy embedded.
+    #[command(after_help = EXIT_CODES)]
+    Emit {
+        #[arg(value_enum)]
+        edge: emit::Edge,
+        /// The policy file (- for standard input).
+        policy: String,
+        /// The environment: wrangler's [env.NAME]; for envoy and istio, the plugin is corsguard-NAME.
+        #[arg(long, value_name = "NAME")]
+        env: Option<String>,
+        /// Where the module is: a path for envoy, a file://, https:// or oci:// URL for istio.
+        #[arg(long)]
+        wasm: Option<String>,
+        /// wrangler: the UPSTREAM URL (without it, requests go on to the zone's origin).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// istio: the WasmPlugin's namespace.
+        #[arg(long, default_value = "istio-system")]
+        namespace: String,
+        /// istio: a pod label KEY=VALUE the plugin applies to (repeatable; default istio=ingressgateway).
+        #[arg(long)]
+        selector: Vec<String>,
+    },
+    /// Print the JSON Schema of the policy file (the checked-in policy.schema.json).
+    Schema,
+}
+
+/// What a command concluded, as an exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0.
+    Yes,
+    /// 1: the policy has errors, or the browser blocks.
+    No,
+}
+
+/// Why a command could not give its answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// Exit 2: a file or server that cannot be reached.
+    Cannot(String),
+    /// Exit 2: arguments that make no sense.
+    Usage(String),
+    /// Exit 1: the policy has errors (each line already located).
+    InvalidPolicy(String),
+}
+
+fn headers(raw: &[String]) -> Result<Vec<(String, Option<String>)>, Failure> {
+    let mut headers = Vec::new();
+    for header in raw {
+        let (name, value) = match header.split_once(':') {
+            Some((name, value)) => (name.trim(), Some(value.trim().to_string())),
+            None => (header.trim(), None),
+        };
+        let token =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(Failure::Usage(format!("--header {header:?}: give \"Name: value\" or a header name")));
+        }
+        if browser::is_forbidden_header(name) {
+            let hint = if name.eq_ignore_ascii_case("cookie") { " (use --credentials for cookies)" } else { "" };
+            return Err(Failure::Usage(format!(
+                "--header {name}: a script cannot set {name}; the browser sets it itself{hint}"
+            )));
+        }
+        headers.push((name.to_string(), value));
+    }
+    Ok(headers)
+}
+
+fn fetch(request: RequestArgs) -> Result<browser::Fetch, Failure> {
+    Ok(browser::Fetch {
+        origin: request.origin,
+        method: browser::normalize_method(&request.method),
+        headers: headers(&request.headers)?,
+        credentials: request.credentials,
+    })
+}
+
+fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
+    let checked = policy_file::check(path)?;
+    let errors = checked.problems.iter().filter(|p| p.severity == corsguard::Severity::Error).count();
+    let warnings = checked.problems.len() - errors;
+    let valid = !checked.has_errors();
+    match format {
+        Format::Json => {
+            let json = serde_json::json!({
+                "file": checked.file.name,
+                "valid": valid,
+                "errors": errors,
+                "warnings": warnings,
+                "problems": checked.problems.iter().map(policy_file::Located::json).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+        Format::Human => {
+            for problem in &checked.problems {
+                println!("{}", problem.human(&checked.file.name));
+            }
+            let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+            if valid {
+                println!("{}: valid ({})", checked.file.name, plural(warnings, "warning"));
+            } else {
+                println!(
+                    "{}: invalid, every edge refuses it ({}, {})",
+                    checked.file.name,
+                    plural(errors, "error"),
+                    plural(warnings, "warning")
+                );
+            }
+        }
+    }
+    Ok(if valid && !(strict && warnings > 0) { Outcome::Yes } else { Outcome::No })
+}
+
+fn run(cli: Cli) -> Result<Outcome, Failure> {
+    match cli.command {
+        Command::Check { policy, strict, format } => check(&policy, strict, format),
+        Command::Explain { policy, request, path, host, format } => {
+            explain::run(&policy, &explain::Args { fetch: fetch(request)?, host, path, format })
+        }
+        Command::Probe { url, request, timeout, strict, format } => {
+            if !(timeout > 0.0 && timeout <= 300.0) {
+                return Err(Failure::Usage(format!("--timeout {timeout}: give 0 < seconds <= 300")));
+            }
+            let timeout = Duration::from_secs_f64(timeout);
+            probe::run(&probe::Args { url, fetch: fetch(request)?, timeout, strict, format })
+        }
+        Command::Emit { edge, policy, env, wasm, upstream, namespace, selector } => {
+            emit::run(&policy, &emit::Args { edge, env, wasm, upstream, namespace, selector })
+        }
+        Command::Schema => {
+            print!("{}", schema::text());
+            Ok(Outcome::Yes)
+        }
+    }
+}
+
+/// Runs the command line; the process's exit code.
+pub fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(Outcome::Yes) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(1),
+        Err(Failure::InvalidPolicy(problems)) => {
+            eprintln!("{problems}");
+            eprintln!("corsguard: the policy has errors; fix them first (corsguard check)");
+            ExitCode::from(1)
+        }
+        Err(Failure::Cannot(why) | Failure::Usage(why)) => {
+            eprintln!("corsguard: error: {why}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Reading a policy file: the text, where each JSON path sits in it, and the core's verdict.
+
+use crate::Failure;
+use corsguard::{POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// A policy file as read from disk (or standard input, for `-`).
+pub struct PolicyFile {
+    /// The name to show: the path as given, or `<stdin>`.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Line and column (1-based, in characters) of each JSON path: a member's key, an element's value.
+    pub positions: HashMap<String, (usize, usize)>,
+}
+
+/// One problem, located in the file where it can be, with a suggested fix where one is obvious.
+#[derive(Clone, Debug)]
+pub struct Located {
+    pub severity: Severity,
+    pub path: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+impl Located {
+    pub fn severity_name(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+
+    /// `file:line:col: error: path: message`, then `  help: fix` (the form compilers use, so
+    /// editors and CI annotate the line).
+    pub fn human(&self, file: &str) -> String {
+        let mut out = String::from(file);
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            out.push_str(&format!(":{line}:{column}"));
+        }
+        out.push_str(&format!(": {}: ", self.severity_name()));
+        if !self.path.is_empty() {
+            out.push_str(&format!("{}: ", self.path));
+        }
+        out.push_str(&self.message);
+        if let Some(fix) = &self.fix {
+            out.push_str(&format!("\n  help: {fix}"));
+        }
+        out
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::json!({
+            "severity": self.severity_name(),
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "fix": self.fix,
+        })
+    }
+}
+
+/// The core's verdict on a file: the compiled policy and its warnings, or every problem.
+pub struct Checked {
+    pub file: PolicyFile,
+    pub policy: Option<Policy>,
+    pub problems: Vec<Located>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+}
+
+/// Reads `path` (`-` for standard input). Only a file that cannot be read at all is a `Failure`;
+/// everything wrong with its content is a problem of the policy.
+pub fn read(path: &str) -> Result<(PolicyFile, Option<Located>), Failure> {
+    let (name, bytes) = if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::Cannot(format!("cannot read the policy from standard input: {e}")))?;
+        ("<stdin>".to_string(), bytes)
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| Failure::Cannot(format!("cannot read {path}: {e}")))?;
+        (path.to_string(), bytes)
+    };
+    let mut file = PolicyFile { name, text: String::new(), positions: HashMap::new() };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let offset = error.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(error.as_bytes().get(..offset).unwrap_or_default()).into_owned();
+            let (line, column) = line_column(&before, before.len());
+            let problem = whole_file(
+                Some((line, column)),
+                "is not UTF-8 text".into(),
+                Some("save the file as UTF-8 (JSON is always UTF-8)".into()),
+            );
+            return Ok((file, Some(problem)));
+        }
+    };
+    file.text = text;
+    match serde_json::from_str::<Value>(&file.text) {
+        Ok(_) => {
+            file.positions = positions(&file.text);
+            Ok((file, None))
+        }
+        Err(error) => {
+            let message = error.to_string();
+            // serde_json ends its message with " at line L column C": we show the place up front.
+            let message = match message.rfind(" at line ") {
+                Some(at) => message.get(..at).unwrap_or(&message).to_string(),
+                None => message,
+            };
+            let fix = if file.text.starts_with('\u{feff}') {
+                Some("the file starts with a byte order mark (BOM): save it as UTF-8 without BOM".to_string())
+            } else if message.contains("trailing comma") {
+                Some("JSON allows no comma after the last element of a list or object".to_string())
+            } else if message.contains("key must be a string") {
+                Some("JSON object keys are in double quotes, and JSON has no comments".to_string())
+            } else {
+                None
+            };
+            let problem = whole_file(Some((error.line(), error.column())), format!("not valid JSON: {message}"), fix);
+            Ok((file, Some(problem)))
+        }
+    }
+}
+
+fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) -> Located {
+    Located {
+        severity: Severity::Error,
+        path: String::new(),
+        line: at.map(|(l, _)| l),
+        column: at.map(|(_, c)| c),
+        message,
+        fix,
+    }
+}
+
+/// Reads and checks a policy file with the core, locating every problem.
+pub fn check(path: &str) -> Result<Checked, Failure> {
+    let (file, unreadable) = read(path)?;
+    if let Some(problem) = unreadable {
+        return Ok(Checked { file, policy: None, problems: vec![problem] });
+    }
+    let (policy, problems) = match Policy::parse(&file.text) {
+        Ok(policy) => {
+            let warnings = policy.warnings().to_vec();
+            (Some(policy), warnings)
+        }
+        Err(problems) => (None, problems.iter().cloned().collect()),
+    };
+    let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
+    // File order, as an editor shows them (the core reports object members in key order).
+    problems.sort_by_key(|p| (p.line, p.column));
+    Ok(Checked { file, policy, problems })
+}
+
+/// Reads a policy that must be valid (explain, emit): its problems are printed on standard error,
+/// and a policy with any error ends the command with exit code 1.
+pub fn load(path: &str) -> Result<(PolicyFile, Policy), Failure> {
+    let checked = check(path)?;
+    let report = |problems: &[Located]| problems.iter().map(|p| p.human(&checked.file.name)).collect::<Vec<_>>();
+    match checked.policy {
+        Some(policy) => {
+            for line in report(&checked.problems) {
+                eprintln!("{line}");
+            }
+            Ok((checked.file, policy))
+        }
+        None => Err(Failure::InvalidPolicy(report(&checked.problems).join("\n"))),
+    }
+}
+
+fn locate(file: &PolicyFile, problem: &Problem) -> Located {
+    let at = file.positions.get(&problem.path).copied();
+    Located {
+        severity: problem.severity,
+        path: problem.path.clone(),
+        line: at.map(|(l, _)| l),
+        column: at.map(|(_, c)| c),
+        message: problem.message.clone(),
+        fix: suggest(problem),
+    }
+}
+
+/// A fix the core's message does not already give.
+fn suggest(problem: &Problem) -> Option<String> {
+    if !problem.message.starts_with("unknown field") {
+        return None;
+    }
+    let key = problem.path.rsplit('.').next().unwrap_or(&problem.path);
+    if key == "$schema" {
+        return Some(
+            "the policy file takes no $schema key (every edge would refuse it); associate policy.schema.json \
+             in your editor's settings instead (README: \"The corsguard command\")"
+                .into(),
+        );
+    }
+    let in_route = problem.path.starts_with("routes[");
+    let fields: &[&str] = if in_route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
+    closest(key, fields).map(|field| format!("did you mean \"{field}\"?"))
+}
+
+/// The field a mistyped or foreign key most likely means (other CORS libraries' names included).
+fn closest<'a>(key: &str, fields: &[&'a str]) -> Option<&'a str> {
+    let normal: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let alias = match normal.as_str() {
+        "alloworigin" | "alloworigins" | "allowedorigins" | "origin" | "alloworiginlist" => Some("origins"),
+        "allowmethods" | "allowedmethods" | "method" => Some("methods"),
+        "allowheaders" | "allowedheaders" | "headers" | "requestheader" => Some("request_headers"),
+        "exposeheaders" | "exposedheaders" | "exposeheader" => Some("expose_headers"),
+        "allowcredentials" | "supportscredentials" | "withcredentials" => Some("credentials"),
+        "maxage" | "maxageseconds" | "preflightmaxage" => Some("max_age"),
+        "allowprivatenetwork" | "privatenetworkaccess" => Some("private_network"),
+        "optionssuccessstatus" | "preflightstatuscode" => Some("preflight_status"),
+        "prefix" | "path" | "pathprefix" => Some("path_prefix"),
+        "hostname" | "domain" | "authority" => Some("host"),
+        _ => None,
+    };
+    if let Some(field) = alias.and_then(|a| fields.iter().copied().find(|f| *f == a)) {
+        return Some(field);
+    }
+    fields
+        .iter()
+        .copied()
+        .map(|field| (strsim::levenshtein(&normal, &field.replace('_', "")), field))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, field)| field)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    (line, column)
+}
+
+/// Where each JSON path of a valid JSON text sits, in the core's notation (`routes[0].origins[1]`):
+/// a member at its key, an array element at its value.
+pub fn positions(text: &str) -> HashMap<String, (usize, usize)> {
+    let mut scanner = Scanner { text, bytes: text.as_bytes(), at: 0, found: HashMap::new() };
+    scanner.value("");
+    scanner.found.into_iter().map(|(path, offset)| (path, line_column(text, offset))).collect()
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    found: HashMap<String, usize>,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn value(&mut self, path: &str) {
+        self.skip_space();
+        match self.peek() {
+            Some(b'{') => self.object(path),
+            Some(b'[') => self.array(path),
+            Some(b'"') => {
+                self.string();
+            }
+            Some(_) => {
+                while self.peek().is_some_and(|b| !matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')) {
+                    self.at += 1;
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Skips a string, returning its decoded text.
+    fn string(&mut self) -> String {
+        let start = self.at;
+        self.at += 1;
+        while let Some(b) = self.peek() {
+            self.at += 1;
+            match b {
+                b'\\' => self.at += 1,
+                b'"' => break,
+                _ => {}
+            }
+        }
+        self.text.get(start..self.at).and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or_default()
+    }
+
+    fn object(&mut self, path: &str) {
+        self.at += 1;
+        loop {
+            self.skip_space();
+            match self.peek() {
+                Some(b'"') => {
+                    let key_at = self.at;
+                    let key = self.string();
+                    let child = if path.is_empty() { key } else { format!("{path}.{key}") };
+                    self.found.insert(child.clone(), key_at);
+                    self.skip_space();
+                    self.at += 1; // ':'
+                    self.value(&child);
+                }
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn array(&mut self, path: &str) {
+        self.at += 1;
+        let mut index = 0;
+        loop {
+            self.skip_space();
+            match self.peek() {
+                Some(b']') => {
+                    self.at += 1;
+                    return;
+                }
+                Some(b',') => self.at += 1,
+                Some(_) => {
+                    let child = format!("{path}[{index}]");
+                    self.found.insert(child.clone(), self.at);
+                    self.value(&child);
+                    index += 1;
+                }
+                None => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_located_at_keys_and_elements() {
+        let text = "{\n  \"origins\": [\"a\", \"b\"],\n  \"routes\": [ { \"path_prefix\": \"/x\" } ]\n}";
+        let at = positions(text);
+        assert_eq!(at["origins"], (2, 3));
+        assert_eq!(at["origins[1]"], (2, 20));
+        assert_eq!(at["routes[0]"], (3, 15));
+        assert_eq!(at["routes[0].path_prefix"], (3, 17));
+    }
+
+    #[test]
+    fn foreign_and_mistyped_keys_get_a_suggestion() {
+        assert_eq!(closest("allowedOrigins", &POLICY_FIELDS), Some("origins"));
+        assert_eq!(closest("request_header", &POLICY_FIELDS), Some("request_headers"));
+        assert_eq!(closest("maxAge", &POLICY_FIELDS), Some("max_age"));
+        assert_eq!(closest("path_prefix", &POLICY_FIELDS), None);
+        assert_eq!(closest("prefix", &ROUTE_FIELDS), Some("path_prefix"));
+        assert_eq!(closest("zebra", &POLICY_FIELDS), None);
+    }
+}

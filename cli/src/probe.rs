@@ -1,0 +1,258 @@
+//! `corsguard probe`: acts as the browser does against a live server — the preflight when one is
+//! needed, then the request — and runs the browser's CORS check on the real responses.
+
+use crate::browser::{self, Fetch, Response};
+use crate::{Failure, Format, Outcome};
+use serde_json::json;
+use std::time::Duration;
+use ureq::http;
+
+pub struct Args {
+    pub url: String,
+    pub fetch: Fetch,
+    pub timeout: Duration,
+    pub strict: bool,
+    pub format: Format,
+}
+
+/// One request sent and its answer.
+struct Exchange {
+    preflight: bool,
+    sent: Vec<(String, String)>,
+    response: Response,
+    verdict: Result<(), browser::Failure>,
+}
+
+/// Response headers worth showing: those CORS reads, and where a redirect goes.
+fn relevant(name: &str) -> bool {
+    name.starts_with("access-control-") || matches!(name, "vary" | "location" | "corsguard-reason")
+}
+
+/// `scheme://host[:port]` and nothing else, as browsers send it.
+fn check_origin(origin: &str) -> Result<(), Failure> {
+    let problem = match origin.split_once("://") {
+        _ if origin == "null" => return Ok(()),
+        None => Some("has no scheme (write https://app.example.com)"),
+        Some((_, "")) => Some("has no host"),
+        Some((_, rest)) if rest.ends_with('/') => Some("ends with a slash; browsers send no trailing slash"),
+        Some((_, rest)) if rest.contains(['/', '?', '#']) => Some("has a path; an origin is scheme://host[:port]"),
+        Some(_) if origin.bytes().any(|b| b.is_ascii_uppercase()) => Some("has capitals; browsers send lowercase"),
+        Some(_) => None,
+    };
+    match problem {
+        Some(problem) => Err(Failure::Usage(format!("--origin {origin} {problem}"))),
+        None => Ok(()),
+    }
+}
+
+fn url_origin(uri: &http::Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?;
+    let host = uri.host()?.to_ascii_lowercase();
+    let default = matches!((scheme, uri.port_u16()), ("http", Some(80)) | ("https", Some(443)));
+    match uri.port_u16() {
+        Some(port) if !default => Some(format!("{scheme}://{host}:{port}")),
+        _ => Some(format!("{scheme}://{host}")),
+    }
+}
+
+pub fn run(args: &Args) -> Result<Outcome, Failure> {
+    let fetch = &args.fetch;
+    let uri: http::Uri = args.url.parse().map_err(|e| Failure::Usage(format!("{} is not a URL: {e}", args.url)))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err(Failure::Usage(format!("{} is not an http:// or https:// URL", args.url)));
+    }
+    check_origin(&fetch.origin)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(args.timeout))
+        .timeout_connect(Some(args.timeout.min(Duration::from_secs(5))))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("corsguard-probe/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let send = |method: &str, headers: &[(String, String)]| -> Result<Response, Failure> {
+        let mut request = http::Request::builder().method(method).uri(&args.url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let result = if matches!(method, "GET" | "HEAD" | "OPTIONS") {
+            request.body(()).map_err(|e| Failure::Usage(format!("cannot build the request: {e}"))).map(|r| agent.run(r))
+        } else {
+            let empty: &[u8] = &[];
+            request
+                .body(empty)
+                .map_err(|e| Failure::Usage(format!("cannot build the request: {e}")))
+                .map(|r| agent.run(r))
+        };
+        let response = result?.map_err(|e| unreachable(&args.url, args.timeout, e))?;
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        Ok(Response { status: response.status().as_u16(), headers })
+    };
+
+    let reasons = fetch.preflight_reasons();
+    let mut exchanges = Vec::new();
+    let browser_headers = [
+        ("Origin".to_string(), fetch.origin.clone()),
+        ("Sec-Fetch-Mode".to_string(), "cors".to_string()),
+        ("Sec-Fetch-Dest".to_string(), "empty".to_string()),
+    ];
+    if !reasons.is_empty() {
+        let mut sent = browser_headers.to_vec();
+        sent.push(("Access-Control-Request-Method".to_string(), fetch.method.clone()));
+        if let Some(names) = fetch.request_headers_value() {
+            sent.push(("Access-Control-Request-Headers".to_string(), names));
+        }
+        let response = send("OPTIONS", &sent)?;
+        let verdict = browser::preflight_check(fetch, &response);
+        sent.insert(0, ("OPTIONS".to_string(), args.url.clone()));
+        exchanges.push(Exchange { preflight: true, sent, response, verdict });
+    }
+    if exchanges.iter().all(|e| e.verdict.is_ok()) {
+        let mut sent = browser_headers.to_vec();
+        for (name, value) in &fetch.headers {
+            let value = value.clone().unwrap_or_else(|| {
+                if name.eq_ignore_ascii_case("content-type") { "application/json" } else { "corsguard-probe" }
+                    .to_string()
+            });
+            sent.push((name.clone(), value));
+        }
+        let response = send(&fetch.method, &sent)?;
+        let verdict = browser::cors_check(fetch, &response);
+        sent.insert(0, (fetch.method.clone(), args.url.clone()));
+        exchanges.push(Exchange { preflight: false, sent, response, verdict });
+    }
+
+    let failed = exchanges.iter().find_map(|e| e.verdict.as_ref().err().map(|f| (e.preflight, f)));
+    let console = failed.map(|(preflight, f)| f.console(&args.url, &fetch.origin, preflight));
+    let fix = failed.map(|(preflight, f)| f.fix(fetch, preflight));
+    let mut warnings = Vec::new();
+    if url_origin(&uri).is_some_and(|o| o == fetch.origin) {
+        warnings.push(format!(
+            "{} is the URL's own origin: the browser makes a same-origin request and checks no CORS at all",
+            fetch.origin
+        ));
+    }
+    if fetch.credentials {
+        warnings.push(
+            "with credentials the browser would also send the page's cookies for this site; this probe sends none, \
+             so a server that answers differently with cookies may differ"
+                .to_string(),
+        );
+    }
+    for exchange in &exchanges {
+        if exchange.verdict.is_ok() && !exchange.preflight {
+            warnings.extend(browser::warnings(fetch, &exchange.response));
+            if (300..400).contains(&exchange.response.status) {
+                let location = exchange.response.get("location").unwrap_or_default();
+                warnings.push(format!(
+                    "the server redirects ({}) to {location}: the browser follows it and checks CORS again there; \
+                     probe that URL too",
+                    exchange.response.status
+                ));
+            }
+        }
+    }
+    // Cookie-less probes and same-origin notes inform; only the others count under --strict.
+    let serious = warnings.iter().filter(|w| !w.starts_with("with credentials") && !w.contains("same-origin")).count();
+    let outcome = if failed.is_some() || (args.strict && serious > 0) { Outcome::No } else { Outcome::Yes };
+
+    match args.format {
+        Format::Json => {
+            let json = json!({
+                "verdict": if failed.is_some() { "blocked" } else { "allowed" },
+                "url": args.url,
+                "origin": fetch.origin,
+                "preflight_reasons": reasons,
+                "steps": exchanges.iter().map(|e| json!({
+                    "kind": if e.preflight { "preflight" } else { "actual" },
+                    "sent": e.sent.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+                    "status": e.response.status,
+                    "headers": e.response.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+                    "passes": e.verdict.is_ok(),
+                    "failure": e.verdict.as_ref().err().map(browser::Failure::code),
+                })).collect::<Vec<_>>(),
+                "console": console,
+                "fix": fix,
+                "warnings": warnings,
+            });
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+        Format::Human => {
+            let mut out = String::new();
+            let credentials = if fetch.credentials { ", with credentials" } else { "" };
+            out.push_str(&format!(
+                "Probe      fetch {} {} from {}{credentials}\n",
+                fetch.method, args.url, fetch.origin
+            ));
+            if reasons.is_empty() {
+                out.push_str("           a simple request: the browser sends no preflight\n");
+            }
+            for reason in &reasons {
+                out.push_str(&format!("           needs a preflight: {reason}\n"));
+            }
+            for e in &exchanges {
+                out.push('\n');
+                let title = if e.preflight { "Preflight" } else { "Actual" };
+                for (index, (name, value)) in e.sent.iter().enumerate() {
+                    let (label, sep) = if index == 0 { (title, " ") } else { ("", ": ") };
+                    out.push_str(&format!("{label:<10} > {name}{sep}{value}\n"));
+                }
+                out.push_str(&format!("           < {}\n", e.response.status));
+                let mut others = 0;
+                for (name, value) in &e.response.headers {
+                    if relevant(name) {
+                        out.push_str(&format!("           < {name}: {value}\n"));
+                    } else {
+                        others += 1;
+                    }
+                }
+                if others > 0 {
+                    out.push_str(&format!("             ({others} other headers)\n"));
+                }
+                match &e.verdict {
+                    Ok(()) => out.push_str("           browser: passes the CORS check\n"),
+                    Err(failure) => out.push_str(&format!("           browser: fails ({})\n", failure.code())),
+                }
+            }
+            out.push('\n');
+            match failed {
+                Some((true, _)) => {
+                    out.push_str("Verdict    BLOCKED: the preflight fails, so the browser never sends the request\n")
+                }
+                Some((false, _)) => out.push_str("Verdict    BLOCKED: the page's script cannot read the response\n"),
+                None => out.push_str("Verdict    ALLOWED: the page's script can read the response\n"),
+            }
+            if let Some(console) = &console {
+                out.push_str(&format!("Console    {console}\n"));
+            }
+            if let Some(fix) = &fix {
+                out.push_str(&format!("Fix        {fix}\n"));
+            }
+            for warning in &warnings {
+                out.push_str(&format!("Warning    {warning}\n"));
+            }
+            print!("{out}");
+        }
+    }
+    Ok(outcome)
+}
+
+/// A transport error in words, with what to check.
+fn unreachable(url: &str, timeout: Duration, error: ureq::Error) -> Failure {
+    let why = match &error {
+        ureq::Error::Timeout(_) => format!("no answer within {} s (--timeout)", timeout.as_secs_f64()),
+        ureq::Error::HostNotFound => "the host name does not resolve".to_string(),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (is the server running, on this port?)".to_string()
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            format!("no answer within {} s (--timeout)", timeout.as_secs_f64())
+        }
+        _ => error.to_string(),
+    };
+    Failure::Cannot(format!("cannot reach {url}: {why}"))
+}

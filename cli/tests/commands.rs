@@ -1,0 +1,335 @@
+//! `corsguard check`, `explain` and `emit`, run as a user runs them, bad input included.
+
+// A test may panic; only the command must not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use corsguard::Policy;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn example() -> String {
+    root().join("examples/policy.json").display().to_string()
+}
+
+/// A file with this text in a fresh directory of the system's temporary directory.
+fn file(text: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("corsguard-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("policy-{}.json", NEXT.fetch_add(1, Ordering::SeqCst)));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Exit code, standard output, standard error.
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_corsguard")).args(args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn check_accepts_a_valid_policy() {
+    let (code, out, _) = run(&["check", &example()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("valid (0 warnings)\n"), "{out}");
+}
+
+#[test]
+fn check_lists_every_problem_with_path_line_and_fix_in_file_order() {
+    let text = "{\n  \"origins\": [\"https://example.com/\", \"https://*.com\"],\n  \"allowedHeaders\": [\"X\"],\n  \
+                \"credentials\": true,\n  \"max_age\": 86400,\n  \"routes\": [{\"path_prefix\": \"/p\", \"origins\": [\"*\"]}]\n}\n";
+    let path = file(text);
+    let path = path.to_str().unwrap();
+    let (code, out, _) = run(&["check", path]);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{path}:2:15: error: origins[0]: \"https://example.com/\" has a trailing slash"))
+    );
+    assert!(lines[1].starts_with(&format!("{path}:2:39: error: origins[1]:")));
+    assert!(lines[2].starts_with(&format!("{path}:3:3: error: allowedHeaders: unknown field")));
+    assert_eq!(lines[3], "  help: did you mean \"request_headers\"?");
+    assert!(lines[4].starts_with(&format!("{path}:5:3: warning: max_age: 86400 seconds")));
+    assert!(lines[5].contains(":6:36: error: routes[0].origins: \"*\" cannot be used with credentials: true"));
+    assert_eq!(lines[6], format!("{path}: invalid, every edge refuses it (4 errors, 1 warning)"));
+
+    let (code, out, _) = run(&["check", path, "--format", "json"]);
+    assert_eq!(code, 1);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!((json["errors"].as_u64(), json["warnings"].as_u64()), (Some(4), Some(1)));
+    let unknown = &json["problems"][2];
+    assert_eq!(unknown["path"], "allowedHeaders");
+    assert_eq!((unknown["line"].as_u64(), unknown["column"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(unknown["fix"], "did you mean \"request_headers\"?");
+}
+
+#[test]
+fn check_strict_fails_on_warnings_and_reads_standard_input() {
+    let path = file(r#"{"origins": ["http://app.example.com"]}"#);
+    let (code, out, _) = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning: origins[0]: \"http://app.example.com\" is plain http"), "{out}");
+    assert_eq!(run(&["check", "--strict", path.to_str().unwrap()]).0, 1);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corsguard"))
+        .args(["check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"{\"origins\": [\"https://a.example\"]}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "<stdin>: valid (0 warnings)\n");
+}
+
+#[test]
+fn invalid_json_is_reported_with_line_and_column() {
+    let path = file("{\n  \"origins\": [\"https://a.example\",\n  ]\n}");
+    let path = path.to_str().unwrap();
+    let (code, out, _) = run(&["check", path]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with(&format!("{path}:3:3: error: not valid JSON: trailing comma\n")), "{out}");
+    let (_, out, _) = run(&["check", path, "--format", "json"]);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((json["problems"][0]["line"].as_u64(), json["problems"][0]["column"].as_u64()), (Some(3), Some(3)));
+
+    let bom = file("\u{feff}{\"origins\": []}");
+    let (code, out, _) = run(&["check", bom.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("help: the file starts with a byte order mark"), "{out}");
+
+    let bytes = file("");
+    std::fs::write(&bytes, b"{\"origins\": [\"\xff\"]}").unwrap();
+    let (code, out, _) = run(&["check", bytes.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains(":1:15: error: is not UTF-8 text"), "{out}");
+}
+
+#[test]
+fn an_unreadable_file_is_exit_2_for_every_command() {
+    let missing = root().join("no-such-policy.json");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        vec!["check", missing],
+        vec!["explain", missing, "--origin", "https://a.example"],
+        vec!["emit", "envoy", missing],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty());
+        assert!(err.starts_with(&format!("corsguard: error: cannot read {missing}: ")), "{err}");
+    }
+    // A directory cannot be read as a file either.
+    let (code, _, err) = run(&["check", root().to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn explain_an_allowed_preflighted_request() {
+    let (code, out, _) = run(&[
+        "explain",
+        &example(),
+        "--origin",
+        "https://app.example.com",
+        "--method",
+        "put",
+        "-H",
+        "Content-Type: application/json",
+        "--credentials",
+        "--host",
+        "api.example.com",
+        "--path",
+        "/api/items",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    for expected in [
+        "needs a preflight: method PUT is not CORS-safelisted",
+        "origin https://app.example.com: allowed by origins[0] (line 2) \"https://app.example.com\"",
+        "method PUT: listed in methods (line 3)",
+        "Preflight  > OPTIONS https://api.example.com/api/items",
+        "           > Access-Control-Request-Headers: content-type",
+        "           < 204 (answered by the edge)",
+        "           < access-control-allow-methods: PUT",
+        "           < vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        "           < access-control-allow-credentials: true",
+        "           < vary: Origin\n",
+        "Verdict    ALLOWED",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing in:\n{out}");
+    }
+}
+
+#[test]
+fn explain_a_denial_names_the_rule_the_fix_and_the_console_message() {
+    let (code, out, _) =
+        run(&["explain", &example(), "--origin", "https://example.com", "--method", "DELETE", "--host", "api.test"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("origin https://example.com: not allowed by origins (line 2)"), "{out}");
+    assert!(out.contains(
+        "Fix        \"https://*.example.com\" covers the subdomains of example.com, never example.com itself"
+    ));
+    assert!(out.contains("           < 403 (answered by the edge)"));
+    assert!(out.contains("refused: origin-not-allowed"));
+    let console = corsguard::Denial::OriginNotAllowed.console_message("https://api.test/", "https://example.com", true);
+    assert!(out.contains(&format!("Console    {console}\n")), "{out}");
+
+    // A route's own rules, a header it does not allow.
+    let policy = file(
+        r#"{"origins": ["https://app.example"], "request_headers": ["X-A"],
+            "routes": [{"path_prefix": "/v2/", "request_headers": ["*"]}]}"#,
+    );
+    let policy = policy.to_str().unwrap();
+    let args =
+        ["explain", policy, "--origin", "https://app.example", "-H", "Authorization: Bearer x", "--path", "/v2/x"];
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Rule       routes[0] (line 2) matches (path_prefix \"/v2/\")"), "{out}");
+    assert!(out.contains("header authorization: not in routes[0].request_headers (line 2): [\"*\"]"), "{out}");
+    assert!(
+        out.contains("Fix        add \"authorization\" to routes[0].request_headers (\"*\" never covers Authorization")
+    );
+    let (_, out, _) = run(&[&args[..], &["--format", "json"]].concat());
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["verdict"], "blocked");
+    assert_eq!(json["route"], "routes[0]");
+    assert_eq!(json["steps"][0]["denial"], "header-not-allowed: authorization");
+    assert_eq!(json["steps"].as_array().unwrap().len(), 1, "a failed preflight stops the request");
+}
+
+#[test]
+fn explain_a_request_the_browser_blocks_though_the_edge_answers() {
+    // `*` answers every origin, but the browser refuses it with credentials.
+    let policy = file(r#"{"origins": ["*"]}"#);
+    let args =
+        ["explain", policy.to_str().unwrap(), "--origin", "https://app.example", "--credentials", "--format", "json"];
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 1, "{out}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["steps"][0]["denial"], Value::Null);
+    assert_eq!(json["steps"][0]["browser"]["failure"], "wildcard-with-credentials");
+    assert!(json["steps"][0]["browser"]["console"].as_str().unwrap().contains("must not be the wildcard '*'"));
+    assert!(json["fixes"][0].as_str().unwrap().contains("\"credentials\": true"));
+}
+
+#[test]
+fn explain_and_emit_refuse_an_invalid_policy() {
+    let policy = file(r#"{"origins": ["https://a.example/"]}"#);
+    let policy = policy.to_str().unwrap();
+    for args in [vec!["explain", policy, "--origin", "https://a.example"], vec!["emit", "wrangler", policy]] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(out.is_empty(), "nothing deployable is printed: {out}");
+        assert!(err.contains("error: origins[0]: \"https://a.example/\" has a trailing slash"), "{err}");
+    }
+}
+
+/// The policy embedded in emitted text, parsed by the core like an edge would.
+fn embedded_equals_example(embedded: &str) {
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+    let embedded_value: Value = serde_json::from_str(embedded).unwrap();
+    assert_eq!(embedded_value, original);
+    assert!(Policy::parse(embedded).is_ok());
+}
+
+#[test]
+fn emit_wrangler_matches_the_repository_wrangler_toml() {
+    let (code, out, _) = run(&["emit", "wrangler", &example(), "--upstream", "http://127.0.0.1:8080"]);
+    assert_eq!(code, 0);
+    let emitted: toml::Table = out.parse().unwrap();
+    let ours: toml::Table = std::fs::read_to_string(root().join("wrangler.toml")).unwrap().parse().unwrap();
+    for key in ["main", "compatibility_date", "name"] {
+        assert_eq!(emitted[key], ours[key], "{key}: keep emit.rs in step with wrangler.toml");
+    }
+    assert_eq!(emitted["build"]["command"], ours["build"]["command"]);
+    assert_eq!(emitted["vars"]["UPSTREAM"].as_str(), Some("http://127.0.0.1:8080"));
+    embedded_equals_example(emitted["vars"]["CORS_POLICY"].as_str().unwrap());
+    // The repository's variables are the ones the Worker reads.
+    assert!(ours["vars"].as_table().unwrap().contains_key("CORS_POLICY"));
+
+    let (code, out, _) = run(&["emit", "wrangler", &example(), "--env", "staging"]);
+    assert_eq!(code, 0);
+    let emitted: toml::Table = out.parse().unwrap();
+    let env = &emitted["env"]["staging"];
+    assert_eq!(env["name"].as_str(), Some("corsguard-staging"));
+    assert!(env["vars"].get("UPSTREAM").is_none());
+    embedded_equals_example(env["vars"]["CORS_POLICY"].as_str().unwrap());
+    assert_eq!(run(&["emit", "wrangler", &example(), "--env", "a b"]).0, 2);
+}
+
+#[test]
+fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
+    let (code, out, _) = run(&["emit", "envoy", &example(), "--wasm", "/opt/corsguard.wasm", "--env", "prod"]);
+    assert_eq!(code, 0);
+    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let filter = &yaml[0];
+    assert_eq!(filter["name"], "envoy.filters.http.wasm");
+    let config = &filter["typed_config"]["config"];
+    assert_eq!(filter["typed_config"]["@type"], "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm");
+    assert_eq!(config["name"], "corsguard-prod");
+    assert_eq!(config["root_id"], "corsguard");
+    assert_eq!(config["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
+    assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/opt/corsguard.wasm");
+    assert_eq!(config["configuration"]["@type"], "type.googleapis.com/google.protobuf.StringValue");
+    embedded_equals_example(config["configuration"]["value"].as_str().unwrap());
+    // The same shape as the filter tests/e2e/envoy_edge.py runs.
+    let suite = std::fs::read_to_string(root().join("tests/e2e/envoy_edge.py")).unwrap();
+    for needle in
+        ["\"root_id\": \"corsguard\"", "envoy.wasm.runtime.v8", "type.googleapis.com/google.protobuf.StringValue"]
+    {
+        assert!(suite.contains(needle), "{needle}: keep emit.rs in step with the Envoy suite");
+    }
+}
+
+#[test]
+fn emit_istio_is_a_wasm_plugin_with_the_policy_as_its_config() {
+    let (code, out, _) = run(&["emit", "istio", &example(), "--selector", "app=api", "--namespace", "edge"]);
+    assert_eq!(code, 0);
+    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    assert_eq!(yaml["kind"], "WasmPlugin");
+    assert_eq!(yaml["metadata"]["namespace"], "edge");
+    assert_eq!(yaml["spec"]["selector"]["matchLabels"]["app"], "api");
+    assert_eq!(yaml["spec"]["phase"], "AUTHN");
+    // Istio hands pluginConfig over as JSON text: the same policy.
+    embedded_equals_example(&yaml["spec"]["pluginConfig"].to_string());
+    assert_eq!(run(&["emit", "istio", &example(), "--selector", "nolabel"]).0, 2);
+}
+
+#[test]
+fn emitted_policies_embed_any_text_safely() {
+    // Quotes, backslashes, non-ASCII and TOML's closing ''' in a valid policy.
+    let text = "{\"origins\": [\"https://b\u{fc}cher.example\"], \"methods\": [\"'''\"], \"expose_headers\": [\"X-\\\"Q\\\\\"]}";
+    assert!(Policy::parse(text).is_err_and(|p| p.iter().any(|p| p.path.starts_with("expose"))));
+    let text = "{\"origins\": [\"https://xn--bcher-kva.example\"], \"methods\": [\"'''\", \"PATCH\"], \"debug\": true}";
+    let policy = file(text);
+    let expected: Value = serde_json::from_str(text).unwrap();
+    let (_, out, _) = run(&["emit", "wrangler", policy.to_str().unwrap()]);
+    let emitted: toml::Table = out.parse().unwrap();
+    let embedded: Value = serde_json::from_str(emitted["vars"]["CORS_POLICY"].as_str().unwrap()).unwrap();
+    assert_eq!(embedded, expected);
+    let (_, out, _) = run(&["emit", "envoy", policy.to_str().unwrap()]);
+    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let embedded: Value =
+        serde_json::from_str(yaml[0]["typed_config"]["config"]["configuration"]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(embedded, expected);
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes:") && out.contains("2  the command could not run"));
+    assert_eq!(run(&["frobnicate"]).0, 2);
+}

@@ -1,0 +1,166 @@
+//! The JSON Schema: one source of truth with the core's reader, checked in as generated, and
+//! agreeing with the core on every policy of the conformance vectors.
+
+// A test may panic; only the command must not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use corsguard::{POLICY_FIELDS, Policy, ROUTE_FIELDS};
+use corsguard_cli::schema;
+use serde_json::{Value, json};
+use std::{fs, path::Path};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn validator() -> jsonschema::Validator {
+    jsonschema::validator_for(&schema::schema()).unwrap()
+}
+
+#[test]
+fn the_field_table_is_the_core_reader_field_list() {
+    assert_eq!(schema::names(false), POLICY_FIELDS);
+    assert_eq!(schema::names(true), ROUTE_FIELDS);
+    let schema = schema::schema();
+    let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    let route: Vec<&String> = schema["definitions"]["route"]["properties"].as_object().unwrap().keys().collect();
+    let sorted = |fields: &[&str]| {
+        let mut fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        fields.sort();
+        fields
+    };
+    assert_eq!(top.into_iter().cloned().collect::<Vec<_>>(), sorted(&POLICY_FIELDS));
+    assert_eq!(route.into_iter().cloned().collect::<Vec<_>>(), sorted(&ROUTE_FIELDS));
+}
+
+#[test]
+fn the_checked_in_schema_is_the_generated_one() {
+    let path = root().join("policy.schema.json");
+    let checked_in = fs::read_to_string(&path).unwrap();
+    assert!(
+        checked_in == schema::text(),
+        "policy.schema.json is stale: run `cargo run -q -p corsguard-cli -- schema > policy.schema.json`"
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_corsguard")).arg("schema").output().unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), checked_in);
+}
+
+/// Messages of the core that are about the file's shape, which the schema must catch too.
+const STRUCTURAL: [&str; 9] = [
+    "unknown field",
+    "is a list of strings",
+    "is not a string",
+    "is true or false",
+    "is a whole number",
+    "is required",
+    "a route needs host or path_prefix",
+    "is a JSON object",
+    "is \"enforce\" or \"report-only\"",
+];
+
+#[test]
+fn schema_and_core_agree_on_the_validation_vectors() {
+    let cases: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(root().join("tests/vectors/validation.json")).unwrap()).unwrap();
+    let validator = validator();
+    let (mut valid, mut structural) = (0, 0);
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let policy = &case["policy"];
+        let schema_ok = validator.is_valid(policy);
+        match Policy::parse(&policy.to_string()) {
+            // Whatever the core accepts, editors must not flag.
+            Ok(_) => {
+                assert!(schema_ok, "{name}: the core accepts it, the schema does not");
+                valid += 1;
+            }
+            Err(problems) => {
+                if problems.iter().any(|p| STRUCTURAL.iter().any(|s| p.message.contains(s))) {
+                    assert!(!schema_ok, "{name}: the core finds a structural error, the schema none: {problems}");
+                    structural += 1;
+                }
+            }
+        }
+    }
+    assert!(valid >= 2 && structural >= 3, "the vectors cover too little: {valid} valid, {structural} structural");
+}
+
+#[test]
+fn every_decision_vector_policy_and_the_example_are_schema_valid() {
+    let validator = validator();
+    let mut policies =
+        vec![serde_json::from_str(&fs::read_to_string(root().join("examples/policy.json")).unwrap()).unwrap()];
+    for entry in fs::read_dir(root().join("tests/vectors/decisions")).unwrap() {
+        let file: Value = serde_json::from_str(&fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        policies.push(file["policy"].clone());
+    }
+    assert!(policies.len() >= 10, "{} policies", policies.len());
+    for policy in &policies {
+        assert!(Policy::parse(&policy.to_string()).is_ok(), "{policy}");
+        let errors: Vec<String> = validator.iter_errors(policy).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{policy}: {errors:?}");
+    }
+}
+
+#[test]
+fn schema_and_core_agree_on_each_field_with_a_right_and_a_wrong_value() {
+    let validator = validator();
+    let right: [(&str, Value); 13] = [
+        ("methods", json!(["PUT"])),
+        ("request_headers", json!(["X-Api-Key"])),
+        ("expose_headers", json!(["X-Request-Id"])),
+        ("credentials", json!(true)),
+        ("max_age", json!(600)),
+        ("private_network", json!(true)),
+        ("preflight_status", json!(200)),
+        ("mode", json!("report-only")),
+        ("debug", json!(true)),
+        ("routes", json!([{ "host": "api.example.com", "disabled": true }])),
+        ("host", json!("api.example.com:8443")),
+        ("path_prefix", json!("/v1/")),
+        ("disabled", json!(false)),
+    ];
+    let wrong: [(&str, Value); 13] = [
+        ("methods", json!("PUT")),
+        ("request_headers", json!([1])),
+        ("expose_headers", json!({})),
+        ("credentials", json!("yes")),
+        ("max_age", json!(-1)),
+        ("private_network", json!(1)),
+        ("preflight_status", json!(302)),
+        ("mode", json!("enforcing")),
+        ("debug", json!(null)),
+        ("routes", json!([{ "origins": [] }])),
+        ("host", json!(8443)),
+        ("path_prefix", json!("v1/")),
+        ("disabled", json!("true")),
+    ];
+    let policy = |field: &str, value: &Value| {
+        if ["host", "path_prefix", "disabled"].contains(&field) {
+            let mut route = json!({ "path_prefix": "/r/" });
+            route[field] = value.clone();
+            json!({ "origins": ["https://app.example.com"], "routes": [route] })
+        } else {
+            let mut policy = json!({ "origins": ["https://app.example.com"] });
+            policy[field] = value.clone();
+            policy
+        }
+    };
+    for (field, value) in &right {
+        let policy = policy(field, value);
+        assert!(Policy::parse(&policy.to_string()).is_ok(), "core: {policy}");
+        assert!(validator.is_valid(&policy), "schema: {policy}");
+    }
+    for (field, value) in &wrong {
+        let policy = policy(field, value);
+        assert!(Policy::parse(&policy.to_string()).is_err(), "core: {policy}");
+        assert!(!validator.is_valid(&policy), "schema: {policy}");
+    }
+    // Together the two lists touch every field (origins is in every policy).
+    let mut touched: Vec<&str> = right.iter().map(|(f, _)| *f).chain(["origins"]).collect();
+    touched.sort();
+    let mut all: Vec<&str> = POLICY_FIELDS.iter().chain(ROUTE_FIELDS.iter()).copied().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(touched, all);
+}
