@@ -79,6 +79,18 @@ setup_bench() {
   apt_install wrk
 }
 
+setup_portable() { # the engine component, the wasi:http component and the npm package
+  rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
+  setup_node
+  cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen # wasm-pack --mode no-install uses it
+  cargo_tool wasm-pack 0.15.1 wasm-pack
+  local host="$root/component" # jco, the component host of the component tests
+  if [ ! -d "$host/node_modules" ] || [ "$host/package-lock.json" -nt "$host/node_modules/.package-lock.json" ]; then
+    say "npm ci in component/ (jco)"
+    (cd "$host" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz)
 for step in "${steps[@]}"; do "setup_$step"; done
