@@ -2,10 +2,14 @@
 // `policy.evaluate` and through the Fetch helper `withCors`, whose wrapped handler is the
 // vectors' upstream; then what the helper promises beyond the vectors.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Policy, PolicyError, requestView, withCors } from '../pkg/node.js';
 import {
-  UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkValidation, decisionFiles, request, validationCases,
+  ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkValidation, decisionFiles, request, validationCases,
 } from './harness.mjs';
 
 const lines = (headers) => [...headers];
@@ -197,4 +201,55 @@ test('withCors leaves a pass-through response as the handler made it', async () 
 test('a loaded policy reports its warnings', () => {
   const policy = Policy.parse({ origins: ['https://app.example.com'], max_age: 86400 });
   assert.deepEqual(policy.warnings.map((w) => [w.severity, w.path]), [['warning', 'max_age']]);
+});
+
+test('the packed package installs offline and resolves through its exports', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'corsguard-npm-'));
+  try {
+    const npm = (args, cwd) => {
+      const run = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.status, 0, `npm ${args.join(' ')}: ${run.stderr}${run.error ?? ''}`);
+      return run.stdout.trim();
+    };
+    const tarball = npm(['pack', '--pack-destination', dir], join(ROOT, 'npm', 'pkg')).split('\n').at(-1);
+    writeFileSync(join(dir, 'package.json'), '{ "private": true, "type": "module" }');
+    npm(['install', '--offline', `./${tarball}`], dir);
+    const script = `
+      import { Policy, PolicyError, withCors } from 'corsguard';
+      import { createRequire } from 'node:module';
+      const policy = Policy.parse({ origins: ['https://app.example.com'] });
+      const decision = policy.evaluate({ method: 'GET', host: 'a', path: '/', headers: { origin: 'https://app.example.com' } });
+      let refused = false;
+      try { Policy.parse({}); } catch (error) { refused = error instanceof PolicyError; }
+      const wasm = import.meta.resolve('corsguard/engine_bg.wasm');
+      console.log(JSON.stringify({ type: decision.action.type, refused, helper: typeof withCors, wasm: wasm.endsWith('/node_modules/corsguard/engine_bg.wasm') }));
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { type: 'forward', refused: true, helper: 'function', wasm: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the default entry (edge runtimes) works after init with a WebAssembly.Module or the bytes', { timeout: 60_000 }, () => {
+  const entry = join(ROOT, 'npm', 'pkg', 'corsguard.js');
+  const wasm = join(ROOT, 'npm', 'pkg', 'engine_bg.wasm');
+  for (const init of [
+    `m.initSync({ module: new WebAssembly.Module(readFileSync(${JSON.stringify(wasm)})) })`,
+    `await m.init({ module_or_path: readFileSync(${JSON.stringify(wasm)}) })`,
+  ]) {
+    const script = `
+      import { readFileSync } from 'node:fs';
+      const m = await import(${JSON.stringify(entry)});
+      ${init};
+      const policy = m.Policy.parse({ origins: ['https://app.example.com'], methods: ['PUT'] });
+      const response = await m.withCors(policy, () => new Response('x'))(new Request('https://a/', {
+        method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT' } }));
+      console.log(response.status, response.headers.get('access-control-allow-methods'));
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, `${init}: ${run.stderr}`);
+    assert.equal(run.stdout.trim(), '204 PUT', init);
+  }
 });
