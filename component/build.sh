@@ -12,10 +12,11 @@ wasm_opt() { # Rust 1.95 emits these features; binaryen refuses the module witho
     --enable-mutable-globals --enable-reference-types --enable-multivalue "$@"
 }
 dist="$root/component/dist"
+target="${CARGO_TARGET_DIR:-$root/target}"
 mkdir -p "$dist"
 
 cargo build -p corsguard-component --release --target wasm32-unknown-unknown
-wasm_opt "$root/target/wasm32-unknown-unknown/release/corsguard_component.wasm" -o "$dist/engine.core.wasm"
+wasm_opt "$target/wasm32-unknown-unknown/release/corsguard_component.wasm" -o "$dist/engine.core.wasm"
 jco new "$dist/engine.core.wasm" -o "$dist/corsguard-engine.wasm"
 rm -rf "$dist/engine-js"
 jco transpile "$dist/corsguard-engine.wasm" --name engine --out-dir "$dist/engine-js" --quiet

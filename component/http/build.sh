@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/component/dist/corsguard-http.wasm}
 node="$root/node_modules/.bin/node"
+target="${CARGO_TARGET_DIR:-$root/target}"
 core=$(mktemp --suffix .wasm)
 trap 'rm -f "$core"' EXIT
 mkdir -p "$(dirname "$out")"
@@ -15,5 +16,5 @@ cargo build --quiet -p corsguard-http-component --release --target wasm32-unknow
 # Rust 1.95 emits these features; binaryen refuses the module without them.
 "$root/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$root/target/wasm32-unknown-unknown/release/corsguard_http_component.wasm" -o "$core"
+  "$target/wasm32-unknown-unknown/release/corsguard_http_component.wasm" -o "$core"
 "$node" "$root/component/node_modules/@bytecodealliance/jco/dist/jco.js" new "$core" -o "$out"
