@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 /// The request to explain.
 pub struct Args {
     pub fetch: Fetch,
+    /// `https` unless `--url` says otherwise: the URL in the console message.
+    pub scheme: String,
     pub host: Option<String>,
     pub path: String,
     pub format: Format,
@@ -51,7 +53,7 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
     let fetch = &args.fetch;
     let host = args.host.as_deref().unwrap_or_default();
     let shown_host = args.host.as_deref().unwrap_or("api.example.com");
-    let url = format!("https://{shown_host}{}", args.path);
+    let url = format!("{}://{shown_host}{}", args.scheme, args.path);
     let base = Request { host: host.as_bytes(), path: args.path.as_bytes(), ..Request::default() };
     let route = policy.route_for(&base);
     let reasons = fetch.preflight_reasons();

@@ -74,11 +74,14 @@ enum Command {
         #[command(flatten)]
         request: RequestArgs,
         /// The request's path, for routes with path_prefix.
-        #[arg(long, default_value = "/")]
+        #[arg(long, default_value = "/", conflicts_with = "url")]
         path: String,
         /// The request's Host (with the port if not the default), for routes with host.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "url")]
         host: Option<String>,
+        /// The URL the page fetches (sets the scheme, --host and --path at once).
+        #[arg(long)]
+        url: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -217,8 +220,20 @@ fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
 fn run(cli: Cli) -> Result<Outcome, Failure> {
     match cli.command {
         Command::Check { policy, strict, format } => check(&policy, strict, format),
-        Command::Explain { policy, request, path, host, format } => {
-            explain::run(&policy, &explain::Args { fetch: fetch(request)?, host, path, format })
+        Command::Explain { policy, request, path, host, url, format } => {
+            let (scheme, host, path) = match url {
+                None => ("https".to_string(), host, path),
+                Some(url) => {
+                    let uri: ureq::http::Uri =
+                        url.parse().map_err(|e| Failure::Usage(format!("--url {url} is not a URL: {e}")))?;
+                    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+                        return Err(Failure::Usage(format!("--url {url}: give scheme://host/path")));
+                    };
+                    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                    (scheme.to_string(), Some(authority.to_string()), path)
+                }
+            };
+            explain::run(&policy, &explain::Args { fetch: fetch(request)?, scheme, host, path, format })
         }
         Command::Probe { url, request, timeout, strict, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {

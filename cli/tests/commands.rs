@@ -210,6 +210,32 @@ fn explain_a_denial_names_the_rule_the_fix_and_the_console_message() {
 }
 
 #[test]
+fn explain_takes_the_url_the_page_fetches() {
+    let (code, out, _) = run(&[
+        "explain",
+        &example(),
+        "--origin",
+        "https://evil.example",
+        "--url",
+        "http://api.test:8080/internal/x?a=1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "a disabled route passes the request through: {out}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["request"]["url"], "http://api.test:8080/internal/x?a=1");
+    assert_eq!(json["route"], "routes[1]");
+    let (code, out, _) =
+        run(&["explain", &example(), "--origin", "https://evil.example", "--url", "http://api.test/x"]);
+    assert_eq!(code, 1, "{out}");
+    let console =
+        corsguard::Denial::OriginNotAllowed.console_message("http://api.test/x", "https://evil.example", false);
+    assert!(out.contains(&format!("Console    {console}\n")), "{out}");
+    let (code, _, err) = run(&["explain", &example(), "--origin", "https://a.example", "--url", "/no-scheme"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn explain_a_request_the_browser_blocks_though_the_edge_answers() {
     // `*` answers every origin, but the browser refuses it with credentials.
     let policy = file(r#"{"origins": ["*"]}"#);
