@@ -42,7 +42,8 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Every problem found in a policy file, in file order.
+/// Every problem found in a policy file: each level's fields in name order, then the routes, then
+/// the checks that span fields (the `corsguard check` command sorts them by line).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Problems(Vec<Problem>);
 
@@ -64,7 +65,7 @@ impl Problems {
         self.0.iter().any(|p| p.severity == Severity::Error)
     }
 
-    /// The problems, in file order.
+    /// The problems, in the order found.
     pub fn iter(&self) -> core::slice::Iter<'_, Problem> {
         self.0.iter()
     }
