@@ -17,8 +17,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
-step "core: unit, vector, property and doc tests"
-cargo test -p corsguard --release
+step "core and the corsguard command: unit, vector, property, doc and command tests"
+cargo test --release -p corsguard -p corsguard-cli
 
 step "core: no_std builds for wasm32-unknown-unknown and wasm32-wasip1"
 for target in wasm32-unknown-unknown wasm32-wasip1; do
