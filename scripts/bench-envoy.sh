@@ -119,6 +119,7 @@ def check_answers() -> None:
 
 
 results = {(e, k): [] for e in EDGES for k in KINDS}
+print(f"load average of the machine at the start: {os.getloadavg()[0]:.1f}")
 with ee.Envoy(listeners, ports["backend"], concurrency=1,
               wasm_log_level="info") as envoy:
     subprocess.run(["taskset", "-a", "-p", "-c", ENVOY_CPU, str(envoy.process.pid)], check=True,
@@ -155,12 +156,20 @@ for kind in KINDS:
 print()
 print("| request | corsguard / empty filter (req/s) | corsguard / native (req/s) | corsguard − empty (CPU/request) |")
 print("|---|---:|---:|---:|")
+
+
+def spread(values):
+    values = sorted(values)
+    return f"{statistics.median(values):.2f}x ({values[0]:.2f}–{values[-1]:.2f})"
+
+
 for kind in KINDS:
-    def ratio(other):
-        return statistics.median(c["rps"] / o["rps"] for c, o in zip(results[("corsguard", kind)], results[(other, kind)]))
+    def ratios(other):
+        return [c["rps"] / o["rps"] for c, o in zip(results[("corsguard", kind)], results[(other, kind)])]
     extra = statistics.median(c["cpu_us"] - o["cpu_us"] for c, o in zip(results[("corsguard", kind)], results[("empty", kind)]))
-    print(f"| {kind} | {ratio('empty'):.2f}x | {ratio('native'):.2f}x | {extra:+.1f} µs |")
-print("\n(ratios: the median of the per-round ratios, each round's trials being adjacent in time)")
+    print(f"| {kind} | {spread(ratios('empty'))} | {spread(ratios('native'))} | {extra:+.1f} µs |")
+print("\n(ratios: the median of the per-round ratios, each round's trials being adjacent in time, with their"
+      f" range; load average of the machine at the end: {os.getloadavg()[0]:.1f})")
 
 size = ee.WASM.stat().st_size
 print(f"\ncorsguard.wasm after wasm-opt -Oz: {size:,} bytes ({size / 1024:.0f} KiB); "
