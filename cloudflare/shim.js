@@ -1,9 +1,11 @@
 // corsguard's Worker entry point: worker-build's CUSTOM_SHIM template (it fills in the $-names and
-// bundles this with esbuild). The Rust `fetch` export is the handler itself: a plain module Worker,
-// without the per-request entrypoint class and proxies of worker-build's panic-recovery shim. That
-// shim exists to re-instantiate a Wasm module after a panic; this crate denies every panicking
-// construct (unwrap, expect, indexing, panic!), and a trap would fail closed (a 500 without CORS
-// headers), never open.
+// bundles this with esbuild). A plain module Worker around the Rust `fetch` export, which returns
+// either the answer (a Response) or a Forward: a request to send on, and what to do with the answer.
+// The shim only does the sending, so that the wait for the upstream is an ordinary promise chain.
+//
+// worker-build's default shim would wrap each request in an entrypoint class and proxies, to
+// re-instantiate the Wasm module after a panic. This crate denies every panicking construct
+// (unwrap, expect, indexing, panic!), and a trap would fail closed (a 500 without CORS headers).
 import * as imports from "./index_bg.js";
 import wasmModule from "./index.wasm";
 $SNIPPET_JS_IMPORTS
@@ -17,6 +19,11 @@ instance.exports.__wbindgen_start?.();
 
 export default {
   fetch(request, env, ctx) {
-    return imports.fetch(request, env, ctx);
+    const answer = imports.fetch(request, env, ctx);
+    if (!(answer instanceof imports.Forward)) return answer;
+    return fetch(answer.request).then(
+      (response) => answer.edit(response),
+      (error) => answer.fail(error),
+    );
   },
 };
