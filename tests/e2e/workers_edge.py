@@ -81,10 +81,12 @@ class Workerd:
     """Many Workers in one real workerd, each on its own 127.0.0.1 port.
 
     `workers` maps a name to {"modules": [...], "bindings": {...}}; after entering, `ports[name]`
-    is where that Worker serves, and `log()` is what workerd and the Workers printed."""
+    is where that Worker serves, and `log()` is what workerd and the Workers printed. `prefix` goes
+    before the command (e.g. `taskset -c 0` for a benchmark)."""
 
-    def __init__(self, workers: dict[str, dict]) -> None:
+    def __init__(self, workers: dict[str, dict], prefix: list[str] | None = None) -> None:
         self.workers = workers
+        self.prefix = prefix or []
         self.ports = {name: harness.free_port() for name in workers}
         self.dir = tempfile.TemporaryDirectory(prefix="corsguard-workerd-")
         self.log_path = pathlib.Path(self.dir.name) / "workerd.log"
@@ -100,7 +102,7 @@ class Workerd:
         spec_path = pathlib.Path(self.dir.name) / "spec.json"
         spec_path.write_text(json.dumps(spec))
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([str(NODE), str(RUNNER), str(spec_path)], cwd=ROOT, env=ENV,
+            self.process = subprocess.Popen([*self.prefix, str(NODE), str(RUNNER), str(spec_path)], cwd=ROOT, env=ENV,
                                             stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         try:
@@ -116,6 +118,16 @@ class Workerd:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the workerd processes of this instance (all their threads)."""
+        total = 0.0
+        for pid in subprocess.run(["pgrep", "-g", str(self.process.pid)], capture_output=True, text=True).stdout.split():
+            with contextlib.suppress(OSError):
+                if b"workerd" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes():
+                    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def __exit__(self, *exc) -> None:
         if self.process:
