@@ -6,6 +6,7 @@
 // worker-build's default shim would wrap each request in an entrypoint class and proxies, to
 // re-instantiate the Wasm module after a panic. This crate denies every panicking construct
 // (unwrap, expect, indexing, panic!), and a trap would fail closed (a 500 without CORS headers).
+import { env } from "cloudflare:workers";
 import * as imports from "./index_bg.js";
 import wasmModule from "./index.wasm";
 $SNIPPET_JS_IMPORTS
@@ -16,6 +17,9 @@ const instance = new WebAssembly.Instance(wasmModule, {
 });
 imports.__wbg_set_wasm(instance.exports);
 instance.exports.__wbindgen_start?.();
+// Validate the policy now: its problems are logged as the Worker starts (wrangler dev shows them at
+// once), and every request gets the 500 that names them.
+if (env) imports.load_policy(env);
 
 export default {
   fetch(request, env, ctx) {

@@ -131,6 +131,13 @@ impl Input {
     }
 }
 
+/// Loads the policy when the isolate starts (`shim.js` calls this with the importable `env`), so that
+/// its problems are logged at once, before any request; requests would load it anyway.
+#[wasm_bindgen]
+pub fn load_policy(env: Env) {
+    loaded(&env);
+}
+
 /// The fetch handler, called by `shim.js` for every request: a decision per request, applied
 /// without further thought. Answers made here (preflights, the invalid-policy 500) are returned as
 /// a `Response`; anything else as a [`Forward`], which the shim sends and hands back.

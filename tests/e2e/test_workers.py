@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 
 import pytest
 
@@ -304,6 +305,15 @@ def test_policy_problems_are_logged_once_per_isolate(edge, upstream):
     log = edge.log()
     assert log.count('error: origins[0]: "https://example.com/" has a trailing slash') == 1, log[-4000:]
     assert log.count("corsguard: CORS_POLICY: warning: max_age") == 1, log[-4000:]
+
+
+def test_policy_problems_are_logged_as_the_worker_starts(built):
+    worker = dict(workers_edge.corsguard(), bindings={"CORS_POLICY": json.dumps(BAD_POLICY)})
+    with workers_edge.Workerd({"bad": worker}) as edge:
+        deadline = time.monotonic() + 10
+        while "trailing slash" not in edge.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert 'error: origins[0]: "https://example.com/" has a trailing slash' in edge.log()  # before any request
 
 
 def test_a_policy_given_as_an_object_works(edge, upstream):
