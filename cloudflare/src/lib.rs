@@ -29,8 +29,8 @@ enum Loaded {
 }
 
 thread_local! {
-    // Workers run one request at a time per isolate thread, and an isolate lives long: the policy
-    // is leaked once so that decisions can borrow it across the upstream fetch.
+    // Loaded once per isolate, which lives long, and leaked, so that a `Forward` can hold the
+    // policy while the upstream answers.
     static LOADED: OnceCell<&'static Loaded> = const { OnceCell::new() };
 }
 
@@ -49,6 +49,12 @@ fn load(env: &Env) -> Loaded {
     };
     let upstream = var(env, UPSTREAM_VAR).map(|url| url.trim().trim_end_matches('/').to_owned());
     let upstream = upstream.filter(|url| !url.is_empty());
+    let policy = match &upstream {
+        Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => Err(format!(
+            "{UPSTREAM_VAR} is {url:?}: give an http:// or https:// URL, or nothing to reach the zone's origin"
+        )),
+        _ => policy,
+    };
     match policy {
         Ok(policy) => {
             for warning in policy.warnings() {

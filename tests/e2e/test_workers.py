@@ -71,6 +71,7 @@ def edge(built, upstream):
     workers["not-json"] = worker('{"origins": [')
     workers["unset"] = worker(None)
     workers["warned"] = worker(WARNED_POLICY)
+    workers["bad-upstream"] = worker(GUARD_POLICY, UPSTREAM="localhost:8080")
     workers["dead-upstream"] = worker(GUARD_POLICY, UPSTREAM=f"http://127.0.0.1:{harness.free_port()}")
     # A TOML table in wrangler.toml reaches the Worker as an object, not a string.
     workers["object"] = dict(corsguard, bindings={"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY})
@@ -290,8 +291,9 @@ def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, r
     assert not any(name.lower().startswith("access-control-") for name, _ in headers)
 
 
-def test_an_unreadable_or_missing_policy_refuses_everything(edge, upstream):
-    for worker, says in [("not-json", "not valid JSON"), ("unset", "the CORS_POLICY variable is not set")]:
+def test_an_unreadable_or_missing_policy_or_a_bad_upstream_refuses_everything(edge, upstream):
+    for worker, says in [("not-json", "not valid JSON"), ("unset", "the CORS_POLICY variable is not set"),
+                         ("bad-upstream", 'UPSTREAM is "localhost:8080": give an http:// or https:// URL')]:
         for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
             status, headers, body, reached = request(edge, upstream, worker, req)
             assert (status, reached) == (500, False)
