@@ -46,11 +46,20 @@ impl Denial<'_> {
     }
 }
 
+/// The longest header name a reason shows whole: a request may name a 60 KiB one, and the reason
+/// goes into logs and the debug header.
+const SHOWN_NAME: usize = 64;
+
 impl fmt::Display for Denial<'_> {
-    /// `header-not-allowed: x-foo`; the code alone for the others.
+    /// `header-not-allowed: x-foo` (a long name cut to its first 64 bytes and `...`); the code alone
+    /// for the others.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Denial::HeaderNotAllowed(name) => write!(f, "{}: {name}", self.code()),
+            // Names are tokens, plain ASCII: any byte offset is a char boundary.
+            Denial::HeaderNotAllowed(name) => match name.get(..SHOWN_NAME) {
+                Some(head) if name.len() > SHOWN_NAME => write!(f, "{}: {head}...", self.code()),
+                _ => write!(f, "{}: {name}", self.code()),
+            },
             _ => f.write_str(self.code()),
         }
     }
@@ -59,6 +68,16 @@ impl fmt::Display for Denial<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn reasons_show_a_long_header_name_cut_short() {
+        assert_eq!(Denial::HeaderNotAllowed("x-foo").to_string(), "header-not-allowed: x-foo");
+        let long = "x".repeat(60 * 1024);
+        let reason = Denial::HeaderNotAllowed(&long).to_string();
+        assert_eq!(reason, alloc::format!("header-not-allowed: {}...", "x".repeat(SHOWN_NAME)));
+        assert_eq!(Denial::OriginNotAllowed.to_string(), "origin-not-allowed");
+    }
 
     #[test]
     fn console_messages_are_chromiums_words() {
