@@ -43,8 +43,11 @@ impl HeaderNames {
     /// Whether a preflight may ask for `name`. `*` never covers `Authorization`: Fetch requires
     /// it to be listed by name.
     pub fn allows(&self, name: &str) -> bool {
-        self.listed.iter().any(|n| n.eq_ignore_ascii_case(name))
-            || (self.any && !name.eq_ignore_ascii_case("authorization"))
+        // Listed names are stored lowercase: only the request's side needs lowering.
+        let lowercase_equal = |listed: &str| {
+            listed.len() == name.len() && listed.bytes().zip(name.bytes()).all(|(l, n)| l == n.to_ascii_lowercase())
+        };
+        self.listed.iter().any(|n| lowercase_equal(n)) || (self.any && !lowercase_equal("authorization"))
     }
 
     /// The names as one header value (`*` when any), or `None` when the list is empty.
