@@ -85,17 +85,6 @@ impl Policy {
         self.routes.iter().position(|route| route.matches(request))
     }
 
-    /// Whether any route matches on the host. When none does, [`Policy::evaluate`] never reads
-    /// [`Request::host`], and an adapter whose host charges for each header read can skip it.
-    pub fn reads_host(&self) -> bool {
-        self.routes.iter().any(|route| route.host.is_some())
-    }
-
-    /// Whether any route matches on the path: when none does, [`Request::path`] is never read.
-    pub fn reads_path(&self) -> bool {
-        self.routes.iter().any(|route| route.path_prefix.is_some())
-    }
-
     /// Decides what to do with one request.
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
         let route = self.route_for(request).and_then(|index| self.routes.get(index));
@@ -276,26 +265,5 @@ mod tests {
         assert_eq!(at("other.example", "/v2/"), None);
         let disabled = Request { host: b"x", path: b"/v1/", ..Request::default() };
         assert_eq!(policy.evaluate(&disabled).kind, Kind::Disabled);
-    }
-
-    #[test]
-    fn reads_host_and_path_only_when_a_route_matches_on_them() {
-        let reads = |json: &str| {
-            let policy = Policy::parse(json).unwrap();
-            (policy.reads_host(), policy.reads_path())
-        };
-        assert_eq!(reads(r#"{"origins": ["https://a.example"]}"#), (false, false));
-        assert_eq!(reads(r#"{"origins": ["*"], "routes": [{"path_prefix": "/p/", "disabled": true}]}"#), (false, true));
-        assert_eq!(
-            reads(r#"{"origins": ["*"], "routes": [{"host": "h.example", "origins": ["https://a.example"]}]}"#),
-            (true, false)
-        );
-        // Where no route reads them, the host and path cannot change a decision.
-        let policy =
-            Policy::parse(r#"{"origins": ["https://a.example"], "routes": [{"host": "h.example", "disabled": true}]}"#)
-                .unwrap();
-        let request = |path: &'static [u8]| Request { origin: Some(b"https://a.example"), path, ..Request::default() };
-        assert!(!policy.reads_path());
-        assert_eq!(policy.evaluate(&request(b"/a")), policy.evaluate(&request(b"/internal/b")));
     }
 }

@@ -15,21 +15,11 @@ const LOGGED_ORIGIN: usize = 128;
 
 /// What every stream of one VM shares: built once by `on_configure`.
 pub(crate) struct Shared {
-    policy: Policy,
+    pub(crate) policy: Policy,
     pub(crate) counters: Counters,
-    /// Whether any route matches on `:authority` / `:path` (else they are never read).
-    reads_host: bool,
-    reads_path: bool,
 }
 
-impl Shared {
-    pub(crate) fn new(policy: Policy, counters: Counters) -> Self {
-        Shared { reads_host: policy.reads_host(), reads_path: policy.reads_path(), policy, counters }
-    }
-}
-
-/// The request headers a decision was made from, kept to edit the response. What was not read
-/// (see [`Seen::read`]) is empty or `None`: the engine would not have looked at it.
+/// The request headers the engine reads, kept to edit the response.
 #[derive(Default)]
 struct Seen {
     method: Bytes,
@@ -42,30 +32,21 @@ struct Seen {
 }
 
 impl Seen {
-    /// Reads only what the engine looks at, one host call per header. `:authority` and `:path`
-    /// are read only if a route matches on them. The engine reads the method and the
-    /// `Access-Control-Request-*` headers only to recognise and answer a preflight (`OPTIONS` with
-    /// `Origin` and `Access-Control-Request-Method`), so `Access-Control-Request-Method` is read
-    /// only with `Origin`, `:method` only with both, and the others only on a preflight: a simple
-    /// request with `Origin` costs two reads, one of them of a header that is absent (nothing is
-    /// copied into the VM), and a request without `Origin` one.
-    fn read(shared: &Shared) -> Self {
+    /// Reads the request headers in one host call: each crossing into Envoy costs more than the
+    /// CORS logic (BENCHMARKS.md), and a single read of all of them costs less than two of one.
+    fn read() -> Self {
         let [origin, request_method, request_headers, request_private_network] = Request::HEADERS;
-        let read_if = |wanted: bool, name: &str| if wanted { header(name).unwrap_or_default() } else { Bytes::new() };
-        let mut seen = Seen {
-            authority: read_if(shared.reads_host, ":authority"),
-            path: read_if(shared.reads_path, ":path"),
-            origin: header(origin),
-            ..Seen::default()
-        };
-        if seen.origin.is_some() {
-            seen.request_method = header(request_method);
-        }
-        if seen.request_method.is_some() {
-            seen.method = header(":method").unwrap_or_default();
-            if seen.method == b"OPTIONS" {
-                seen.request_headers = header(request_headers);
-                seen.request_private_network = header(request_private_network);
+        let mut seen = Seen::default();
+        for (name, value) in hostcalls::get_map_bytes(REQUEST).unwrap_or_default() {
+            match name.as_str() {
+                ":method" => seen.method = value,
+                ":authority" => seen.authority = value,
+                ":path" => seen.path = value,
+                name if name == origin => join(&mut seen.origin, value),
+                name if name == request_method => join(&mut seen.request_method, value),
+                name if name == request_headers => join(&mut seen.request_headers, value),
+                name if name == request_private_network => join(&mut seen.request_private_network, value),
+                _ => {}
             }
         }
         seen
@@ -84,9 +65,16 @@ impl Seen {
     }
 }
 
-/// A request header's raw bytes; `None` when absent (or if the host fails the call).
-fn header(name: &str) -> Option<Bytes> {
-    hostcalls::get_map_value_bytes(REQUEST, name).ok().flatten()
+/// Adds the value of a repeated header line the way HTTP combines them (`a,b`): the engine then
+/// judges the whole, so two `Origin` lines are a malformed request, never a choice of one.
+fn join(field: &mut Option<Bytes>, value: Bytes) {
+    match field {
+        Some(joined) => {
+            joined.push(b',');
+            joined.extend_from_slice(&value);
+        }
+        None => *field = Some(value),
+    }
 }
 
 /// The HTTP context of one stream.
@@ -123,7 +111,7 @@ impl HttpContext for Filter {
             let _ = hostcalls::send_http_response(500, vec![], None);
             return Next::Pause;
         };
-        let seen = Seen::read(shared);
+        let seen = Seen::read();
         let decision = shared.policy.evaluate(&seen.request());
         shared.counters.count(&decision);
         if decision.denial.is_some() {

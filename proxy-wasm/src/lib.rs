@@ -71,7 +71,7 @@ impl RootContext for Root {
             log(LogLevel::Error, "could not define the counters");
             return false;
         };
-        self.shared = Some(Rc::new(Shared::new(policy, counters)));
+        self.shared = Some(Rc::new(Shared { policy, counters }));
         let _ = hostcalls::set_tick_period(counters::FLUSH_PERIOD);
         log(LogLevel::Info, "policy loaded");
         true
