@@ -6,8 +6,22 @@ use alloc::{boxed::Box, format, string::String, vec::Vec};
 
 /// An RFC 9110 token: what method and header names are made of.
 pub(crate) fn is_token(text: &[u8]) -> bool {
-    !text.is_empty() && text.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !text.is_empty() && text.iter().all(|&b| TCHAR.get(usize::from(b)).copied().unwrap_or(false))
 }
+
+/// RFC 9110's `tchar`, by byte: one load per byte on the preflight path (faster than the
+/// range tests a `match` compiles to).
+#[allow(clippy::indexing_slicing)] // Evaluated at compile time: a bad index fails the build, not a request.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric()
+            || matches!(b as u8, b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    table
+};
 
 /// A compiled list of header names (case-insensitive), or `*`.
 #[derive(Clone, Debug, Default)]
@@ -43,9 +57,11 @@ impl HeaderNames {
     /// Whether a preflight may ask for `name`. `*` never covers `Authorization`: Fetch requires
     /// it to be listed by name.
     pub fn allows(&self, name: &str) -> bool {
-        // Listed names are stored lowercase: only the request's side needs lowering.
+        // Listed names are stored lowercase, and browsers send them lowercase: an exact match is
+        // the common case, and only the request's side ever needs lowering.
         let lowercase_equal = |listed: &str| {
-            listed.len() == name.len() && listed.bytes().zip(name.bytes()).all(|(l, n)| l == n.to_ascii_lowercase())
+            listed.len() == name.len()
+                && (listed == name || listed.bytes().zip(name.bytes()).all(|(l, n)| l == n.to_ascii_lowercase()))
         };
         self.listed.iter().any(|n| lowercase_equal(n)) || (self.any && !lowercase_equal("authorization"))
     }

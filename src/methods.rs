@@ -4,8 +4,6 @@ use crate::config::Problems;
 use crate::headers::is_token;
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 
-/// Always allowed: the CORS-safelisted methods never need listing.
-const SAFELISTED: [&[u8]; 3] = [b"GET", b"HEAD", b"POST"];
 /// Fetch uppercases these (and only these) before sending, so the policy does too.
 const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 /// Browsers refuse to send these; listing one is a mistake.
@@ -52,9 +50,10 @@ impl Methods {
         self.any
     }
 
-    /// Whether a preflight may ask for `method` (compared case-sensitively, as Fetch does).
+    /// Whether a preflight may ask for `method` (compared case-sensitively, as Fetch does). The
+    /// CORS-safelisted methods never need listing.
     pub fn allows(&self, method: &[u8]) -> bool {
-        SAFELISTED.contains(&method) || self.any || self.listed.iter().any(|m| m.as_bytes() == method)
+        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || self.listed.iter().any(|m| m.as_bytes() == method)
     }
 }
 
