@@ -12,6 +12,7 @@
 
 use corsguard::{Action, Policy, Request, ResponseHeaders};
 use std::cell::OnceCell;
+use wasm_bindgen::intern;
 use wasm_bindgen::prelude::{JsCast, JsValue, wasm_bindgen};
 use worker::{Env, console_error, console_log, console_warn, js_sys, web_sys};
 
@@ -111,15 +112,25 @@ fn split_url(url: &str) -> (&str, &str) {
 struct Input {
     method: String,
     url: String,
-    /// The values of [`Request::HEADERS`], in that order.
+    /// The values of [`Request::HEADERS`], in that order; `None` also for what was not read.
     headers: [Option<Vec<u8>>; 4],
 }
 
 impl Input {
+    /// Reads only what the decision can depend on, since every read crosses into JavaScript: the
+    /// engine looks at the method and the other `Access-Control-Request-*` headers only for a
+    /// preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`), so a request
+    /// without `Origin` costs one header read and a simple request with it two.
     fn read(req: &web_sys::Request) -> Self {
         let headers = req.headers();
-        let headers = Request::HEADERS.map(|name| headers.get(name).ok().flatten().map(raw_bytes));
-        Input { method: req.method(), url: req.url(), headers }
+        let get = |name: &str| headers.get(intern(name)).ok().flatten().map(raw_bytes);
+        let [origin, request_method, request_headers, private_network] = Request::HEADERS;
+        let origin = get(origin);
+        let request_method = origin.as_ref().and_then(|_| get(request_method));
+        let method = if request_method.is_some() { req.method() } else { String::new() };
+        let preflight_only = |name| if method == "OPTIONS" { get(name) } else { None };
+        let headers = [origin, request_method, preflight_only(request_headers), preflight_only(private_network)];
+        Input { url: req.url(), headers, method }
     }
 
     fn request(&self) -> Request<'_> {
@@ -237,17 +248,17 @@ struct Headers(web_sys::Headers);
 
 impl ResponseHeaders for Headers {
     fn get_all(&self, name: &str) -> Option<String> {
-        self.0.get(name).ok().flatten()
+        self.0.get(intern(name)).ok().flatten()
     }
 
     fn set(&mut self, name: &str, value: &str) {
-        if let Err(error) = self.0.set(name, value) {
+        if let Err(error) = self.0.set(intern(name), value) {
             console_error!("corsguard: cannot set {name}: {error:?}");
         }
     }
 
     fn remove(&mut self, name: &str) {
-        if let Err(error) = self.0.delete(name) {
+        if let Err(error) = self.0.delete(intern(name)) {
             console_error!("corsguard: cannot remove {name}: {error:?}");
         }
     }
