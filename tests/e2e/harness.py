@@ -33,6 +33,13 @@ UPSTREAM_HEADERS = [
     ("X-Upstream", "1"),
 ]
 UPSTREAM_BODY = b"upstream"
+# /repeated/ adds these: a second line of headers the upstream already sent, and one it did not.
+REPEATED_HEADERS = [
+    ("Access-Control-Allow-Origin", "https://other.invalid"),
+    ("Access-Control-Max-Age", "1"),
+    ("Access-Control-Max-Age", "2"),
+    ("Vary", "Cookie"),
+]
 
 # /large/ streams this many bytes of a repeating pattern, to prove bodies pass through intact.
 LARGE_BODY_SIZE = 8 * 1024 * 1024
@@ -81,6 +88,9 @@ class Upstream:
                 self.send_response(status)
                 for name, value in UPSTREAM_HEADERS:
                     self.send_header(name, value)
+                if self.path.startswith("/repeated/"):
+                    for name, value in REPEATED_HEADERS:
+                        self.send_header(name, value)
                 if self.path.startswith("/large/"):
                     self.send_header("Content-Length", str(LARGE_BODY_SIZE))
                     self.end_headers()

@@ -115,6 +115,14 @@ def test_upstream_cors_headers_are_replaced_not_doubled(edge):
     assert values(headers, "x-upstream") == ["1"]
 
 
+def test_repeated_upstream_lines_are_all_replaced(edge):
+    _, headers, _, _ = edge.send("demo", {"path": "/repeated/", "headers": {"Origin": APP}})
+    assert values(headers, "access-control-allow-origin") == [APP]
+    assert values(headers, "access-control-max-age") == []
+    vary = values(headers, "vary")
+    assert len(vary) == 1 and harness.tokens(vary) == ["accept-encoding", "cookie", "origin"]
+
+
 def test_vary_is_merged_with_the_upstreams(edge):
     _, headers, _, _ = edge.send("demo", {"headers": {"Origin": APP}})
     vary = values(headers, "vary")

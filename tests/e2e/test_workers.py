@@ -122,6 +122,14 @@ def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
     assert values(headers, "x-upstream") == ["1"]
 
 
+def test_repeated_upstream_lines_are_all_replaced(edge, upstream):
+    req = {"path": "/repeated/", "headers": {"Origin": ALLOWED}}
+    _, headers, _, _ = request(edge, upstream, "guard", req)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-max-age") == []
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "cookie", "origin"]
+
+
 def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
     req = {"path": "/api", "headers": {"Origin": "https://evil.example"}}
     status, headers, body, reached = request(edge, upstream, "guard", req)
