@@ -18,7 +18,7 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 step "core and the corsguard command: unit, vector, property, doc and command tests"
-cargo test --release -p corsguard -p corsguard-cli
+cargo test --release -p corsguard -p corsguard-cli -p corsguard-proxy-wasm
 
 step "core: no_std builds for wasm32-unknown-unknown and wasm32-wasip1"
 for target in wasm32-unknown-unknown wasm32-wasip1; do

@@ -1,12 +1,14 @@
 //! One HTTP stream: read the request headers the decision needs, apply the decision.
 
 use crate::counters::Counters;
+use crate::header_map::HeaderMap;
 use crate::log;
 use crate::response::UpstreamResponse;
 use corsguard::{Action, Decision, Kind, Policy, Request};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action as Next, Bytes, LogLevel, MapType};
+use proxy_wasm::types::{Action as Next, LogLevel, MapType};
+use std::borrow::Cow;
 use std::rc::Rc;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;
@@ -19,29 +21,27 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
 }
 
-/// The request headers the engine reads, kept to edit the response.
+/// The request headers the engine reads, found in the request's header map.
 #[derive(Default)]
-struct Seen {
-    method: Bytes,
-    authority: Bytes,
-    path: Bytes,
-    origin: Option<Bytes>,
-    request_method: Option<Bytes>,
-    request_headers: Option<Bytes>,
-    request_private_network: Option<Bytes>,
+struct Seen<'a> {
+    method: &'a [u8],
+    authority: &'a [u8],
+    path: &'a [u8],
+    origin: Option<Cow<'a, [u8]>>,
+    request_method: Option<Cow<'a, [u8]>>,
+    request_headers: Option<Cow<'a, [u8]>>,
+    request_private_network: Option<Cow<'a, [u8]>>,
 }
 
-impl Seen {
-    /// Reads the request headers in one host call: each crossing into Envoy costs more than the
-    /// CORS logic (BENCHMARKS.md), and a single read of all of them costs less than two of one.
-    fn read() -> Self {
-        let [origin, request_method, request_headers, request_private_network] = Request::HEADERS;
+impl<'a> Seen<'a> {
+    fn find(headers: &'a HeaderMap) -> Self {
+        let [origin, request_method, request_headers, request_private_network] = Request::HEADERS.map(str::as_bytes);
         let mut seen = Seen::default();
-        for (name, value) in hostcalls::get_map_bytes(REQUEST).unwrap_or_default() {
-            match name.as_str() {
-                ":method" => seen.method = value,
-                ":authority" => seen.authority = value,
-                ":path" => seen.path = value,
+        for (name, value) in headers.iter() {
+            match name {
+                b":method" => seen.method = value,
+                b":authority" => seen.authority = value,
+                b":path" => seen.path = value,
                 name if name == origin => join(&mut seen.origin, value),
                 name if name == request_method => join(&mut seen.request_method, value),
                 name if name == request_headers => join(&mut seen.request_headers, value),
@@ -54,9 +54,9 @@ impl Seen {
 
     fn request(&self) -> Request<'_> {
         Request {
-            method: &self.method,
-            host: &self.authority,
-            path: &self.path,
+            method: self.method,
+            host: self.authority,
+            path: self.path,
             origin: self.origin.as_deref(),
             request_method: self.request_method.as_deref(),
             request_headers: self.request_headers.as_deref(),
@@ -67,13 +67,14 @@ impl Seen {
 
 /// Adds the value of a repeated header line the way HTTP combines them (`a,b`): the engine then
 /// judges the whole, so two `Origin` lines are a malformed request, never a choice of one.
-fn join(field: &mut Option<Bytes>, value: Bytes) {
+fn join<'a>(field: &mut Option<Cow<'a, [u8]>>, value: &'a [u8]) {
     match field {
         Some(joined) => {
+            let joined = joined.to_mut();
             joined.push(b',');
-            joined.extend_from_slice(&value);
+            joined.extend_from_slice(value);
         }
-        None => *field = Some(value),
+        None => *field = Some(Cow::Borrowed(value)),
     }
 }
 
@@ -86,8 +87,9 @@ pub(crate) struct Filter {
 enum State {
     /// Nothing to do on the response (pass-through, or no request headers seen yet).
     Idle,
-    /// Forwarded: the response gets the decision's edits, made again from the same request.
-    Forwarded(Seen),
+    /// Forwarded: the response gets the decision's edits, made again from the same request
+    /// headers (cheaper than copying the decision out of them).
+    Forwarded(HeaderMap),
     /// Answered locally: Envoy runs the response callback on the local reply too, which must
     /// not be edited a second time.
     Answered,
@@ -111,7 +113,8 @@ impl HttpContext for Filter {
             let _ = hostcalls::send_http_response(500, vec![], None);
             return Next::Pause;
         };
-        let seen = Seen::read();
+        let headers = HeaderMap::read(REQUEST);
+        let seen = Seen::find(&headers);
         let decision = shared.policy.evaluate(&seen.request());
         shared.counters.count(&decision);
         if decision.denial.is_some() {
@@ -125,7 +128,7 @@ impl HttpContext for Filter {
                 Next::Pause
             }
             Action::Forward(_) => {
-                self.state = State::Forwarded(seen);
+                self.state = State::Forwarded(headers);
                 Next::Continue
             }
             Action::PassThrough => Next::Continue,
@@ -133,13 +136,10 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Next {
-        if let (State::Forwarded(seen), Some(shared)) = (&self.state, self.shared.as_deref()) {
-            // The same request and policy give the same decision: evaluating again is cheaper than
-            // copying the decision out of the request's buffers.
-            if let Action::Forward(edits) = shared.policy.evaluate(&seen.request()).action {
-                let mut response = UpstreamResponse::read();
-                edits.apply(&mut response);
-                response.write();
+        if let (State::Forwarded(headers), Some(shared)) = (&self.state, self.shared.as_deref()) {
+            // The same request and policy give the same decision.
+            if let Action::Forward(edits) = shared.policy.evaluate(&Seen::find(headers).request()).action {
+                edits.apply(&mut UpstreamResponse::read());
             }
         }
         Next::Continue

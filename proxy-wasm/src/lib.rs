@@ -9,6 +9,7 @@
 
 mod counters;
 mod filter;
+mod header_map;
 mod response;
 
 use corsguard::{Policy, Problem, Severity};

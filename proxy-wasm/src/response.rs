@@ -1,40 +1,36 @@
 //! The upstream's response headers, as the engine's edits see them.
 //!
 //! Each crossing between Envoy and the Wasm VM costs more than the CORS logic itself, so the
-//! response is read in one host call, edited in the VM's memory, and written back in one more,
-//! only when something changed: two calls whatever the number of headers set or removed.
+//! response is read once, in one host call, and each header the engine changes is then one call.
+//! Replacing the whole map instead (one call) costs Envoy more than a few single edits: it removes
+//! and copies back every header of the response (BENCHMARKS.md, "Envoy").
 
+use crate::header_map::HeaderMap;
 use corsguard::ResponseHeaders;
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{Bytes, MapType};
+use proxy_wasm::types::MapType;
 
 const MAP: MapType = MapType::HttpResponseHeaders;
 
-/// A copy of the response headers; [`UpstreamResponse::write`] hands the edited copy back.
+/// The response as Envoy sent it, and the way to change it in Envoy.
+///
+/// Reads see the response as it was read: the engine reads `Vary` before it sets it, and never
+/// reads a header it has set.
 pub(crate) struct UpstreamResponse {
-    headers: Vec<(String, Bytes)>,
-    changed: bool,
+    read: HeaderMap,
 }
 
 impl UpstreamResponse {
     pub(crate) fn read() -> Self {
-        UpstreamResponse { headers: hostcalls::get_map_bytes(MAP).unwrap_or_default(), changed: false }
-    }
-
-    /// Replaces the response's headers with the edited copy, if anything changed.
-    pub(crate) fn write(self) {
-        if self.changed {
-            let pairs = self.headers.iter().map(|(name, value)| (name.as_str(), value.as_slice())).collect();
-            let _ = hostcalls::set_map_bytes(MAP, pairs);
-        }
+        UpstreamResponse { read: HeaderMap::read(MAP) }
     }
 }
 
 impl ResponseHeaders for UpstreamResponse {
     fn get_all(&self, name: &str) -> Option<String> {
-        let mut values = self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
-        let first = String::from_utf8_lossy(&values.next()?.1).into_owned();
-        Some(values.fold(first, |mut all, (_, value)| {
+        let mut values = self.read.values(name);
+        let first = String::from_utf8_lossy(values.next()?).into_owned();
+        Some(values.fold(first, |mut all, value| {
             all.push_str(", ");
             all.push_str(&String::from_utf8_lossy(value));
             all
@@ -42,14 +38,17 @@ impl ResponseHeaders for UpstreamResponse {
     }
 
     fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.headers.push((name.into(), value.as_bytes().to_vec()));
-        self.changed = true;
+        // Not every host's "replace" removes more than the first of repeated lines.
+        let _ = match self.read.values(name).count() {
+            0 => hostcalls::add_map_value(MAP, name, value),
+            1 => hostcalls::set_map_value(MAP, name, Some(value)),
+            _ => hostcalls::remove_map_value(MAP, name).and_then(|()| hostcalls::add_map_value(MAP, name, value)),
+        };
     }
 
     fn remove(&mut self, name: &str) {
-        let before = self.headers.len();
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.changed |= self.headers.len() != before;
+        if self.read.values(name).next().is_some() {
+            let _ = hostcalls::remove_map_value(MAP, name);
+        }
     }
 }
