@@ -9,21 +9,32 @@
 #
 # Request kinds: a preflight, a GET with Origin, and a GET without (not a CORS request).
 #
+# With --instructions, the same listeners and requests run once each under callgrind instead, and
+# the table gives the instructions Envoy's process executes per request: the same count run after
+# run whatever else the machine does, where timed trials move by 10-30%; it leaves out the kernel's
+# share of each request (loopback networking), so its ratios are wider than the timed ones.
+#
 # Usage: scripts/bench-envoy.sh [rounds] [seconds per trial]     (default 5 rounds of 4 s)
+#        scripts/bench-envoy.sh --instructions [requests per cell] (default 200)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup.sh rust python node bench >&2
 proxy-wasm/build.sh --bench >/dev/null
-exec "$root/.tools/venv/bin/python" - "${1:-5}" "${2:-4}" <<'PY'
-import json, os, pathlib, re, statistics, subprocess, sys, tempfile, time
+exec "$root/.tools/venv/bin/python" - "$@" <<'PY'
+import http.client, json, os, pathlib, re, statistics, subprocess, sys, tempfile, time
 
 root = pathlib.Path.cwd()
 sys.path.insert(0, str(root / "tests" / "e2e"))
 import envoy_edge as ee
 from harness import free_port
 
-ROUNDS, SECONDS = int(sys.argv[1]), int(sys.argv[2])
+ARGS = sys.argv[1:]
+INSTRUCTIONS = ARGS[:1] == ["--instructions"]
+if INSTRUCTIONS:
+    REQUESTS = int(ARGS[1]) if len(ARGS) > 1 else 200
+else:
+    ROUNDS, SECONDS = (int(ARGS[0]) if ARGS else 5), (int(ARGS[1]) if len(ARGS) > 1 else 4)
 CONNECTIONS = 16
 ENVOY_CPU, WRK_CPU = "0", "1"
 APP = "https://app.example.com"
@@ -123,6 +134,54 @@ def check_answers() -> None:
             if edge == "empty":
                 assert "x-empty-filter" in names, (edge, kind, got)
 
+
+def load(edge: str, kind: str, requests: int) -> None:
+    """`requests` requests on one kept-alive connection, as wrk sends them."""
+    method, headers = KINDS[kind]
+    connection = http.client.HTTPConnection("127.0.0.1", ports[edge], timeout=60)
+    for _ in range(requests):
+        connection.request(method, "/api/items", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status not in (200, 204):
+            raise SystemExit(f"{edge} answered {kind} with {response.status}")
+    connection.close()
+
+
+def count_instructions() -> None:
+    out = tmp / "callgrind.out"
+    valgrind = ["valgrind", "--tool=callgrind", "--smc-check=all-non-file", f"--callgrind-out-file={out}"]
+    cells = [(e, k) for e in EDGES for k in KINDS]
+    with ee.Envoy(listeners, ports["backend"], wasm_log_level="info", prefix=valgrind, start_timeout=600) as envoy:
+        pid = str(envoy.process.pid)
+        for _ in range(2):  # warm-up: V8 compiles hot Wasm functions again, optimised
+            for cell in cells:
+                load(*cell, REQUESTS)
+        for i, cell in enumerate(cells):
+            subprocess.run(["callgrind_control", "--zero", pid], check=True, capture_output=True)
+            load(*cell, REQUESTS)
+            subprocess.run(["callgrind_control", f"--dump=cell{i}", pid], check=True, capture_output=True)
+    per_request = {}
+    for dump in tmp.glob("callgrind.out*"):
+        text = dump.read_text(errors="replace")
+        cell = re.search(r"^desc: Trigger: dump cell(\d+)$", text, re.M)
+        if cell:
+            total = int(re.search(r"^summary: (\d+)$", text, re.M).group(1))
+            per_request[cells[int(cell.group(1))]] = total / REQUESTS / 1000
+    print(f"\nInstructions Envoy executes per request (thousands), under callgrind, {REQUESTS} requests per cell "
+          "after two rounds of warm-up:\n")
+    print("| request | no CORS | native | empty filter | corsguard | corsguard − empty | corsguard / empty |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for kind in KINDS:
+        row = [per_request[(edge, kind)] for edge in EDGES]
+        empty, corsguard = row[2], row[3]
+        print(f"| {kind} | " + " | ".join(f"{n:.1f}k" for n in row) +
+              f" | {corsguard - empty:+.1f}k | {corsguard / empty:.2f}x |")
+
+
+if INSTRUCTIONS:
+    count_instructions()
+    raise SystemExit(0)
 
 results = {(e, k): [] for e in EDGES for k in KINDS}
 print(f"load average of the machine at the start: {os.getloadavg()[0]:.1f}")

@@ -76,7 +76,7 @@ setup_fuzz() { # cargo fuzz runs on the machine's nightly toolchain
 }
 
 setup_bench() {
-  apt_install wrk
+  apt_install wrk valgrind
 }
 
 setup_portable() { # the engine component, the wasi:http component and the npm package

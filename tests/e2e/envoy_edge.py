@@ -115,11 +115,13 @@ class Envoy:
 
     Runs with its own base id (`--use-dynamic-base-id`, so instances never clash), an admin
     address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level (unless
-    told otherwise)."""
+    told otherwise). `prefix` runs it under another command (the bench's callgrind), which then
+    needs a longer `start_timeout`."""
 
     def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
                  clusters: list[dict] | None = None, extra_args: list[str] | None = None,
-                 expect_start: bool = True, wasm_log_level: str = "debug") -> None:
+                 expect_start: bool = True, wasm_log_level: str = "debug",
+                 prefix: list[str] | None = None, start_timeout: float = START_TIMEOUT) -> None:
         path = binary()
         if path is None:
             raise RuntimeError("Envoy is not installed: run scripts/setup.sh python")
@@ -133,11 +135,13 @@ class Envoy:
         self.extra_args = extra_args or []
         self.expect_start = expect_start
         self.wasm_log_level = wasm_log_level
+        self.prefix = prefix or []
+        self.start_timeout = start_timeout
         self.process: subprocess.Popen | None = None
 
     def args(self) -> list[str]:
         return [
-            str(self.binary), "-c", str(self.config_path),
+            *self.prefix, str(self.binary), "-c", str(self.config_path),
             "--use-dynamic-base-id",
             "--concurrency", str(self.concurrency),
             "--log-path", str(self.log_path),
@@ -160,7 +164,7 @@ class Envoy:
         return self
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"Envoy exited with {self.process.returncode}:\n{self.log()[-4000:]}")
@@ -170,7 +174,7 @@ class Envoy:
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"Envoy not ready after {START_TIMEOUT} s:\n{self.log()[-4000:]}")
+        raise RuntimeError(f"Envoy not ready after {self.start_timeout} s:\n{self.log()[-4000:]}")
 
     def wait_exit(self, timeout: float = START_TIMEOUT) -> int:
         """For a config Envoy must refuse: its exit code (TimeoutExpired if it keeps running)."""
