@@ -113,8 +113,8 @@ impl HttpContext for Filter {
             let _ = hostcalls::send_http_response(500, vec![], None);
             return Next::Pause;
         };
-        let headers = HeaderMap::read(REQUEST);
-        let seen = Seen::find(&headers);
+        let request = HeaderMap::read(REQUEST);
+        let seen = Seen::find(&request);
         let decision = shared.policy.evaluate(&seen.request());
         shared.counters.count(&decision);
         if decision.denial.is_some() {
@@ -128,7 +128,7 @@ impl HttpContext for Filter {
                 Next::Pause
             }
             Action::Forward(_) => {
-                self.state = State::Forwarded(headers);
+                self.state = State::Forwarded(request);
                 Next::Continue
             }
             Action::PassThrough => Next::Continue,
@@ -136,9 +136,9 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Next {
-        if let (State::Forwarded(headers), Some(shared)) = (&self.state, self.shared.as_deref()) {
+        if let (State::Forwarded(request), Some(shared)) = (&self.state, self.shared.as_deref()) {
             // The same request and policy give the same decision.
-            if let Action::Forward(edits) = shared.policy.evaluate(&Seen::find(headers).request()).action {
+            if let Action::Forward(edits) = shared.policy.evaluate(&Seen::find(request).request()).action {
                 edits.apply(&mut UpstreamResponse::read());
             }
         }
