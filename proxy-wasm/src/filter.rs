@@ -34,6 +34,7 @@ struct Seen<'a> {
 }
 
 impl<'a> Seen<'a> {
+    /// One pass over the request's headers; values are borrowed, copied only to join repeats.
     fn find(headers: &'a HeaderMap) -> Self {
         let [origin, request_method, request_headers, request_private_network] = Request::HEADERS.map(str::as_bytes);
         let mut seen = Seen::default();
