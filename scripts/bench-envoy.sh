@@ -11,8 +11,8 @@
 #
 # With --instructions, the same listeners and requests run once each under callgrind instead, and
 # the table gives the instructions Envoy's process executes per request: the same count run after
-# run whatever else the machine does, where timed trials move by 10-30%; it leaves out the kernel's
-# share of each request (loopback networking), so its ratios are wider than the timed ones.
+# run whatever else the machine does, where single timed trials move by 10-30%; it leaves out the
+# kernel's share of each request (loopback networking), so its ratios are wider than the timed ones.
 #
 # Usage: scripts/bench-envoy.sh [rounds] [seconds per trial]     (default 5 rounds of 4 s)
 #        scripts/bench-envoy.sh --instructions [requests per cell] (default 200)
