@@ -83,6 +83,7 @@ fn view(request: &http::Request<()>) -> Request<'_> {
     let header = |name: HeaderName| request.headers().get(name).map(HeaderValue::as_bytes);
     Request {
         method: request.method().as_str().as_bytes(),
+        scheme: request.uri().scheme_str().map(str::as_bytes),
         host: b"",
         path: request.uri().path().as_bytes(),
         origin: header(ORIGIN),

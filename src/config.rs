@@ -2,8 +2,9 @@
 //! sentence a person can act on; a policy with any error is never used.
 
 use crate::headers::HeaderNames;
+use crate::host::parse_port;
 use crate::methods::Methods;
-use crate::origin::{is_host, parse_port};
+use crate::origin::is_host;
 use crate::pattern::OriginMatcher;
 use alloc::{format, string::String, vec::Vec};
 use core::fmt;
@@ -94,7 +95,7 @@ impl fmt::Display for Problems {
 impl std::error::Error for Problems {}
 
 /// One level of the policy file as written (the top level or one route): `None` where absent.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Level {
     pub origins: Option<OriginMatcher>,
     pub methods: Option<Methods>,
@@ -106,12 +107,35 @@ pub(crate) struct Level {
     pub preflight_status: Option<u16>,
     pub report_only: Option<bool>,
     pub debug: Option<bool>,
-    /// Route only: the host (and port, if given) a route matches.
-    pub host: Option<String>,
-    /// Route only: the path prefix a route matches.
+    /// Route only: the host (lowercase, no trailing dot) and the port, if given, a route matches.
+    pub host: Option<(String, Option<u16>)>,
+    /// Route only: the canonical path prefix a route matches.
     pub path_prefix: Option<String>,
+    /// Route only: whether the prefix compares letters with their case.
+    pub case_sensitive: bool,
     /// Route only: leave matching requests alone.
     pub disabled: bool,
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        Level {
+            origins: None,
+            methods: None,
+            request_headers: None,
+            expose_headers: None,
+            credentials: None,
+            max_age: None,
+            private_network: None,
+            preflight_status: None,
+            report_only: None,
+            debug: None,
+            host: None,
+            path_prefix: None,
+            case_sensitive: true,
+            disabled: false,
+        }
+    }
 }
 
 /// The fields of a policy file's top level, in the order the README documents them. The reader
@@ -132,9 +156,10 @@ pub const POLICY_FIELDS: [&str; 11] = [
 
 /// The fields of a `routes` entry: what it matches on, whether it is disabled, then the top
 /// level's fields (but `routes`) that it may override. The reader accepts exactly these.
-pub const ROUTE_FIELDS: [&str; 13] = [
+pub const ROUTE_FIELDS: [&str; 14] = [
     "host",
     "path_prefix",
+    "case_sensitive",
     "disabled",
     "origins",
     "methods",
@@ -201,7 +226,7 @@ fn read_level(object: &Map<String, Value>, prefix: &str, problems: &mut Problems
         let path = &if route { format!("{prefix}.{key}") } else { key.clone() };
         if !fields.contains(&key.as_str()) {
             match key.as_str() {
-                "host" | "path_prefix" | "disabled" => {
+                "host" | "path_prefix" | "case_sensitive" | "disabled" => {
                     problems.error(path, "only a route has this field (put it in an entry of routes)")
                 }
                 "routes" => problems.error(path, "routes cannot be nested"),
@@ -230,6 +255,7 @@ fn read_level(object: &Map<String, Value>, prefix: &str, problems: &mut Problems
             "mode" => level.report_only = mode(value, path, problems),
             "host" => level.host = route_host(value, path, problems),
             "path_prefix" => level.path_prefix = path_prefix(value, path, problems),
+            "case_sensitive" => level.case_sensitive = boolean(value, path, problems).unwrap_or(true),
             "disabled" => level.disabled = boolean(value, path, problems).unwrap_or_default(),
             // `routes` (top level only) is read by `read`; every other listed field has its arm above.
             _ => {}
@@ -321,27 +347,57 @@ fn string(value: &Value, path: &str, problems: &mut Problems) -> Option<String> 
     text
 }
 
-fn route_host(value: &Value, path: &str, problems: &mut Problems) -> Option<String> {
-    let host = string(value, path, problems)?.to_ascii_lowercase();
+/// A route's host, lowercase and without its trailing dot (`api.example.com.` is the same host),
+/// and its port as a number.
+fn route_host(value: &Value, path: &str, problems: &mut Problems) -> Option<(String, Option<u16>)> {
+    let written = string(value, path, problems)?;
+    let host = written.to_ascii_lowercase();
     let (name, port) = match host.rsplit_once(':') {
         Some((name, port)) if !host.ends_with(']') => (name, Some(port)),
         _ => (host.as_str(), None),
     };
-    if !is_host(name) || port.is_some_and(|port| parse_port("", port).is_err()) {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let port = port.map(|port| parse_port(port.as_bytes()).filter(|&p| p != 0));
+    if !is_host(name) || port.is_some_and(|port| port.is_none()) {
         problems
-            .error(path, format!("\"{host}\" is not a host name (such as api.example.com or api.example.com:8443)"));
+            .error(path, format!("\"{written}\" is not a host name (such as api.example.com or api.example.com:8443)"));
         return None;
     }
-    Some(host)
+    Some((name.into(), port.flatten()))
 }
 
+/// A route's path prefix: canonical (what [`crate::path::canonical`] makes of a path, so that it
+/// is compared with requests' canonical paths), and free of what servers read differently.
 fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<String> {
     let prefix = string(value, path, problems)?;
-    if !prefix.starts_with('/') {
-        problems.error(path, format!("\"{prefix}\" does not start with /"));
-        return None;
+    let bytes = prefix.as_bytes();
+    let problem = if !prefix.starts_with('/') {
+        Some(format!("\"{prefix}\" does not start with /"))
+    } else if prefix.contains(['?', '#']) {
+        Some(format!("\"{prefix}\" holds ? or #; a route matches the path alone, never the query"))
+    } else if prefix.contains([';', '\\'])
+        || ["%2F", "%5C", "%25"].iter().any(|e| prefix.to_ascii_uppercase().contains(e))
+    {
+        Some(format!(
+            "\"{prefix}\" holds ;, \\, %2F, %5C or %25, which servers read differently; such requests are refused whatever the route"
+        ))
+    } else if !crate::path::is_canonical(bytes) {
+        match crate::path::canonical(bytes, crate::path::Reading::CANONICAL).map(String::from_utf8) {
+            Ok(Ok(canonical)) => Some(format!(
+                "\"{prefix}\" is not a canonical path, which requests are compared in; write \"{canonical}\""
+            )),
+            _ => Some(format!("\"{prefix}\" is not a valid path (an invalid or NUL percent-escape)")),
+        }
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            problems.error(path, problem);
+            None
+        }
+        None => Some(prefix),
     }
-    Some(prefix)
 }
 
 #[cfg(test)]

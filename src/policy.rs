@@ -10,7 +10,8 @@ use crate::origin::Origin;
 use crate::pattern::OriginMatcher;
 use crate::preflight;
 use crate::request::Request;
-use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits};
+use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits, VARY};
+use crate::route::{Route, Routes, Selected};
 use alloc::{boxed::Box, format, string::ToString, vec::Vec};
 
 const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
@@ -22,16 +23,10 @@ const PREFLIGHT_VARY_PRIVATE_NETWORK: &str =
 #[derive(Clone, Debug)]
 pub struct Policy {
     default: Rules,
-    routes: Vec<Route>,
+    routes: Routes,
+    /// Whether every level is `report-only`: only then is an unclear request left alone too.
+    report_only: bool,
     warnings: Vec<Problem>,
-}
-
-/// A `routes` entry: requests it matches get its rules, or none when disabled.
-#[derive(Clone, Debug)]
-struct Route {
-    host: Option<Box<str>>,
-    path_prefix: Option<Box<str>>,
-    rules: Option<Rules>,
 }
 
 /// Everything one route (or the top level) applies, with inherited fields resolved.
@@ -62,15 +57,19 @@ impl Policy {
         let routes = routes
             .iter()
             .map(|(path, level)| Route {
-                host: level.host.as_deref().map(Box::from),
+                host: level.host.as_ref().map(|(name, port)| (Box::from(name.as_str()), *port)),
                 path_prefix: level.path_prefix.as_deref().map(Box::from),
+                case_sensitive: level.case_sensitive,
                 rules: (!level.disabled).then(|| Rules::resolve(&top, Some(level), path, &mut problems)),
             })
             .collect();
         if problems.has_errors() {
             return Err(problems);
         }
-        Ok(Policy { default, routes, warnings: problems.into_vec() })
+        let routes = Routes::new(routes);
+        let report_only =
+            default.report_only && routes.iter().all(|r| r.rules.as_ref().is_some_and(|rules| rules.report_only));
+        Ok(Policy { default, routes, report_only, warnings: problems.into_vec() })
     }
 
     /// The warnings found while parsing: legal but risky choices.
@@ -78,27 +77,22 @@ impl Policy {
         &self.warnings
     }
 
-    /// The index in `routes` of the entry that decides this request (the first that matches), or
-    /// `None` when the top level does. For tools that explain a decision; [`Policy::evaluate`]
-    /// uses the same choice.
-    pub fn route_for(&self, request: &Request) -> Option<usize> {
-        self.routes.iter().position(|route| route.matches(request))
+    /// The level of the policy that decides this request. For tools that explain a decision;
+    /// [`Policy::evaluate`] uses the same choice.
+    pub fn route_for(&self, request: &Request) -> Selected {
+        self.routes.select(request)
     }
 
     /// Decides what to do with one request.
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
-        let route = self.route_for(request).and_then(|index| self.routes.get(index));
-        match route.map_or(Some(&self.default), |route| route.rules.as_ref()) {
-            Some(rules) => rules.decide(request),
-            None => Decision { kind: Kind::Disabled, denial: None, enforced: true, action: Action::PassThrough },
+        match self.route_for(request) {
+            Selected::TopLevel => self.default.decide(request),
+            Selected::Route(index) => match self.routes.get(index).and_then(|route| route.rules.as_ref()) {
+                Some(rules) => rules.decide(request),
+                None => Decision { kind: Kind::Disabled, denial: None, enforced: true, action: Action::PassThrough },
+            },
+            Selected::Unclear => self.default.refuse(request, !self.report_only),
         }
-    }
-}
-
-impl Route {
-    fn matches(&self, request: &Request) -> bool {
-        self.host.as_deref().is_none_or(|host| host_matches(host, request.host))
-            && self.path_prefix.as_deref().is_none_or(|prefix| request.path.starts_with(prefix.as_bytes()))
     }
 }
 
@@ -109,21 +103,6 @@ fn inherit<'l, T>(
     field: impl Fn(&'l Level) -> Option<&'l T>,
 ) -> Option<&'l T> {
     route.and_then(&field).or_else(|| field(top))
-}
-
-/// Compares a route's host with the request's authority, ignoring the port unless the route names one.
-fn host_matches(host: &str, authority: &[u8]) -> bool {
-    let authority = if host.contains(':') && !host.ends_with(']') {
-        authority
-    } else {
-        match authority.iter().rposition(|&b| b == b':') {
-            Some(colon) if !authority.get(colon..).unwrap_or_default().contains(&b']') => {
-                authority.get(..colon).unwrap_or_default()
-            }
-            _ => authority,
-        }
-    };
-    authority.eq_ignore_ascii_case(host.as_bytes())
 }
 
 impl Rules {
@@ -178,6 +157,25 @@ impl Rules {
         }
     }
 
+    /// The answer to a request whose route is unclear: refused whatever it asks (no
+    /// `Access-Control-Allow-*`; a preflight gets `403`, anything else is forwarded with the
+    /// upstream's CORS headers removed), and enforced unless the whole policy is report-only.
+    fn refuse<'a>(&'a self, request: &Request<'a>, enforced: bool) -> Decision<'a> {
+        let denial = Denial::MalformedRequest;
+        let mut headers = HeaderList::default();
+        let (kind, action) = if request.is_preflight() {
+            headers.push(VARY, self.preflight_vary);
+            self.push_debug(&mut headers, &denial);
+            (Kind::Preflight, Action::Respond { status: 403, headers })
+        } else {
+            self.push_debug(&mut headers, &denial);
+            let kind = if request.origin.is_some() { Kind::Actual } else { Kind::NoOrigin };
+            (kind, Action::Forward(ResponseEdits { headers, vary_origin: true }))
+        };
+        let action = if enforced { action } else { Action::PassThrough };
+        Decision { kind, denial: Some(denial), enforced, action }
+    }
+
     fn decide<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
         let (kind, denial, action) = if request.is_preflight() {
             let (denial, status, headers) = preflight::answer(self, request);
@@ -207,7 +205,7 @@ impl Rules {
                     headers.push(ALLOW_CREDENTIALS, "true");
                 }
                 if let Some(exposed) = &self.expose_headers {
-                    headers.push(EXPOSE_HEADERS, exposed);
+                    headers.push(EXPOSE_HEADERS, &**exposed);
                 }
                 None
             }
@@ -259,10 +257,10 @@ mod tests {
         let at = |host: &'static str, path: &'static str| {
             policy.route_for(&Request { host: host.as_bytes(), path: path.as_bytes(), ..Request::default() })
         };
-        assert_eq!(at("api.example:8443", "/v1/x"), Some(0));
-        assert_eq!(at("api.example", "/v1/x"), Some(1));
-        assert_eq!(at("api.example:9000", "/v2/"), Some(2));
-        assert_eq!(at("other.example", "/v2/"), None);
+        assert_eq!(at("api.example:8443", "/v1/x"), Selected::Route(0));
+        assert_eq!(at("api.example", "/v1/x"), Selected::Route(1));
+        assert_eq!(at("api.example:9000", "/v2/"), Selected::Route(2));
+        assert_eq!(at("other.example", "/v2/"), Selected::TopLevel);
         let disabled = Request { host: b"x", path: b"/v1/", ..Request::default() };
         assert_eq!(policy.evaluate(&disabled).kind, Kind::Disabled);
     }

@@ -7,12 +7,13 @@ use crate::request::Request;
 use crate::response::{
     ALLOW_CREDENTIALS, ALLOW_HEADERS, ALLOW_METHODS, ALLOW_ORIGIN, ALLOW_PRIVATE_NETWORK, HeaderList, MAX_AGE, VARY,
 };
+use alloc::{borrow::Cow, vec::Vec};
 
 /// What an allowed preflight asked for, each part validated.
 struct Allowed<'a> {
     origin: &'a str,
     method: &'a str,
-    headers: Option<&'a str>,
+    headers: Option<Cow<'a, str>>,
     private_network: bool,
 }
 
@@ -34,7 +35,7 @@ pub(crate) fn answer<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Den
                 headers.push(ALLOW_HEADERS, names);
             }
             if let Some(age) = &rules.max_age {
-                headers.push(MAX_AGE, age);
+                headers.push(MAX_AGE, &**age);
             }
             if allowed.private_network {
                 headers.push(ALLOW_PRIVATE_NETWORK, "true");
@@ -67,8 +68,13 @@ fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial
                     return Err(Denial::HeaderNotAllowed(name));
                 }
             }
-            // Every element is a token: safe to echo once trimmed.
-            Some(trim_ows(value)).filter(|v| !v.is_empty())
+            // Every element is a token: safe to echo, as one list however it was spelled.
+            let trimmed = trim_ows(value);
+            match trimmed.split(", ").all(|name| is_token(name.as_bytes())) {
+                _ if trimmed.is_empty() => None,
+                true => Some(Cow::Borrowed(trimmed)),
+                false => Some(Cow::Owned(requested(value).flatten().collect::<Vec<_>>().join(", "))),
+            }
         }
     };
     let private_network = request.request_private_network == Some(b"true");

@@ -8,9 +8,12 @@
 pub struct Request<'a> {
     /// The method, e.g. `OPTIONS`.
     pub method: &'a [u8],
-    /// The `Host` / `:authority`, used only to choose a route.
+    /// The scheme (`https`, `:scheme`), if the host knows it: a route's port is then compared
+    /// with the scheme's default port when the request names none.
+    pub scheme: Option<&'a [u8]>,
+    /// The `Host` / `:authority` exactly as forwarded, used only to choose a route.
     pub host: &'a [u8],
-    /// The path with its query, used only to choose a route.
+    /// The path with its query exactly as forwarded, used only to choose a route.
     pub path: &'a [u8],
     /// `Origin`.
     pub origin: Option<&'a [u8]>,

@@ -1,6 +1,6 @@
 //! What the engine writes: header lists, the headers it owns, and `Vary` merging.
 
-use alloc::string::String;
+use alloc::{borrow::Cow, string::String};
 
 // Header names are lowercase, as every host (HTTP/2, Envoy, workerd, the `http` crate) keeps them.
 pub(crate) const ALLOW_ORIGIN: &str = "access-control-allow-origin";
@@ -30,19 +30,19 @@ pub const OWNED_HEADERS: [&str; 8] = [
 /// The most headers one decision sets besides the debug reason (an allowed preflight's).
 const CAPACITY: usize = 7;
 
-/// A short list of response headers, held inline: deciding allocates nothing for it (but the
-/// debug reason, the one value the engine formats).
+/// A short list of response headers, held inline: values are borrowed from the policy and the
+/// request, but for the few the engine formats (the debug reason, a re-joined header list).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeaderList<'a> {
-    entries: [(&'static str, &'a str); CAPACITY],
+    entries: [(&'static str, Cow<'a, str>); CAPACITY],
     len: usize,
     reason: Option<String>,
 }
 
 impl<'a> HeaderList<'a> {
-    pub(crate) fn push(&mut self, name: &'static str, value: &'a str) {
+    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
         if let Some(slot) = self.entries.get_mut(self.len) {
-            *slot = (name, value);
+            *slot = (name, value.into());
             self.len += 1;
         }
     }
@@ -53,7 +53,7 @@ impl<'a> HeaderList<'a> {
 
     /// The headers in the order they were decided, with lowercase names.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let entries = self.entries.get(..self.len).unwrap_or_default().iter().copied();
+        let entries = self.entries.get(..self.len).unwrap_or_default().iter().map(|(n, v)| (*n, &**v));
         entries.chain(self.reason.as_deref().map(|reason| (DEBUG_HEADER, reason)))
     }
 

@@ -40,23 +40,34 @@ fn tokens(value: Option<String>) -> Vec<String> {
     tokens
 }
 
-fn header<'a>(request: &'a Value, name: &str) -> Option<&'a [u8]> {
-    let headers = request["headers"].as_object()?;
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str()).map(str::as_bytes)
+/// A request header's lines (`headers` is an object, or a list of `[name, value]` lines in order),
+/// joined as a host joins repeated lines (`, `); `None` when absent.
+fn header(request: &Value, name: &str) -> Option<Vec<u8>> {
+    let lines: Vec<(&str, &str)> = match &request["headers"] {
+        Value::Object(headers) => headers.iter().map(|(n, v)| (n.as_str(), v.as_str().unwrap())).collect(),
+        Value::Array(lines) => lines.iter().map(|l| (l[0].as_str().unwrap(), l[1].as_str().unwrap())).collect(),
+        _ => Vec::new(),
+    };
+    let values: Vec<&str> = lines.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).collect();
+    (!values.is_empty()).then(|| values.join(", ").into_bytes())
 }
 
 /// Every way the engine's decision differs from the case's expectation.
 fn mismatches(policy: &Policy, case: &Value) -> Vec<String> {
     let request = &case["request"];
     let expect = &case["expect"];
+    let [origin, request_method, request_headers, request_private_network] =
+        Request::HEADERS.map(|name| header(request, name));
     let view = Request {
         method: request["method"].as_str().unwrap_or("GET").as_bytes(),
+        // Every runner talks plain HTTP to its edge.
+        scheme: Some(b"http"),
         host: request["host"].as_str().unwrap_or("api.test").as_bytes(),
         path: request["path"].as_str().unwrap_or("/").as_bytes(),
-        origin: header(request, "origin"),
-        request_method: header(request, "access-control-request-method"),
-        request_headers: header(request, "access-control-request-headers"),
-        request_private_network: header(request, "access-control-request-private-network"),
+        origin: origin.as_deref(),
+        request_method: request_method.as_deref(),
+        request_headers: request_headers.as_deref(),
+        request_private_network: request_private_network.as_deref(),
     };
     let decision = policy.evaluate(&view);
     let mut problems = Vec::new();

@@ -4,7 +4,7 @@
 use crate::browser::{self, Fetch, Response};
 use crate::policy_file::{self, PolicyFile};
 use crate::{Failure, Format, Outcome};
-use corsguard::{Action, Decision, Denial, Policy, Request, ResponseHeaders};
+use corsguard::{Action, Decision, Denial, Policy, Request, ResponseHeaders, Selected};
 use serde_json::{Value, json};
 
 /// The request to explain.
@@ -54,8 +54,17 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
     let host = args.host.as_deref().unwrap_or_default();
     let shown_host = args.host.as_deref().unwrap_or("api.example.com");
     let url = format!("{}://{shown_host}{}", args.scheme, args.path);
-    let base = Request { host: host.as_bytes(), path: args.path.as_bytes(), ..Request::default() };
-    let route = policy.route_for(&base);
+    let base = Request {
+        scheme: Some(args.scheme.as_bytes()),
+        host: host.as_bytes(),
+        path: args.path.as_bytes(),
+        ..Request::default()
+    };
+    let selected = policy.route_for(&base);
+    let route = match selected {
+        Selected::Route(index) => Some(index),
+        Selected::TopLevel | Selected::Unclear => None,
+    };
     let reasons = fetch.preflight_reasons();
 
     let mut steps = Vec::new();
@@ -93,7 +102,10 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
 
     let blocked = steps.iter().any(|s| matches!(s.browser, Some(Err(_))));
     let undecided = steps.iter().any(|s| s.browser.is_none());
-    let rule = Rule::find(&value, &file, &policy, route, args, fetch);
+    let rule = match selected {
+        Selected::Unclear => Rule::unclear(args),
+        _ => Rule::find(&value, &file, &policy, route, args, fetch),
+    };
     let outcome = if blocked { Outcome::No } else { Outcome::Yes };
 
     match args.format {
@@ -253,6 +265,27 @@ fn at(file: &PolicyFile, path: &str) -> String {
 }
 
 impl Rule {
+    /// A path or host that servers read in more than one way: no route decides, it is refused.
+    fn unclear(args: &Args) -> Self {
+        let canonical = corsguard::canonical_path(args.path.as_bytes())
+            .map_or_else(|| "none: the path is malformed".to_string(), |c| String::from_utf8_lossy(&c).into_owned());
+        let route_line = format!(
+            "none: host {:?}, path {:?} (canonical path {canonical}) is malformed, or servers would read it as \
+             being under different routes",
+            args.host.as_deref().unwrap_or_default(),
+            args.path
+        );
+        let lines = vec![
+            "refused as malformed-request, whatever the origin: no Access-Control-Allow-*, a 403 preflight".into(),
+        ];
+        let fixes = vec![
+            "request the path as the browser sends it: no %2F, %5C, \\, ;params, dot segments or other case that \
+             would change which route applies, and a host without userinfo or escapes"
+                .to_string(),
+        ];
+        Rule { route_path: None, route_line, lines, fixes }
+    }
+
     fn find(
         value: &Value,
         file: &PolicyFile,
@@ -299,6 +332,7 @@ impl Rule {
                 policy
                     .evaluate(&Request {
                         method: b"OPTIONS",
+                        scheme: Some(args.scheme.as_bytes()),
                         host: args.host.as_deref().unwrap_or_default().as_bytes(),
                         path: args.path.as_bytes(),
                         origin: Some(fetch.origin.as_bytes()),
@@ -380,6 +414,7 @@ impl Rule {
         let entries = list(entries);
         let request = Request {
             method: b"GET",
+            scheme: Some(args.scheme.as_bytes()),
             host: args.host.as_deref().unwrap_or_default().as_bytes(),
             path: args.path.as_bytes(),
             origin: Some(fetch.origin.as_bytes()),

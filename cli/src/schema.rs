@@ -31,7 +31,7 @@ fn strings(item_description: &'static str, examples: &[&str]) -> Value {
 }
 
 /// Every field, in the README's order (top level), then the route-only ones.
-pub const FIELDS: [Field; 14] = [
+pub const FIELDS: [Field; 15] = [
     Field {
         name: "origins",
         level: Level::Both,
@@ -117,14 +117,24 @@ pub const FIELDS: [Field; 14] = [
     Field {
         name: "host",
         level: Level::RouteOnly,
-        description: "The host this route matches (the request's port is ignored unless one is given here).",
+        description: "The host this route matches, in any case and with or without a trailing dot (the \
+                      request's port is ignored unless one is given here).",
         schema: || json!({ "type": "string", "examples": ["api.example.com", "api.example.com:8443"] }),
     },
     Field {
         name: "path_prefix",
         level: Level::RouteOnly,
-        description: "A plain byte prefix of the request's path (with its query) that this route matches.",
+        description: "A prefix of the request's canonical path (RFC 3986: unreserved escapes decoded, dot \
+                      segments resolved, slashes merged, the query ignored) that this route matches. Requests \
+                      whose path servers would read as under another route are refused.",
         schema: || json!({ "type": "string", "pattern": "^/", "examples": ["/public/"] }),
+    },
+    Field {
+        name: "case_sensitive",
+        level: Level::RouteOnly,
+        description: "Whether path_prefix compares letters with their case; false for upstreams that route \
+                      without case (Express by default).",
+        schema: || json!({ "type": "boolean", "default": true }),
     },
     Field {
         name: "disabled",

@@ -105,7 +105,7 @@ fn every_decision_vector_policy_and_the_example_are_schema_valid() {
 #[test]
 fn schema_and_core_agree_on_each_field_with_a_right_and_a_wrong_value() {
     let validator = validator();
-    let right: [(&str, Value); 13] = [
+    let right: [(&str, Value); 14] = [
         ("methods", json!(["PUT"])),
         ("request_headers", json!(["X-Api-Key"])),
         ("expose_headers", json!(["X-Request-Id"])),
@@ -118,9 +118,10 @@ fn schema_and_core_agree_on_each_field_with_a_right_and_a_wrong_value() {
         ("routes", json!([{ "host": "api.example.com", "disabled": true }])),
         ("host", json!("api.example.com:8443")),
         ("path_prefix", json!("/v1/")),
+        ("case_sensitive", json!(false)),
         ("disabled", json!(false)),
     ];
-    let wrong: [(&str, Value); 13] = [
+    let wrong: [(&str, Value); 14] = [
         ("methods", json!("PUT")),
         ("request_headers", json!([1])),
         ("expose_headers", json!({})),
@@ -133,10 +134,11 @@ fn schema_and_core_agree_on_each_field_with_a_right_and_a_wrong_value() {
         ("routes", json!([{ "origins": [] }])),
         ("host", json!(8443)),
         ("path_prefix", json!("v1/")),
+        ("case_sensitive", json!("no")),
         ("disabled", json!("true")),
     ];
     let policy = |field: &str, value: &Value| {
-        if ["host", "path_prefix", "disabled"].contains(&field) {
+        if ["host", "path_prefix", "case_sensitive", "disabled"].contains(&field) {
             let mut route = json!({ "path_prefix": "/r/" });
             route[field] = value.clone();
             json!({ "origins": ["https://app.example.com"], "routes": [route] })

@@ -2,8 +2,8 @@
 //!
 //! The policy is the `CORS_POLICY` variable (the same JSON file as every other edge, as a string, or
 //! as a TOML table that wrangler hands over as an object). It is parsed and validated once per
-//! isolate. A policy that does not validate never fails open: every request then gets a `500`
-//! naming the errors, which are also logged.
+//! isolate. A policy that does not validate never fails open: every request then gets a `500`, and
+//! the errors are logged (never sent to clients: they would describe the policy).
 //!
 //! Preflights are answered here and never reach the origin. Every other request goes on to the
 //! origin: the zone's origin when the Worker runs on a route, or the `UPSTREAM` URL when that
@@ -25,7 +25,7 @@ const UPSTREAM_VAR: &str = "UPSTREAM";
 enum Loaded {
     /// A valid policy, and where to forward to (`None`: the zone's origin).
     Ready { policy: Box<Policy>, upstream: Option<String> },
-    /// Why every request is refused: the policy's errors, as a message for people.
+    /// Why every request is refused, as the `500` tells clients (the details are logged).
     Invalid(String),
 }
 
@@ -41,19 +41,24 @@ fn loaded(env: &Env) -> &'static Loaded {
 
 /// Reads and validates the variables, logging what is wrong.
 fn load(env: &Env) -> Loaded {
+    let unset = || format!("the {POLICY_VAR} variable is not set: give it the policy JSON");
     let policy = match var(env, POLICY_VAR) {
-        None => Err(format!("the {POLICY_VAR} variable is not set: give it the policy JSON")),
+        None => Err((unset(), unset())),
         Some(json) => Policy::parse(&json).map_err(|problems| {
             let problems = problems.to_string();
-            format!("{POLICY_VAR} is not a valid policy:\n{}", problems.trim_end())
+            let public = format!("{POLICY_VAR} is not a valid policy; its problems are in the Worker's log");
+            (public, format!("{POLICY_VAR} is not a valid policy:\n{}", problems.trim_end()))
         }),
     };
     let upstream = var(env, UPSTREAM_VAR).map(|url| url.trim().trim_end_matches('/').to_owned());
     let upstream = upstream.filter(|url| !url.is_empty());
     let policy = match &upstream {
-        Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => Err(format!(
-            "{UPSTREAM_VAR} is {url:?}: give an http:// or https:// URL, or nothing to reach the zone's origin"
-        )),
+        Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => {
+            let why = format!(
+                "{UPSTREAM_VAR} is {url:?}: give an http:// or https:// URL, or nothing to reach the zone's origin"
+            );
+            Err((why.clone(), why))
+        }
         _ => policy,
     };
     match policy {
@@ -63,10 +68,9 @@ fn load(env: &Env) -> Loaded {
             }
             Loaded::Ready { policy: Box::new(policy), upstream }
         }
-        Err(why) => {
-            let message = format!("corsguard refuses every request: {why}\n");
-            console_error!("{message}");
-            Loaded::Invalid(message)
+        Err((public, logged)) => {
+            console_error!("corsguard refuses every request: {logged}\n");
+            Loaded::Invalid(format!("corsguard refuses every request: {public}\n"))
         }
     }
 }
@@ -111,6 +115,7 @@ fn split_url(url: &str) -> (&str, &str) {
 /// What the engine reads of a request, copied out of JavaScript once.
 struct Input {
     method: String,
+    /// The request's URL as the runtime's WHATWG parser serializes it: what is sent on.
     url: String,
     /// The values of [`Request::HEADERS`], in that order; `None` also for what was not read.
     headers: [Option<Vec<u8>>; 4],
@@ -130,14 +135,19 @@ impl Input {
         let method = if request_method.is_some() { req.method() } else { String::new() };
         let preflight_only = |name| if method == "OPTIONS" { get(name) } else { None };
         let headers = [origin, request_method, preflight_only(request_headers), preflight_only(private_network)];
-        Input { url: req.url(), headers, method }
+        // `request.url` keeps the path as the client wrote it; `fetch` sends the parsed one.
+        let url = req.url();
+        let url = web_sys::Url::new(&url).map_or(url, |parsed| parsed.href());
+        Input { url, headers, method }
     }
 
     fn request(&self) -> Request<'_> {
         let (host, path) = split_url(&self.url);
+        let scheme = self.url.split_once("://").map(|(scheme, _)| scheme.as_bytes());
         let [origin, request_method, request_headers, private_network] = self.headers.each_ref().map(Option::as_deref);
         Request {
             method: self.method.as_bytes(),
+            scheme,
             host: host.as_bytes(),
             path: path.as_bytes(),
             origin,
@@ -183,12 +193,13 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
         init.set_headers(&answer);
         return Ok(web_sys::Response::new_with_opt_str_and_init(None, &init)?.into());
     }
-    // To `UPSTREAM` (same method, headers and streamed body) when set, else as it came (on a
-    // route, to the zone's origin).
+    // To `UPSTREAM` (same method, headers and streamed body) when set, else to the zone's origin;
+    // either way with the parsed path the decision was made on.
     let request = match upstream {
         Some(base) => {
             web_sys::Request::new_with_str_and_init(&format!("{base}{}", split_url(&input.url).1), req.unchecked_ref())?
         }
+        None if req.url() != input.url => web_sys::Request::new_with_str_and_init(&input.url, req.unchecked_ref())?,
         None => req,
     };
     Ok(Forward { request, input, policy }.into())
@@ -226,14 +237,19 @@ impl Forward {
         Ok(response)
     }
 
-    /// The answer when the upstream could not be reached: a 502, and the error logged.
+    /// The answer when the upstream could not be reached: a 502 with the decision's edits (a
+    /// browser then shows the real status, not a CORS error), and the error logged.
     pub fn fail(self, error: JsValue) -> Result<web_sys::Response, JsValue> {
         console_error!("corsguard: the upstream did not answer {}: {error:?}", self.input.url);
-        plain(502, "corsguard: the upstream did not answer\n")
+        let response = plain(502, "corsguard: the upstream did not answer\n")?;
+        if let Action::Forward(edits) = self.policy.evaluate(&self.input.request()).action {
+            edits.apply(&mut Headers(response.headers()));
+        }
+        Ok(response)
     }
 }
 
-/// A text response of ours (no CORS headers: a browser fails it, as it should).
+/// A text response of ours.
 fn plain(status: u16, body: &str) -> Result<web_sys::Response, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("content-type", "text/plain; charset=utf-8")?;

@@ -57,6 +57,7 @@ pub fn problem(problem: &Problem) -> wit::Problem {
 pub fn evaluate(policy: &corsguard::Policy, request: &wit::Request) -> wit::Decision {
     let view = Request {
         method: &request.method,
+        scheme: request.scheme.as_deref(),
         host: &request.host,
         path: &request.path,
         origin: request.origin.as_deref(),

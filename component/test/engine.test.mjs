@@ -17,6 +17,7 @@ function view(testCase) {
   const bytes = (name) => (header(r.headers, name) === undefined ? undefined : utf8(header(r.headers, name)));
   return {
     method: utf8(r.method),
+    scheme: utf8('http'),
     host: utf8(r.host),
     path: utf8(r.path),
     origin: bytes('origin'),

@@ -142,6 +142,8 @@ test('bodies stream both ways; method, path and query reach the upstream; a dead
     await upstream.close();
     const dead = await send(server.port, { method: 'GET', path: '/api/x', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
     assert.equal(dead.status, 502);
+    // With the decision's CORS headers: the page sees the real status, not a CORS error.
+    assert.ok(dead.headers.some(([n, v]) => n.toLowerCase() === 'access-control-allow-origin' && v === 'https://app.example.com'));
     upstream = await startUpstream({ large });
   } finally {
     server.stop();

@@ -35,6 +35,7 @@ fuzz_target!(|input: Input| {
     let Ok(policy) = Policy::parse(&json.to_string()) else { return };
     let request = Request {
         method: input.method,
+        scheme: Some(b"https"),
         host: b"api.test",
         path: input.path,
         origin: input.origin,

@@ -19,19 +19,22 @@ export class PolicyError extends Error {
 
 /**
  * The request view the engine reads, from a Fetch `Request` or from a plain object
- * `{ method, host, path, headers }` (`headers`: a `Headers`, or an object of name → value).
+ * `{ method, scheme, host, path, headers }` (`headers`: a `Headers`, or an object of name → value).
+ * A URL is read as the WHATWG URL parser reads it, as `fetch` and handlers do.
  */
 export function requestView(request) {
   const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers ?? {});
-  let { host, path } = request;
-  if (request.url !== undefined && (host === undefined || path === undefined)) {
+  let { scheme, host, path } = request;
+  if (request.url !== undefined && (scheme === undefined || host === undefined || path === undefined)) {
     const url = new URL(request.url);
+    scheme ??= url.protocol.replace(/:$/, '');
     host ??= url.host;
     path ??= url.pathname + url.search;
   }
   const value = (name) => headers.get(name) ?? undefined;
   return {
     method: request.method ?? 'GET',
+    scheme,
     host: host ?? value('host') ?? '',
     path: path ?? '/',
     origin: value('origin'),
@@ -69,8 +72,8 @@ export class Policy {
   }
 
   /**
-   * Decides what to do with a request: a Fetch `Request`, a plain `{ method, host, path, headers }`,
-   * or a view as `requestView` makes (`{ method, host, path, origin, requestMethod, ... }`, no
+   * Decides what to do with a request: a Fetch `Request`, a plain `{ method, scheme, host, path,
+   * headers }`, or a view as `requestView` makes (`{ method, scheme, host, path, origin, ... }`, no
    * `headers`). Returns `{ kind, denial, enforced, action }`: `kind` is `preflight`, `actual`,
    * `no_origin` or `disabled`; `denial` a reason (`header-not-allowed: x-foo`) or null; `action`
    * one of `{ type: 'pass-through' }`, `{ type: 'respond', status, headers: [[name, value]] }` and
@@ -80,6 +83,7 @@ export class Policy {
     const view = request.url !== undefined || request.headers !== undefined ? requestView(request) : request;
     return this.#engine.evaluate(
       view.method ?? 'GET',
+      view.scheme ?? undefined,
       view.host ?? '',
       view.path ?? '/',
       view.origin ?? undefined,
@@ -108,7 +112,8 @@ export class Policy {
  * Wraps a Fetch handler (`(request, ...rest) => Response | Promise<Response>`, as Deno, Vercel
  * and Netlify edge functions and Fastly's JavaScript runtime use) with the policy: preflights are
  * answered without calling it; other responses get the policy's CORS headers, in a new `Response`
- * whose body is the handler's, streamed untouched.
+ * whose body is the handler's, streamed untouched. A response below 200 (a `101` WebSocket upgrade)
+ * passes unchanged: it is no CORS response, and `Response` cannot be built with its status.
  */
 export function withCors(policy, handler) {
   return async function corsguard(request, ...rest) {
@@ -117,7 +122,7 @@ export function withCors(policy, handler) {
       return new Response(null, { status: action.status, headers: action.headers });
     }
     const response = await handler(request, ...rest);
-    if (action.type === 'pass-through') return response;
+    if (action.type === 'pass-through' || response.status < 200) return response;
     const headers = policy.applyEdits(action, new Headers(response.headers));
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   };

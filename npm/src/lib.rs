@@ -35,6 +35,7 @@ impl Engine {
     pub fn evaluate(
         &self,
         method: &str,
+        scheme: Option<String>,
         host: &str,
         path: &str,
         origin: Option<String>,
@@ -45,8 +46,10 @@ impl Engine {
         let (method, host, path) = (bytes(method), bytes(host), bytes(path));
         let [origin, request_method, request_headers, request_private_network] =
             [origin, request_method, request_headers, request_private_network].map(|v| v.as_deref().map(bytes));
+        let scheme = scheme.as_deref().map(bytes);
         let view = Request {
             method: &method,
+            scheme: scheme.as_deref(),
             host: &host,
             path: &path,
             origin: origin.as_deref(),

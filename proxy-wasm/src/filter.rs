@@ -25,6 +25,7 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Seen<'a> {
     method: &'a [u8],
+    scheme: Option<&'a [u8]>,
     authority: &'a [u8],
     path: &'a [u8],
     origin: Option<Cow<'a, [u8]>>,
@@ -41,6 +42,7 @@ impl<'a> Seen<'a> {
         for (name, value) in headers.iter() {
             match name {
                 b":method" => seen.method = value,
+                b":scheme" => seen.scheme = Some(value),
                 b":authority" => seen.authority = value,
                 b":path" => seen.path = value,
                 name if name == origin => join(&mut seen.origin, value),
@@ -56,6 +58,7 @@ impl<'a> Seen<'a> {
     fn request(&self) -> Request<'_> {
         Request {
             method: self.method,
+            scheme: self.scheme,
             host: self.authority,
             path: self.path,
             origin: self.origin.as_deref(),
@@ -66,13 +69,14 @@ impl<'a> Seen<'a> {
     }
 }
 
-/// Adds the value of a repeated header line the way HTTP combines them (`a,b`): the engine then
-/// judges the whole, so two `Origin` lines are a malformed request, never a choice of one.
+/// Adds the value of a repeated header line the way HTTP combines them (`a, b`, RFC 9110 section
+/// 5.3): the engine then judges the whole, so two `Origin` lines are a malformed request, never a
+/// choice of one.
 fn join<'a>(field: &mut Option<Cow<'a, [u8]>>, value: &'a [u8]) {
     match field {
         Some(joined) => {
             let joined = joined.to_mut();
-            joined.push(b',');
+            joined.extend_from_slice(b", ");
             joined.extend_from_slice(value);
         }
         None => *field = Some(Cow::Borrowed(value)),

@@ -182,12 +182,28 @@ def test_a_request_with_a_body_is_forwarded(edge, upstream):
     assert values(headers, "access-control-allow-origin") == [ALLOWED]
 
 
-def test_an_unreachable_upstream_is_a_502_and_preflights_still_work(edge, upstream):
+def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
     status, headers, body, _ = request(edge, upstream, "dead-upstream", {"headers": {"Origin": ALLOWED}})
     assert (status, body) == (502, b"corsguard: the upstream did not answer\n")
-    assert values(headers, "access-control-allow-origin") == []
+    # The decision's headers: the page sees a 502, not a misleading CORS error.
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "vary") == ["Origin"]
+    status, headers, _, _ = request(edge, upstream, "dead-upstream", {"headers": {"Origin": "https://evil.example"}})
+    assert status == 502 and values(headers, "access-control-allow-origin") == []
     status, headers, _, _ = request(edge, upstream, "dead-upstream", preflight())
     assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
+    """workerd hands the Worker the path as the client wrote it, and `fetch` sends the parsed one:
+    the decision is made on what is sent (the top level's answer, not the /public/ route's *)."""
+    for path, sent in [("/public/../api/x", "/api/x"), ("/public/%2e%2e/api/x", "/api/x"),
+                       ("/public\\..\\api\\x", "/api/x")]:
+        status, headers, _, reached = request(edge, upstream, "vector-routes", {"path": path, "headers": {
+            "Origin": "https://app.example.com"}})
+        assert (status, reached, upstream.paths[-1]) == (200, True, sent), path
+        assert values(headers, "access-control-allow-origin") == ["https://app.example.com"], path
+        assert values(headers, "access-control-allow-credentials") == ["true"], path
 
 
 # --- hostile input -------------------------------------------------------------------------------
@@ -293,19 +309,23 @@ def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, r
     status, headers, body, reached = request(edge, upstream, "bad", req)
     assert (status, reached) == (500, False)
     text = body.decode()
-    assert "CORS_POLICY is not a valid policy" in text
-    assert 'origins[0]: "https://example.com/" has a trailing slash' in text
-    assert '"*" cannot be used with credentials: true' in text
+    assert "CORS_POLICY is not a valid policy; its problems are in the Worker's log" in text
+    # The problems describe the policy: they go to the log, never to a client.
+    assert "example.com" not in text and "credentials" not in text
+    assert 'origins[0]: "https://example.com/" has a trailing slash' in edge.log()
+    assert '"*" cannot be used with credentials: true' in edge.log()
     assert not any(name.lower().startswith("access-control-") for name, _ in headers)
 
 
 def test_an_unreadable_or_missing_policy_or_a_bad_upstream_refuses_everything(edge, upstream):
-    for worker, says in [("not-json", "not valid JSON"), ("unset", "the CORS_POLICY variable is not set"),
+    for worker, says in [("not-json", "CORS_POLICY is not a valid policy"),
+                         ("unset", "the CORS_POLICY variable is not set"),
                          ("bad-upstream", 'UPSTREAM is "localhost:8080": give an http:// or https:// URL')]:
         for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
             status, headers, body, reached = request(edge, upstream, worker, req)
             assert (status, reached) == (500, False)
             assert says in body.decode()
+    assert "not valid JSON" in edge.log()
 
 
 def test_policy_problems_are_logged_once_per_isolate(edge, upstream):

@@ -50,10 +50,17 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
         };
         let [origin, request_method, request_headers, private_network] = Request::HEADERS.map(value);
         let method = method_bytes(&request.method());
+        let scheme = request.scheme().map(|scheme| match scheme {
+            Scheme::Http => "http".to_owned(),
+            Scheme::Https => "https".to_owned(),
+            Scheme::Other(other) => other,
+        });
+        // Decided on exactly the authority and path that `forward` sends on.
         let host = request.authority().unwrap_or_default();
         let path = request.path_with_query().unwrap_or_default();
         let view = Request {
             method: &method,
+            scheme: scheme.as_deref().map(str::as_bytes),
             host: host.as_bytes(),
             path: path.as_bytes(),
             origin: origin.as_deref(),
@@ -151,6 +158,16 @@ impl ResponseHeaders for Lines {
     }
 }
 
+/// A reply of ours in place of the upstream's (`502`: it cannot be reached), with the decision's edits: a browser then shows
+/// the real status instead of a misleading CORS error.
+fn answer_with(out: ResponseOutparam, status: u16, edits: Option<&ResponseEdits<'_>>) {
+    let mut headers = Lines(Vec::new());
+    if let Some(edits) = edits {
+        edits.apply(&mut headers);
+    }
+    reply(out, status, headers.0);
+}
+
 /// Forwards the request to the upstream, streams its body there and the answer back, with the
 /// core's edits applied to the answer's headers (none on a pass-through).
 fn forward(
@@ -167,18 +184,22 @@ fn forward(
         outgoing.set_authority(Some(config::UPSTREAM_AUTHORITY)),
         outgoing.set_path_with_query(request.path_with_query().as_deref()),
     ];
-    let (Ok(upload), Ok(incoming), true) = (outgoing.body(), request.consume(), set.iter().all(Result::is_ok)) else {
-        return reply(out, 502, Vec::new());
+    if !set.iter().all(Result::is_ok) {
+        // The host will not send this method or request-target on (jco refuses a `\` in a path).
+        return answer_with(out, 400, edits);
+    }
+    let (Ok(upload), Ok(incoming)) = (outgoing.body(), request.consume()) else {
+        return answer_with(out, 502, edits);
     };
-    let Ok(future) = outgoing_handler::handle(outgoing, None) else { return reply(out, 502, Vec::new()) };
+    let Ok(future) = outgoing_handler::handle(outgoing, None) else { return answer_with(out, 502, edits) };
     if !stream_body(incoming, upload) {
-        return reply(out, 502, Vec::new());
+        return answer_with(out, 502, edits);
     }
     let response = loop {
         match future.get() {
             None => future.subscribe().block(),
             Some(Ok(Ok(response))) => break response,
-            Some(_) => return reply(out, 502, Vec::new()),
+            Some(_) => return answer_with(out, 502, edits),
         }
     };
     let mut headers = Lines(response.headers().entries());
@@ -189,7 +210,7 @@ fn forward(
     let (Ok(()), Ok(download), Ok(body)) =
         (answer.set_status_code(response.status()), answer.body(), response.consume())
     else {
-        return reply(out, 502, Vec::new());
+        return answer_with(out, 502, edits);
     };
     ResponseOutparam::set(out, Ok(answer));
     // The status is sent: a failure now can only cut the body short.

@@ -1,0 +1,131 @@
+//! Choosing the route that decides a request. A route's answer applies only when every reading
+//! of the path and host that servers make puts the request under that same route: where readings
+//! disagree, or the path or host is malformed, the request is refused instead ([`Selected::Unclear`]).
+
+use crate::host::{Authority, Matches};
+use crate::path::{self, Reading};
+use crate::policy::Rules;
+use crate::request::Request;
+use alloc::{borrow::Cow, boxed::Box, vec::Vec};
+
+/// Which level of the policy decides a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selected {
+    /// No route matches: the top level decides.
+    TopLevel,
+    /// The entry of `routes` at this index: the first that matches.
+    Route(usize),
+    /// The path or host is malformed, or servers would read it as being under different routes:
+    /// the request is refused (`malformed-request`).
+    Unclear,
+}
+
+/// A `routes` entry: requests it matches get its rules, or none when disabled.
+#[derive(Clone, Debug)]
+pub(crate) struct Route {
+    /// The host (lowercase, no trailing dot) and the port, if the route names them.
+    pub host: Option<(Box<str>, Option<u16>)>,
+    /// A canonical path prefix.
+    pub path_prefix: Option<Box<str>>,
+    /// Whether the prefix compares letters with their case (the default).
+    pub case_sensitive: bool,
+    /// `None` when disabled.
+    pub rules: Option<Rules>,
+}
+
+/// The routes in order, and which parts of a request any of them looks at.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Routes {
+    entries: Vec<Route>,
+    reads_host: bool,
+    reads_path: bool,
+}
+
+/// A host or port no reading can settle.
+struct Unclear;
+
+impl Routes {
+    pub fn new(entries: Vec<Route>) -> Self {
+        let reads_host = entries.iter().any(|r| r.host.is_some());
+        let reads_path = entries.iter().any(|r| r.path_prefix.is_some());
+        Routes { entries, reads_host, reads_path }
+    }
+
+    pub fn get(&self, index: usize) -> Option<&Route> {
+        self.entries.get(index)
+    }
+
+    pub fn iter(&self) -> core::slice::Iter<'_, Route> {
+        self.entries.iter()
+    }
+
+    /// The level that decides `request`; a policy without routes never reads the path or host.
+    pub fn select(&self, request: &Request) -> Selected {
+        if self.entries.is_empty() {
+            return Selected::TopLevel;
+        }
+        let host = match self.reads_host.then(|| Authority::read(request.host, request.scheme)) {
+            None => NO_HOST,
+            Some(Ok(host)) => host,
+            Some(Err(_)) => return Selected::Unclear,
+        };
+        if !self.reads_path {
+            return self.first(&host, b"", false).map_or(Selected::Unclear, into_selected);
+        }
+        self.select_on_path(&host, request.path).unwrap_or(Selected::Unclear)
+    }
+
+    /// The route of the canonical path, if the raw path and every other reading agree with it.
+    fn select_on_path(&self, host: &Authority, path: &[u8]) -> Option<Selected> {
+        let readings = path::readings(path).ok()?;
+        let raw = path::without_query(path);
+        let canonical: Cow<[u8]> = if path::is_canonical(path) {
+            Cow::Borrowed(raw)
+        } else {
+            Cow::Owned(path::canonical(path, Reading::CANONICAL).ok()?)
+        };
+        let chosen = self.first(host, &canonical, false).ok()?;
+        let agrees = |text: &[u8], fold_case: bool| self.first(host, text, fold_case).ok() == Some(chosen);
+        for reading in readings {
+            let text = match reading.without_case() {
+                Reading::CANONICAL => Cow::Borrowed(&canonical[..]),
+                other => Cow::Owned(path::canonical(path, other).ok()?),
+            };
+            if !agrees(&text, reading.folds_case()) {
+                return None;
+            }
+        }
+        // The raw bytes are one more reading (servers that route before normalizing, Express).
+        if raw != &canonical[..] && !(agrees(raw, false) && agrees(raw, true)) {
+            return None;
+        }
+        Some(into_selected(chosen))
+    }
+
+    /// The index of the first route that `host` and the canonical `path` match.
+    fn first(&self, host: &Authority, path: &[u8], fold_case: bool) -> Result<Option<usize>, Unclear> {
+        for (index, route) in self.entries.iter().enumerate() {
+            let host_matches = route.host.as_ref().map_or(Matches::Yes, |(name, port)| host.matches(name, *port));
+            let path_matches = route.path_prefix.as_deref().is_none_or(|prefix| {
+                let head = path.get(..prefix.len());
+                let fold_case = fold_case || !route.case_sensitive;
+                head.is_some_and(|head| {
+                    if fold_case { head.eq_ignore_ascii_case(prefix.as_bytes()) } else { head == prefix.as_bytes() }
+                })
+            });
+            match (host_matches, path_matches) {
+                (Matches::No, _) | (_, false) => {}
+                (Matches::Yes, true) => return Ok(Some(index)),
+                (Matches::Unknown, true) => return Err(Unclear),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The authority of a request when no route names a host: never looked at.
+const NO_HOST: Authority<'static> = Authority { name: b"", port: None, default_port: None };
+
+fn into_selected(index: Option<usize>) -> Selected {
+    index.map_or(Selected::TopLevel, Selected::Route)
+}
