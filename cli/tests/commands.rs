@@ -210,6 +210,21 @@ fn explain_a_denial_names_the_rule_the_fix_and_the_console_message() {
 }
 
 #[test]
+fn explain_says_when_a_path_reads_as_another_route() {
+    let args = ["explain", &example(), "--origin", "https://app.example.com", "--path", "/internal/..%2Fapi/x"];
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("Rule       none: host \"\", path \"/internal/..%2Fapi/x\" (canonical path /internal/..%2Fapi/x)"),
+        "{out}"
+    );
+    assert!(out.contains("refused: malformed-request"), "{out}");
+    let (_, out, _) = run(&[&args[..], &["--format", "json"]].concat());
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((json["verdict"].as_str(), &json["route"]), (Some("blocked"), &Value::Null));
+}
+
+#[test]
 fn explain_takes_the_url_the_page_fetches() {
     let (code, out, _) = run(&[
         "explain",
@@ -310,6 +325,17 @@ fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
     assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/opt/corsguard.wasm");
     assert_eq!(config["configuration"]["@type"], "type.googleapis.com/google.protobuf.StringValue");
     embedded_equals_example(config["configuration"]["value"].as_str().unwrap());
+    // It names the HttpConnectionManager settings envoy/envoy.yaml ships, and where the filter goes.
+    let shipped = std::fs::read_to_string(root().join("envoy/envoy.yaml")).unwrap();
+    for setting in [
+        "normalize_path: true",
+        "merge_slashes: true",
+        "path_with_escaped_slashes_action: REJECT_REQUEST",
+        "strip_trailing_host_dot: true",
+    ] {
+        assert!(out.contains(&format!("#   {setting}\n")) && shipped.contains(setting), "{setting}");
+    }
+    assert!(out.contains("before any filter that can\n# reply (rate limit, ext_authz, jwt_authn)"), "{out}");
     // The same shape as the filter tests/e2e/envoy_edge.py runs.
     let suite = std::fs::read_to_string(root().join("tests/e2e/envoy_edge.py")).unwrap();
     for needle in

@@ -63,6 +63,15 @@ def wasm_filter(policy: dict | str, wasm: pathlib.Path = WASM, vm_id: str = "cor
     }
 
 
+# The HttpConnectionManager settings envoy/envoy.yaml ships: one spelling of a path and host reaches
+# the filter and the upstream. The engine must be safe without them too.
+NORMALIZED = {
+    "normalize_path": True,
+    "merge_slashes": True,
+    "path_with_escaped_slashes_action": "REJECT_REQUEST",
+    "strip_trailing_host_dot": True,
+}
+
 ROUTER = {
     "name": "envoy.filters.http.router",
     "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},

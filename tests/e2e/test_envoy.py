@@ -61,13 +61,18 @@ class Edge:
         return False
 
 
-def start(wasm, upstream, policies: dict[str, dict], hcm_extra: dict | None = None) -> tuple[envoy_edge.Envoy, dict]:
+def start(wasm, upstream, policies: dict[str, dict], hcm_extra: dict | None = None,
+          normalized: tuple[str, ...] = ()) -> tuple[envoy_edge.Envoy, dict]:
+    """One listener per policy, each with `hcm_extra`; those named in `normalized` also with the
+    normalization settings envoy/envoy.yaml ships."""
     ports = {name: harness.free_port() for name in policies}
     listeners = [envoy_edge.listener(name, ports[name], [envoy_edge.wasm_filter(policy, wasm)])
                  for name, policy in policies.items()]
-    if hcm_extra:
-        for listener in listeners:
-            listener["filter_chains"][0]["filters"][0]["typed_config"].update(hcm_extra)
+    for listener in listeners:
+        hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+        hcm.update(hcm_extra or {})
+        if listener["name"] in normalized:
+            hcm.update(envoy_edge.NORMALIZED)
     return envoy_edge.Envoy(listeners, upstream.port), ports
 
 
@@ -79,8 +84,9 @@ def edge(wasm, upstream):
     report_only["mode"] = "report-only"
     open_headers = {"origins": [APP, "null"], "methods": ["PUT"], "request_headers": ["*"], "debug": True}
     policies.update({"demo": POLICY, "report-only": report_only, "open-headers": open_headers})
+    policies[NORMALIZED_LISTENER] = harness.load(CONFUSION)["policy"]
     # Large enough that a 60 KiB request header reaches the filter (Envoy's default limit is 60 KiB).
-    envoy, ports = start(wasm, upstream, policies, {"max_request_headers_kb": 96})
+    envoy, ports = start(wasm, upstream, policies, {"max_request_headers_kb": 96}, normalized=(NORMALIZED_LISTENER,))
     with envoy:
         yield Edge(envoy, ports, upstream)
 
@@ -92,6 +98,24 @@ def test_vector(edge, case_id, policy, case):
     name = case_id.split(":")[0]
     status, headers, body, reached = edge.send(name, case["request"])
     assert harness.check(case, status, headers, body, reached) == []
+
+
+# The route-confusion vectors once more, through a listener with envoy/envoy.yaml's normalization:
+# Envoy then refuses some spellings itself (permitted by `edge_may_refuse`) and normalizes others.
+CONFUSION = harness.VECTORS / "decisions" / "route-confusion.json"
+NORMALIZED_LISTENER = "route-confusion-normalized"
+
+
+@pytest.mark.parametrize("case", harness.load(CONFUSION)["cases"], ids=lambda c: c["name"])
+def test_route_confusion_vector_with_envoys_normalization(edge, case):
+    status, headers, body, reached = edge.send(NORMALIZED_LISTENER, case["request"])
+    assert harness.check(case, status, headers, body, reached) == []
+
+
+def test_the_shipped_envoy_config_normalizes_paths_and_hosts():
+    shipped = (harness.ROOT / "envoy" / "envoy.yaml").read_text()
+    for key, value in envoy_edge.NORMALIZED.items():
+        assert f"{key}: {str(value).lower() if isinstance(value, bool) else value}" in shipped, key
 
 
 def test_every_vector_file_is_replayed():
