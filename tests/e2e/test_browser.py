@@ -141,7 +141,12 @@ def policy_for(page_port: int) -> dict:
         "expose_headers": ["X-Request-Id"],
         "credentials": True,
         "max_age": 600,
-        "routes": [{"path_prefix": "/public/", "origins": ["*"], "credentials": False}],
+        "routes": [
+            # Only app may read /admin/ and the admin host; the top level also allows *.apps.
+            {"host": "admin.example.test", "origins": [f"http://app.example.test:{page_port}"]},
+            {"path_prefix": "/admin/", "origins": [f"http://app.example.test:{page_port}"]},
+            {"path_prefix": "/public/", "origins": ["*"], "credentials": False},
+        ],
     }
 
 
@@ -149,6 +154,7 @@ def scenarios(page_port: int) -> list[dict]:
     """(name, page origin, path, fetch init, intent, extra checks)."""
     app = f"http://app.example.test:{page_port}"
     evil = f"http://evil.example.test:{page_port}"
+    sub = f"http://one.apps.example.test:{page_port}"
     json_post = {"method": "POST", "headers": {"Content-Type": "application/json"}, "body": '{"a":1}'}
     return [
         {"name": "simple GET", "origin": app, "path": "/api/items", "init": {}, "allowed": True},
@@ -180,6 +186,24 @@ def scenarios(page_port: int) -> list[dict]:
         {"name": "preflight cached by max_age", "origin": app, "path": "/api/cached",
          "init": {"method": "PUT", "headers": {"X-Api-Key": "k"}}, "allowed": True, "repeat": 2,
          "preflights": 1},
+        # Route confusion: credentialed GETs (no preflight, so one path serves both edges) from an
+        # origin the top level allows and /admin/ does not.
+        {"name": "a route allows its own origin", "origin": app, "path": "/admin/secret", "raw_path": True,
+         "init": {"credentials": "include"}, "allowed": True},
+        {"name": "a route refuses the top level's other origins", "origin": sub, "path": "/admin/secret",
+         "raw_path": True, "init": {"credentials": "include"}, "allowed": False},
+        {"name": "an encoded slash does not escape a route", "origin": sub, "path": "/admin%2Fsecret",
+         "raw_path": True, "init": {"credentials": "include"}, "allowed": False},
+        {"name": "dots behind an encoded slash do not either", "origin": sub, "path": "/x/..%2Fadmin/secret",
+         "raw_path": True, "init": {"credentials": "include"}, "allowed": False},
+        {"name": "nor does a doubled slash", "origin": sub, "path": "//admin/secret", "raw_path": True,
+         "init": {"credentials": "include"}, "allowed": False},
+        {"name": "a host route applies to its host with a trailing dot", "origin": sub, "path": "/api/x",
+         "raw_path": True, "host": "admin.example.test.", "init": {"credentials": "include"}, "allowed": False},
+        {"name": "and allows its own origin there", "origin": app, "path": "/api/x", "raw_path": True,
+         "host": "admin.example.test.", "init": {"credentials": "include"}, "allowed": True},
+        {"name": "the top level allows the other origin elsewhere", "origin": sub, "path": "/api/x",
+         "raw_path": True, "init": {"credentials": "include"}, "allowed": True},
     ]
 
 
@@ -234,15 +258,19 @@ def test_chromium_agrees_with_the_policy_and_with_explain(tools, capsys, request
             edges = {"envoy": envoy, "workerd": workers}
             runs = []
             for edge, proxy in edges.items():
-                api_base = f"http://api.example.test:{proxy.port}"
                 for scenario in scenarios(page_port):
+                    api_base = f"http://{scenario.get('host', 'api.example.test')}:{proxy.port}"
                     # A path per edge and scenario, so the preflight cache of one never serves another.
-                    path = f"/{edge}{scenario['path']}" if not scenario["path"].startswith("/public/") \
-                        else f"{scenario['path']}/{edge}"
+                    if scenario.get("raw_path"):
+                        path = scenario["path"]
+                    elif scenario["path"].startswith("/public/"):
+                        path = f"{scenario['path']}/{edge}"
+                    else:
+                        path = f"/{edge}{scenario['path']}"
                     runs.append({**scenario, "edge": edge, "proxy": proxy, "page": scenario["origin"] + "/",
                                  "url": api_base + path, "countPath": path,
                                  "setCookie": api_base + scenario["setCookie"] if scenario.get("setCookie") else None})
-            config = {"chromium": CHROMIUM, "hostMap": ["*.example.test"],
+            config = {"chromium": CHROMIUM, "hostMap": ["*.example.test", "*.example.test."],
                       "scenarios": [{k: r[k] for k in ("name", "page", "url", "init", "setCookie", "readHeader",
                                                         "repeat") if r.get(k) is not None} for r in runs]}
             config_path = f"{work.name}/scenarios.json"
