@@ -12,12 +12,14 @@ cd "$root/fuzz"
 python3 - <<'PY'
 import hashlib, json, pathlib
 vectors = pathlib.Path("../tests/vectors")
-seeds = {"policy": set(), "origin": set(), "request_headers": set(), "evaluate": set()}
+seeds = {"policy": set(), "origin": set(), "request_headers": set(), "evaluate": set(), "route": set()}
 for path in sorted((vectors / "decisions").glob("*.json")):
     data = json.loads(path.read_text())
     seeds["policy"].add(json.dumps(data["policy"]))
     for case in data["cases"]:
         headers = case["request"].get("headers", {})
+        headers = dict(headers) if isinstance(headers, list) else headers
+        seeds["route"].add(case["request"].get("path", "/") + "\n" + case["request"].get("host", "api.test"))
         if "Origin" in headers:
             seeds["origin"].add(headers["Origin"])
         if "Access-Control-Request-Headers" in headers:
@@ -38,7 +40,7 @@ PY
 cargo +nightly fuzz build --release
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for target in policy origin request_headers evaluate; do
+for target in policy origin request_headers evaluate route; do
   echo "== fuzz $target for ${seconds}s"
   status=0
   cargo +nightly fuzz run --release "$target" "corpus/$target" -- \
