@@ -68,9 +68,14 @@ fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial
                     return Err(Denial::HeaderNotAllowed(name));
                 }
             }
-            // Every element is a token: safe to echo, as one list however it was spelled.
+            // Every element is a token: safe to echo. As sent when it is spelled `a,b` (what
+            // browsers send) or `a, b` (repeated lines joined); with other whitespace, re-joined.
             let trimmed = trim_ows(value);
-            match trimmed.split(", ").all(|name| is_token(name.as_bytes())) {
+            let clean = trimmed.split(',').enumerate().all(|(i, name)| {
+                let name = if i > 0 { name.strip_prefix(' ').unwrap_or(name) } else { name };
+                is_token(name.as_bytes())
+            });
+            match clean {
                 _ if trimmed.is_empty() => None,
                 true => Some(Cow::Borrowed(trimmed)),
                 false => Some(Cow::Owned(requested(value).flatten().collect::<Vec<_>>().join(", "))),
