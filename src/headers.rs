@@ -84,13 +84,25 @@ pub(crate) fn trim_ows(text: &str) -> &str {
     text.get(start..end).unwrap_or_default()
 }
 
-/// The names in an `Access-Control-Request-Headers` value, each trimmed; an element that is not
-/// a token (empty, or with forbidden bytes) yields `Err`, which denies the preflight.
-pub(crate) fn requested(value: &str) -> impl Iterator<Item = Result<&str, ()>> {
+/// One name of an `Access-Control-Request-Headers` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Requested<'a> {
+    /// The name, trimmed.
+    pub name: &'a str,
+    /// Whether it was spelled `name`, or ` name` after a comma: as browsers send lists (`a,b`)
+    /// and hosts join repeated lines (`a, b`).
+    pub tidy: bool,
+}
+
+/// The names in an `Access-Control-Request-Headers` value; an element that is not a token
+/// (empty, or with forbidden bytes) yields `Err`, which denies the preflight.
+pub(crate) fn requested(value: &str) -> impl Iterator<Item = Result<Requested<'_>, ()>> {
     let blank = trim_ows(value).is_empty();
-    value.split(',').filter(move |_| !blank).map(|element| {
+    value.split(',').enumerate().filter(move |_| !blank).map(|(index, element)| {
         let name = trim_ows(element);
-        if is_token(name.as_bytes()) { Ok(name) } else { Err(()) }
+        let tidy =
+            element.len() == name.len() || (index > 0 && element.len() == name.len() + 1 && element.starts_with(' '));
+        if is_token(name.as_bytes()) { Ok(Requested { name, tidy }) } else { Err(()) }
     })
 }
 
@@ -118,8 +130,11 @@ mod tests {
 
     #[test]
     fn request_header_lists_are_trimmed_and_malformed_elements_refused() {
-        let names: Vec<_> = requested(" content-type ,x-foo\t").collect();
+        let names: Vec<_> = requested(" content-type ,x-foo\t").map(|r| r.map(|r| r.name)).collect();
         assert_eq!(names, [Ok("content-type"), Ok("x-foo")]);
+        let tidy = |value| requested(value).all(|r| r.is_ok_and(|r| r.tidy));
+        assert!(tidy("a,b") && tidy("a, b") && tidy("a"));
+        assert!(!tidy(" a") && !tidy("a,  b") && !tidy("a ,b") && !tidy("a,\tb") && !tidy("a, b "));
         assert_eq!(requested("").count(), 0);
         assert_eq!(requested("  ").count(), 0);
         assert!(requested("a,,b").any(|n| n.is_err()));

@@ -4,9 +4,10 @@
 //! servers would route differently can be refused instead of judged by the wrong route.
 
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 /// A reading of a path beyond the canonical one, as a set of what the upstream does besides.
+/// Every reading is also compared without case (Express's default router, IIS), since a prefix
+/// may hold capitals as well as the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Reading(u8);
 
@@ -20,31 +21,14 @@ impl Reading {
     /// `;params` (or `%3Bparams`, for servers that decode first) cut from every segment (Tomcat,
     /// Jetty, Spring: the `/..;/` trick).
     const NO_PARAMS: u8 = 4;
-    /// `%25XX` decoded twice (servers that decode once more behind a proxy).
-    const DOUBLE_DECODED: u8 = 8;
-    /// Letters compared without case (Express's default router, IIS): always a reading, since a
-    /// prefix may hold capitals as well as the path.
-    pub const FOLDED_CASE: u8 = 16;
-    const ALL: u8 = 31;
-
-    /// Whether this reading compares letters without case.
-    pub fn folds_case(self) -> bool {
-        self.0 & Self::FOLDED_CASE != 0
-    }
-
-    /// The same reading with case kept: what [`canonical`] makes of it (case is folded when
-    /// comparing).
-    pub fn without_case(self) -> Reading {
-        Reading(self.0 & !Self::FOLDED_CASE)
-    }
-
     fn has(self, flag: u8) -> bool {
         self.0 & flag != 0
     }
 }
 
-/// A path no reading can be trusted on: an invalid or NUL percent-escape, a NUL or `#` byte, or
-/// no leading `/`. Servers reject, truncate or guess at these.
+/// A path no reading can be trusted on: an invalid, NUL or `%25` percent-escape (a second decoder
+/// reads `%25` as any escape), a NUL or `#` byte, no leading `/`, or one over [`MAX_PATH`].
+/// Servers reject, truncate or guess at these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Malformed;
 
@@ -53,66 +37,81 @@ pub(crate) fn without_query(path: &[u8]) -> &[u8] {
     path.iter().position(|&b| b == b'?').and_then(|q| path.get(..q)).unwrap_or(path)
 }
 
-/// Every reading of `path` (its query ignored) that can differ from the canonical one: each
-/// combination of the alternatives the path gives a hold to, the canonical reading first.
-pub(crate) fn readings(path: &[u8]) -> Result<impl Iterator<Item = Reading>, Malformed> {
-    let path = without_query(path);
-    if path.first() != Some(&b'/') {
-        return Err(Malformed);
-    }
-    let mut present = Reading::FOLDED_CASE;
-    let mut bytes = path.iter().enumerate();
-    while let Some((at, &b)) = bytes.next() {
-        match b {
-            0 | b'#' => return Err(Malformed),
-            b'\\' => present |= Reading::BACKSLASHES,
-            b';' => present |= Reading::NO_PARAMS,
-            b'%' => {
-                let byte = escaped(path, at).ok_or(Malformed)?;
-                bytes.nth(1);
-                match byte {
-                    0 => return Err(Malformed),
-                    b'/' | b'\\' => present |= Reading::DECODED_SLASHES,
-                    b';' => present |= Reading::NO_PARAMS,
-                    // A second decoding can make anything.
-                    b'%' => present = Reading::ALL,
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    // Every subset of `present`, each once: 0, then the next subset in counting order.
-    Ok((0..=present).filter(move |flags| flags & !present == 0).map(Reading))
+/// What one pass over a path finds: which other readings it gives a hold to, and whether it is
+/// already its own canonical reading (then none needs making).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scan {
+    present: u8,
+    /// Segments non-empty (but the last), none `.` or `..`, bytes plain or escaped with uppercase
+    /// hex where the escape means something else than the byte.
+    pub canonical: bool,
 }
 
-/// Whether the path (its query ignored) is its own canonical reading, so that none needs making:
-/// segments non-empty (but the last), none `.` or `..`, bytes plain or escaped with uppercase hex
-/// where the escape means something else than the byte.
-pub(crate) fn is_canonical(path: &[u8]) -> bool {
-    let Some(rest) = without_query(path).strip_prefix(b"/") else { return false };
-    let mut segments = rest.split(|&b| b == b'/').peekable();
-    while let Some(segment) = segments.next() {
-        let last = segments.peek().is_none();
-        if (segment.is_empty() && !last) || segment == b"." || segment == b".." {
-            return false;
-        }
-        let mut bytes = segment.iter().enumerate();
-        while let Some((at, &b)) = bytes.next() {
-            let plain = match b {
-                b'%' => {
-                    let upper = |i: usize| segment.get(at + i).is_some_and(|d| matches!(d, b'0'..=b'9' | b'A'..=b'F'));
-                    bytes.nth(1);
-                    upper(1) && upper(2) && escaped(segment, at).is_some_and(|e| e != 0 && !is_unreserved(e))
-                }
-                b => is_plain(b),
-            };
-            if !plain {
-                return false;
-            }
-        }
+impl Scan {
+    /// Every reading that can differ from the canonical one: each combination of the alternatives
+    /// the path gives a hold to, the canonical reading first.
+    pub fn readings(self) -> impl Iterator<Item = Reading> {
+        let present = self.present;
+        // The subsets of `present` in increasing order, from the empty one (canonical).
+        core::iter::successors(Some(0), move |&s: &u8| Some(s.wrapping_sub(present) & present).filter(|&s| s != 0))
+            .map(Reading)
     }
-    true
+}
+
+/// The longest path (without its query) that routes read: a path may be read 16 ways, so this
+/// bounds the work one request can cause (at most about a million instructions). API paths are
+/// far shorter, and queries are not counted.
+pub(crate) const MAX_PATH: usize = 2 * 1024;
+
+/// Scans `path` (its query ignored) once; `Err` for a path no reading can be trusted on.
+pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
+    let path = without_query(path);
+    if path.len() > MAX_PATH {
+        return Err(Malformed);
+    }
+    let rest = path.strip_prefix(b"/").ok_or(Malformed)?;
+    let mut present = 0;
+    let mut canonical = true;
+    let kept = |segment: Option<&[u8]>, last: bool| {
+        segment.is_some_and(|s| (last || !s.is_empty()) && s != b"." && s != b"..")
+    };
+    let (mut segment, mut at) = (0, 0);
+    while let Some(&b) = rest.get(at) {
+        match b {
+            b'/' => {
+                canonical &= kept(rest.get(segment..at), false);
+                segment = at + 1;
+            }
+            b'%' => {
+                let byte = escaped(rest, at).ok_or(Malformed)?;
+                let hex = rest.get(at + 1..at + 3).unwrap_or_default();
+                canonical &= hex.iter().all(|d| matches!(d, b'0'..=b'9' | b'A'..=b'F')) && !is_unreserved(byte);
+                match byte {
+                    // A second decoder (behind a proxy that decoded once) reads `%25` as any escape.
+                    0 | b'%' => return Err(Malformed),
+                    b'/' | b'\\' => present |= Reading::DECODED_SLASHES,
+                    b';' => present |= Reading::NO_PARAMS,
+                    _ => {}
+                }
+                at += 2;
+            }
+            0 | b'#' => return Err(Malformed),
+            b'\\' => {
+                present |= Reading::BACKSLASHES;
+                canonical = false;
+            }
+            b';' => present |= Reading::NO_PARAMS,
+            b => canonical &= is_plain(b),
+        }
+        at += 1;
+    }
+    canonical &= kept(rest.get(segment..), true);
+    Ok(Scan { present, canonical })
+}
+
+/// Whether the path (its query ignored) is its own canonical reading.
+pub(crate) fn is_canonical(path: &[u8]) -> bool {
+    scan(path).is_ok_and(|scan| scan.canonical)
 }
 
 /// The byte a `%XX` at `at` stands for, or `None` when it is not two hex digits.
@@ -130,15 +129,46 @@ fn is_unreserved(b: u8) -> bool {
 /// `None` for a path no reading can be trusted on (an invalid or NUL escape, a NUL or `#` byte, no
 /// leading `/`).
 pub fn canonical_path(path: &[u8]) -> Option<Vec<u8>> {
-    // `readings` refuses what no reading can be trusted on; `canonical` only what it cannot read.
-    readings(path).is_ok().then(|| canonical(path, Reading::CANONICAL).ok()).flatten()
+    // `scan` refuses what no reading can be trusted on; `canonical` only what it cannot read.
+    scan(path).is_ok().then(|| canonical(path, Reading::CANONICAL).ok()).flatten()
 }
 
-/// What a path segment may hold unescaped in canonical form: `pchar` less `%` (RFC 3986 section 3.3).
+/// What a path segment may hold unescaped in canonical form: `pchar` less `%` (RFC 3986 section
+/// 3.3), by byte: one load per byte on the route path.
 fn is_plain(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@')
+    PLAIN.get(usize::from(b)).copied().unwrap_or(false)
 }
+
+#[allow(clippy::indexing_slicing)] // Evaluated at compile time: a bad index fails the build, not a request.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// The path (its query ignored) as `reading` reads it: segments separated by `/` (and whatever
 /// else the reading takes as one), unreserved escapes decoded, other bytes escaped with uppercase
@@ -146,13 +176,6 @@ fn is_plain(b: u8) -> bool {
 /// `/` and is its own canonical form.
 pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malformed> {
     let path = without_query(path);
-    let once_decoded;
-    let path = if reading.has(Reading::DOUBLE_DECODED) {
-        once_decoded = decode_percent_signs(path);
-        &once_decoded[..]
-    } else {
-        path
-    };
     let mut out = Vec::with_capacity(path.len());
     // Where each segment of `out` starts (its `/`), so that `..` can drop the last one.
     let mut starts: Vec<usize> = Vec::new();
@@ -206,10 +229,7 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
             b';' if reading.has(Reading::NO_PARAMS) && !matches!(next, Some((_, b'%'))) => in_params = true,
             _ if in_params => {}
             b if is_plain(b) && (is_unreserved(b) || !matches!(next, Some((_, b'%')))) => segment.push(b),
-            b => {
-                // Cannot fail: writing to a Vec.
-                let _ = write!(Hex(&mut segment), "%{b:02X}");
-            }
+            b => segment.extend_from_slice(&escape(b)),
         }
     }
     if trailing_slash || out.is_empty() {
@@ -218,29 +238,10 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
     Ok(out)
 }
 
-/// `%25` replaced by `%`: the path once decoded, as a second decoder would then read it.
-fn decode_percent_signs(path: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(path.len());
-    let mut rest = path;
-    while let Some((&b, tail)) = rest.split_first() {
-        if b == b'%' && tail.get(..2).is_some_and(|hex| hex == b"25") {
-            rest = tail.get(2..).unwrap_or_default();
-        } else {
-            rest = tail;
-        }
-        out.push(b);
-    }
-    out
-}
-
-/// Lets `write!` append to a byte buffer.
-struct Hex<'v>(&'v mut Vec<u8>);
-
-impl core::fmt::Write for Hex<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
+/// `%XX` for a byte, in uppercase hex.
+fn escape(b: u8) -> [u8; 3] {
+    let hex = |digit: u8| if digit < 10 { b'0' + digit } else { b'A' + digit - 10 };
+    [b'%', hex(b >> 4), hex(b & 15)]
 }
 
 #[cfg(test)]
@@ -287,22 +288,22 @@ mod tests {
         assert_eq!(read("/x/..;/admin/secret", Reading::NO_PARAMS), "/admin/secret");
         assert_eq!(read("/admin;jsessionid=1/secret", Reading::NO_PARAMS), "/admin/secret");
         assert_eq!(read("/admin%3bx/secret", Reading::NO_PARAMS), "/admin/secret");
-        assert_eq!(read("/x/..%252Fadmin", Reading::DOUBLE_DECODED | slashes), "/admin");
-        assert_eq!(read("/x/%252e%252e/admin", Reading::DOUBLE_DECODED), "/admin");
     }
 
     #[test]
     fn readings_are_the_subsets_of_what_the_path_holds() {
-        let all = |path: &str| readings(path.as_bytes()).map(|r| r.map(|r| r.0).collect::<Vec<_>>());
-        let fold = Reading::FOLDED_CASE;
-        assert_eq!(all("/api/items"), Ok(alloc::vec![0, fold]));
-        assert_eq!(all("/api/items?q=%zz\\;"), Ok(alloc::vec![0, fold]));
-        assert_eq!(all("/a;b\\c"), Ok(alloc::vec![0, 2, 4, 6, fold, fold | 2, fold | 4, fold | 6]));
-        assert_eq!(all("/a%3Bb"), Ok(alloc::vec![0, 4, fold, fold | 4]));
-        assert_eq!(all("/a%25").map(|r| r.len()), Ok(32));
-        for bad in ["", "*", "api", "/a%zz", "/a%2", "/a%00", "/a\0", "/a#b"] {
+        let all = |path: &str| scan(path.as_bytes()).map(|s| s.readings().map(|r| r.0).collect::<Vec<_>>());
+        assert_eq!(all("/api/items"), Ok(alloc::vec![0]));
+        assert_eq!(all("/api/items?q=%zz\\;"), Ok(alloc::vec![0]));
+        assert_eq!(all("/a;b\\c"), Ok(alloc::vec![0, 2, 4, 6]));
+        assert_eq!(all("/a%3Bb"), Ok(alloc::vec![0, 4]));
+        assert_eq!(all("/a%2F;\\"), Ok(alloc::vec![0, 1, 2, 3, 4, 5, 6, 7]));
+        for bad in ["", "*", "api", "/a%zz", "/a%2", "/a%00", "/a%25", "/a\0", "/a#b"] {
             assert_eq!(all(bad), Err(Malformed), "{bad:?}");
         }
+        let long = alloc::format!("/{}", "a".repeat(MAX_PATH));
+        assert_eq!(all(&long), Err(Malformed));
+        assert!(all(&alloc::format!("{}?{long}", &long[..MAX_PATH])).is_ok(), "the query is not counted");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::origin::Origin;
 use crate::pattern::OriginMatcher;
 use crate::preflight;
 use crate::request::Request;
-use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits, VARY};
+use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, DEBUG_HEADER, EXPOSE_HEADERS, HeaderList, ResponseEdits, VARY};
 use crate::route::{Route, Routes, Selected};
 use alloc::{boxed::Box, format, string::ToString, vec::Vec};
 
@@ -205,7 +205,7 @@ impl Rules {
                     headers.push(ALLOW_CREDENTIALS, "true");
                 }
                 if let Some(exposed) = &self.expose_headers {
-                    headers.push(EXPOSE_HEADERS, &**exposed);
+                    headers.push(EXPOSE_HEADERS, exposed);
                 }
                 None
             }
@@ -235,7 +235,7 @@ impl Rules {
 
     pub fn push_debug<'a>(&self, headers: &mut HeaderList<'a>, denial: &Denial<'a>) {
         if self.debug {
-            headers.set_reason(denial.to_string());
+            headers.push_formatted(DEBUG_HEADER, denial.to_string());
         }
     }
 }

@@ -7,14 +7,20 @@ use crate::request::Request;
 use crate::response::{
     ALLOW_CREDENTIALS, ALLOW_HEADERS, ALLOW_METHODS, ALLOW_ORIGIN, ALLOW_PRIVATE_NETWORK, HeaderList, MAX_AGE, VARY,
 };
-use alloc::{borrow::Cow, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
 /// What an allowed preflight asked for, each part validated.
 struct Allowed<'a> {
     origin: &'a str,
     method: &'a str,
-    headers: Option<Cow<'a, str>>,
+    headers: Option<Echo<'a>>,
     private_network: bool,
+}
+
+/// `Access-Control-Request-Headers` to echo: as sent, or re-joined when its spelling was odd.
+enum Echo<'a> {
+    AsSent(&'a str),
+    Joined(String),
 }
 
 /// The denial (if any), status and headers of the answer to a preflight.
@@ -31,11 +37,13 @@ pub(crate) fn answer<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Den
                 headers.push(ALLOW_CREDENTIALS, "true");
             }
             headers.push(ALLOW_METHODS, allowed.method);
-            if let Some(names) = allowed.headers {
-                headers.push(ALLOW_HEADERS, names);
+            match allowed.headers {
+                Some(Echo::AsSent(names)) => headers.push(ALLOW_HEADERS, names),
+                Some(Echo::Joined(names)) => headers.push_formatted(ALLOW_HEADERS, names),
+                None => {}
             }
             if let Some(age) = &rules.max_age {
-                headers.push(MAX_AGE, &**age);
+                headers.push(MAX_AGE, age);
             }
             if allowed.private_network {
                 headers.push(ALLOW_PRIVATE_NETWORK, "true");
@@ -62,23 +70,20 @@ fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial
         None => None,
         Some(value) => {
             let value = core::str::from_utf8(value).map_err(|_| Denial::MalformedRequest)?;
-            for name in requested(value) {
-                let name = name.map_err(|()| Denial::MalformedRequest)?;
-                if !rules.request_headers.allows(name) {
-                    return Err(Denial::HeaderNotAllowed(name));
+            let mut tidy = true;
+            for requested in requested(value) {
+                let requested = requested.map_err(|()| Denial::MalformedRequest)?;
+                if !rules.request_headers.allows(requested.name) {
+                    return Err(Denial::HeaderNotAllowed(requested.name));
                 }
+                tidy &= requested.tidy;
             }
             // Every element is a token: safe to echo. As sent when it is spelled `a,b` (what
             // browsers send) or `a, b` (repeated lines joined); with other whitespace, re-joined.
-            let trimmed = trim_ows(value);
-            let clean = trimmed.split(',').enumerate().all(|(i, name)| {
-                let name = if i > 0 { name.strip_prefix(' ').unwrap_or(name) } else { name };
-                is_token(name.as_bytes())
-            });
-            match clean {
-                _ if trimmed.is_empty() => None,
-                true => Some(Cow::Borrowed(trimmed)),
-                false => Some(Cow::Owned(requested(value).flatten().collect::<Vec<_>>().join(", "))),
+            match tidy {
+                _ if trim_ows(value).is_empty() => None,
+                true => Some(Echo::AsSent(value)),
+                false => Some(Echo::Joined(requested(value).flatten().map(|r| r.name).collect::<Vec<_>>().join(", "))),
             }
         }
     };

@@ -1,6 +1,6 @@
 //! What the engine writes: header lists, the headers it owns, and `Vary` merging.
 
-use alloc::{borrow::Cow, string::String};
+use alloc::{string::String, vec::Vec};
 
 // Header names are lowercase, as every host (HTTP/2, Envoy, workerd, the `http` crate) keeps them.
 pub(crate) const ALLOW_ORIGIN: &str = "access-control-allow-origin";
@@ -27,34 +27,35 @@ pub const OWNED_HEADERS: [&str; 8] = [
     DEBUG_HEADER,
 ];
 
-/// The most headers one decision sets besides the debug reason (an allowed preflight's).
+/// The most borrowed headers one decision sets (an allowed preflight's).
 const CAPACITY: usize = 7;
 
 /// A short list of response headers, held inline: values are borrowed from the policy and the
-/// request, but for the few the engine formats (the debug reason, a re-joined header list).
+/// request, but for the rare few the engine formats (the debug reason, a re-joined header list).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeaderList<'a> {
-    entries: [(&'static str, Cow<'a, str>); CAPACITY],
+    entries: [(&'static str, &'a str); CAPACITY],
     len: usize,
-    reason: Option<String>,
+    formatted: Vec<(&'static str, String)>,
 }
 
 impl<'a> HeaderList<'a> {
-    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
+    pub(crate) fn push(&mut self, name: &'static str, value: &'a str) {
         if let Some(slot) = self.entries.get_mut(self.len) {
-            *slot = (name, value.into());
+            *slot = (name, value);
             self.len += 1;
         }
     }
 
-    pub(crate) fn set_reason(&mut self, reason: String) {
-        self.reason = Some(reason);
+    /// Adds a value the engine made (allocated only when there is one).
+    pub(crate) fn push_formatted(&mut self, name: &'static str, value: String) {
+        self.formatted.push((name, value));
     }
 
-    /// The headers in the order they were decided, with lowercase names.
+    /// The headers in the order they were decided (the formatted ones last), with lowercase names.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let entries = self.entries.get(..self.len).unwrap_or_default().iter().map(|(n, v)| (*n, &**v));
-        entries.chain(self.reason.as_deref().map(|reason| (DEBUG_HEADER, reason)))
+        let entries = self.entries.get(..self.len).unwrap_or_default().iter().copied();
+        entries.chain(self.formatted.iter().map(|(name, value)| (*name, value.as_str())))
     }
 
     /// The value of a header, by case-insensitive name.
@@ -156,7 +157,7 @@ mod tests {
         let mut headers = HeaderList::default();
         headers.push(ALLOW_ORIGIN, "https://app.example.com");
         headers.push(ALLOW_CREDENTIALS, "true");
-        headers.set_reason("origin-not-allowed".into());
+        headers.push_formatted(DEBUG_HEADER, "origin-not-allowed".into());
         let upstream = Lines(alloc::vec![
             ("Access-Control-Allow-Origin".into(), "https://upstream.invalid".into()),
             ("access-control-expose-headers".into(), "X-Upstream".into()),
@@ -186,7 +187,7 @@ mod tests {
         for _ in 0..CAPACITY + 2 {
             list.push(VARY, "Origin");
         }
-        list.set_reason("origin-not-allowed".into());
+        list.push_formatted(DEBUG_HEADER, "origin-not-allowed".into());
         assert_eq!(list.iter().count(), CAPACITY + 1);
         assert_eq!(list.get("Corsguard-Reason"), Some("origin-not-allowed"));
     }

@@ -77,29 +77,31 @@ impl Routes {
 
     /// The route of the canonical path, if the raw path and every other reading agree with it.
     fn select_on_path(&self, host: &Authority, path: &[u8]) -> Option<Selected> {
-        let readings = path::readings(path).ok()?;
+        let scan = path::scan(path).ok()?;
         let raw = path::without_query(path);
-        let canonical: Cow<[u8]> = if path::is_canonical(path) {
+        let canonical: Cow<[u8]> = if scan.canonical {
             Cow::Borrowed(raw)
         } else {
             Cow::Owned(path::canonical(path, Reading::CANONICAL).ok()?)
         };
         let chosen = self.first(host, &canonical, false).ok()?;
         let agrees = |text: &[u8], fold_case: bool| self.first(host, text, fold_case).ok() == Some(chosen);
-        for reading in readings {
-            let text = match reading.without_case() {
-                Reading::CANONICAL => Cow::Borrowed(&canonical[..]),
-                other => Cow::Owned(path::canonical(path, other).ok()?),
+        // Each reading, with case and without (the canonical one with case is `chosen` itself).
+        for reading in scan.readings() {
+            let agreed = match reading {
+                Reading::CANONICAL => agrees(&canonical, true),
+                other => {
+                    let text = path::canonical(path, other).ok()?;
+                    agrees(&text, false) && agrees(&text, true)
+                }
             };
-            if !agrees(&text, reading.folds_case()) {
+            if !agreed {
                 return None;
             }
         }
         // The raw bytes are one more reading (servers that route before normalizing, Express).
-        if raw != &canonical[..] && !(agrees(raw, false) && agrees(raw, true)) {
-            return None;
-        }
-        Some(into_selected(chosen))
+        let raw_agrees = scan.canonical || (agrees(raw, false) && agrees(raw, true));
+        raw_agrees.then_some(into_selected(chosen))
     }
 
     /// The index of the first route that `host` and the canonical `path` match.

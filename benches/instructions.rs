@@ -1,0 +1,53 @@
+//! One kind of request evaluated N times, for `scripts/bench-core.sh --instructions`, which runs
+//! it under callgrind at two values of N: the difference over the extra requests is the engine's
+//! instructions per request, a count that the machine's load does not move.
+//!
+//! `cargo bench --bench instructions -- KIND N`, KIND one of `preflight`, `actual` (the criterion
+//! suite's 1-origin policy), `no-routes`, `canonical-path`, `hostile-path` (an actual request under
+//! a policy without routes, and under three path routes with an ordinary and a hostile path),
+//! `longest-path` (the worst case: 2 KiB that every reading must make, and all agree on).
+
+// A test or benchmark may panic; only the engine must not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use corsguard::{Policy, Request};
+use std::hint::black_box;
+
+const ORIGIN: &[u8] = b"https://app0.example.com";
+const POLICY: &str =
+    r#""origins": ["https://app0.example.com"], "credentials": true, "expose_headers": ["X-Request-Id"]"#;
+const ROUTES: &str = r#""routes": [{"path_prefix": "/admin/", "origins": []},
+    {"path_prefix": "/public/", "origins": ["*"], "credentials": false}, {"path_prefix": "/internal/", "disabled": true}]"#;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let (kind, n) = (args[0].as_str(), args[1].parse::<usize>().unwrap());
+    let preflight_policy = r#""methods": ["GET", "POST", "PUT", "DELETE"], "request_headers": ["Content-Type", "Authorization"], "max_age": 7200"#;
+    let extra = match kind {
+        "preflight" | "actual" => preflight_policy,
+        "no-routes" => r#""debug": false"#,
+        "canonical-path" | "hostile-path" | "longest-path" => ROUTES,
+        _ => panic!("unknown kind {kind}"),
+    };
+    let policy = Policy::parse(&format!("{{{POLICY}, {extra}}}")).unwrap();
+    let longest = format!("/{}", "a%2Fb;c\\d/".repeat(2 * 1024 / 11));
+    let path: &[u8] = match kind {
+        "hostile-path" => b"/API/v1/..%2Fitems;x=1/%7E",
+        "longest-path" => longest.as_bytes(),
+        _ => b"/api/items?page=2",
+    };
+    let request = match kind {
+        "preflight" => Request {
+            method: b"OPTIONS",
+            path,
+            origin: Some(ORIGIN),
+            request_method: Some(b"PUT"),
+            request_headers: Some(b"content-type,authorization"),
+            ..Request::default()
+        },
+        _ => Request { method: b"GET", path, origin: Some(ORIGIN), ..Request::default() },
+    };
+    for _ in 0..n {
+        black_box(policy.evaluate(black_box(&request)));
+    }
+}
