@@ -77,6 +77,12 @@ impl Policy {
         &self.warnings
     }
 
+    /// Whether the policy has routes: only then do a request's path and host take part in its
+    /// decision (an adapter can skip reading them otherwise).
+    pub fn has_routes(&self) -> bool {
+        !self.routes.is_empty()
+    }
+
     /// The level of the policy that decides this request. For tools that explain a decision;
     /// [`Policy::evaluate`] uses the same choice.
     pub fn route_for(&self, request: &Request) -> Selected {
@@ -243,6 +249,19 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_over_2_kib_is_unclear_where_routes_read_it_and_the_query_never_counts() {
+        let policy = Policy::parse(r#"{"origins": [], "routes": [{"path_prefix": "/a/", "disabled": true}]}"#).unwrap();
+        let at = |path: &str| policy.route_for(&Request { path: path.as_bytes(), ..Request::default() });
+        let long = alloc::format!("/a/{}", "x".repeat(2 * 1024 - 3));
+        assert_eq!(at(&long), Selected::Route(0));
+        assert_eq!(at(&alloc::format!("{long}x")), Selected::Unclear);
+        assert_eq!(at(&alloc::format!("{long}?{long}")), Selected::Route(0));
+        let without_routes = Policy::parse(r#"{"origins": []}"#).unwrap();
+        let request = Request { path: long.as_bytes(), ..Request::default() };
+        assert_eq!(without_routes.route_for(&Request { path: b"/a%zz", ..request }), Selected::TopLevel);
+    }
 
     #[test]
     fn route_for_names_the_first_matching_route() {

@@ -44,11 +44,20 @@ pub(crate) struct Routes {
 /// A host or port no reading can settle.
 struct Unclear;
 
+/// The longest path (without its query) that routes read, longer ones being refused: a path may
+/// be read 16 ways, so this bounds the work one request can cause (under a million instructions).
+/// API paths are far shorter, and queries are not counted.
+const MAX_PATH: usize = 2 * 1024;
+
 impl Routes {
     pub fn new(entries: Vec<Route>) -> Self {
         let reads_host = entries.iter().any(|r| r.host.is_some());
         let reads_path = entries.iter().any(|r| r.path_prefix.is_some());
         Routes { entries, reads_host, reads_path }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     pub fn get(&self, index: usize) -> Option<&Route> {
@@ -61,7 +70,7 @@ impl Routes {
 
     /// The level that decides `request`; a policy without routes never reads the path or host.
     pub fn select(&self, request: &Request) -> Selected {
-        if self.entries.is_empty() {
+        if self.is_empty() {
             return Selected::TopLevel;
         }
         let host = match self.reads_host.then(|| Authority::read(request.host, request.scheme)) {
@@ -77,8 +86,11 @@ impl Routes {
 
     /// The route of the canonical path, if the raw path and every other reading agree with it.
     fn select_on_path(&self, host: &Authority, path: &[u8]) -> Option<Selected> {
-        let scan = path::scan(path).ok()?;
         let raw = path::without_query(path);
+        if raw.len() > MAX_PATH {
+            return None;
+        }
+        let scan = path::scan(path).ok()?;
         let canonical: Cow<[u8]> = if scan.canonical {
             Cow::Borrowed(raw)
         } else {

@@ -117,6 +117,8 @@ struct Input {
     method: String,
     /// The request's URL as the runtime's WHATWG parser serializes it: what is sent on.
     url: String,
+    /// Whether `url` differs from the request's own: then a request made from it is sent on.
+    reparsed: bool,
     /// The values of [`Request::HEADERS`], in that order; `None` also for what was not read.
     headers: [Option<Vec<u8>>; 4],
 }
@@ -126,7 +128,7 @@ impl Input {
     /// engine looks at the method and the other `Access-Control-Request-*` headers only for a
     /// preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`), so a request
     /// without `Origin` costs one header read and a simple request with it two.
-    fn read(req: &web_sys::Request) -> Self {
+    fn read(req: &web_sys::Request, reads_url: bool) -> Self {
         let headers = req.headers();
         let get = |name: &str| headers.get(intern(name)).ok().flatten().map(raw_bytes);
         let [origin, request_method, request_headers, private_network] = Request::HEADERS;
@@ -135,10 +137,12 @@ impl Input {
         let method = if request_method.is_some() { req.method() } else { String::new() };
         let preflight_only = |name| if method == "OPTIONS" { get(name) } else { None };
         let headers = [origin, request_method, preflight_only(request_headers), preflight_only(private_network)];
-        // `request.url` keeps the path as the client wrote it; `fetch` sends the parsed one.
-        let url = req.url();
-        let url = web_sys::Url::new(&url).map_or(url, |parsed| parsed.href());
-        Input { url, headers, method }
+        // `request.url` keeps the path as the client wrote it, and `fetch` sends the parsed one: a
+        // policy whose routes read the path and host decides on the parsed one (one more call).
+        let raw = req.url();
+        let parsed = reads_url.then(|| web_sys::Url::new(&raw).ok()).flatten().map(|url| url.href());
+        let parsed = parsed.filter(|url| *url != raw);
+        Input { reparsed: parsed.is_some(), url: parsed.unwrap_or(raw), headers, method }
     }
 
     fn request(&self) -> Request<'_> {
@@ -174,7 +178,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
         Loaded::Ready { policy, upstream } => (&**policy, upstream.as_deref()),
         Loaded::Invalid(message) => return plain(500, message).map(Into::into),
     };
-    let input = Input::read(&req);
+    let input = Input::read(&req, policy.has_routes());
     let decision = policy.evaluate(&input.request());
     if let (false, Some(denial)) = (decision.enforced, &decision.denial) {
         console_log!(
@@ -199,7 +203,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
         Some(base) => {
             web_sys::Request::new_with_str_and_init(&format!("{base}{}", split_url(&input.url).1), req.unchecked_ref())?
         }
-        None if req.url() != input.url => web_sys::Request::new_with_str_and_init(&input.url, req.unchecked_ref())?,
+        None if input.reparsed => web_sys::Request::new_with_str_and_init(&input.url, req.unchecked_ref())?,
         None => req,
     };
     Ok(Forward { request, input, policy }.into())
