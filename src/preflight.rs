@@ -17,7 +17,7 @@ struct Allowed<'a> {
     private_network: bool,
 }
 
-/// `Access-Control-Request-Headers` to echo: as sent, or re-joined when its spelling was odd.
+/// `Access-Control-Request-Headers` to echo: as sent, or re-joined when it held whitespace.
 enum Echo<'a> {
     AsSent(&'a str),
     Joined(String),
@@ -78,12 +78,12 @@ fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial
                 }
                 tidy &= requested.tidy;
             }
-            // Every element is a token: safe to echo. As sent when it is spelled `a,b` (what
-            // browsers send) or `a, b` (repeated lines joined); with other whitespace, re-joined.
+            // Every element is a token: safe to echo, in Fetch's own form (`a,b`, what browsers
+            // send, kept as sent), so that every edge echoes the same bytes however lines were joined.
             match tidy {
                 _ if trim_ows(value).is_empty() => None,
                 true => Some(Echo::AsSent(value)),
-                false => Some(Echo::Joined(requested(value).flatten().map(|r| r.name).collect::<Vec<_>>().join(", "))),
+                false => Some(Echo::Joined(requested(value).flatten().map(|r| r.name).collect::<Vec<_>>().join(","))),
             }
         }
     };

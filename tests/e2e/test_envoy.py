@@ -325,10 +325,10 @@ def test_1000_header_names(edge):
                                                   "Access-Control-Request-Headers": names}}
     status, headers, _, _ = edge.send("demo", preflight)
     assert status == 403 and values(headers, "corsguard-reason") == ["header-not-allowed: x-h0"]
-    # Where every header is allowed, the 1,000 names are echoed as asked.
+    # Where every header is allowed, the 1,000 names are echoed as asked, in Fetch's form (a,b).
     status, headers, _, reached = edge.send("open-headers", preflight)
     assert (status, reached) == (204, False)
-    assert values(headers, "access-control-allow-headers") == [names]
+    assert values(headers, "access-control-allow-headers") == [names.replace(", ", ",")]
     assert_still_serving(edge)
 
 
