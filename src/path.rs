@@ -1,7 +1,8 @@
-//! The request path as upstreams read it. Routes are chosen on the canonical reading (RFC 3986:
-//! unreserved characters decoded, dot segments resolved, repeated slashes merged, the query
-//! ignored); the other readings common servers apply are listed too, so that a path which
-//! servers would route differently can be refused instead of judged by the wrong route.
+//! The request path as upstreams read it. Routes are chosen on the canonical reading (RFC 3986's,
+//! with escapes of every `pchar` but `;` decoded as servers decode them: dot segments resolved,
+//! repeated slashes merged, the query ignored); the other readings common servers apply are listed
+//! too, so that a path which servers would route differently can be refused instead of judged by
+//! the wrong route.
 
 use alloc::vec::Vec;
 
@@ -14,21 +15,28 @@ pub(crate) struct Reading(u8);
 impl Reading {
     /// RFC 3986's reading and nothing else.
     pub const CANONICAL: Reading = Reading(0);
-    /// `%2F` and `%5C` taken as separators (servers that decode before routing).
+    /// `%2F` taken as a separator (servers that decode before routing: nginx, Go).
     const DECODED_SLASHES: u8 = 1;
+    /// `%5C` taken as a separator (servers that decode and then take `\` as `/`: IIS).
+    const DECODED_BACKSLASHES: u8 = 2;
     /// `\` taken as `/` (Windows servers, WHATWG URL parsers).
-    const BACKSLASHES: u8 = 2;
-    /// `;params` (or `%3Bparams`, for servers that decode first) cut from every segment (Tomcat,
-    /// Jetty, Spring: the `/..;/` trick).
-    const NO_PARAMS: u8 = 4;
+    const BACKSLASHES: u8 = 4;
+    /// `;params` cut from every segment before decoding, each to the next raw `/` (Tomcat, Jetty,
+    /// Spring: the `/..;/` trick).
+    const NO_PARAMS: u8 = 8;
+    /// `;params` and `%3Bparams` cut after decoding, each to the next separator (servers that
+    /// decode first).
+    const NO_PARAMS_AFTER_DECODING: u8 = 16;
+
     fn has(self, flag: u8) -> bool {
         self.0 & flag != 0
     }
 }
 
 /// A path no reading can be trusted on: an invalid, NUL or `%25` percent-escape (a second decoder
-/// reads `%25` as any escape), a NUL or `#` byte, or no leading `/`. Servers reject, truncate or
-/// guess at these.
+/// reads `%25` as any escape), a NUL or `#` byte, no leading `/`, or a leading `//` or `/\` (which
+/// `new URL(path, base)` and `urlsplit` read as an authority). Servers reject, truncate or guess at
+/// these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Malformed;
 
@@ -43,7 +51,7 @@ pub(crate) fn without_query(path: &[u8]) -> &[u8] {
 pub(crate) struct Scan {
     present: u8,
     /// Segments non-empty (but the last), none `.` or `..`, bytes plain or escaped with uppercase
-    /// hex where the escape means something else than the byte.
+    /// hex where the canonical form keeps the escape.
     pub canonical: bool,
 }
 
@@ -61,6 +69,9 @@ impl Scan {
 /// Scans `path` (its query ignored) once; `Err` for a path no reading can be trusted on.
 pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
     let rest = without_query(path).strip_prefix(b"/").ok_or(Malformed)?;
+    if matches!(rest.first(), Some(b'/' | b'\\')) {
+        return Err(Malformed);
+    }
     let mut present = 0;
     let mut canonical = true;
     let kept = |segment: Option<&[u8]>, last: bool| {
@@ -76,12 +87,13 @@ pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
             b'%' => {
                 let byte = escaped(rest, at).ok_or(Malformed)?;
                 let hex = rest.get(at + 1..at + 3).unwrap_or_default();
-                canonical &= hex.iter().all(|d| matches!(d, b'0'..=b'9' | b'A'..=b'F')) && !is_unreserved(byte);
+                canonical &= hex.iter().all(|d| matches!(d, b'0'..=b'9' | b'A'..=b'F')) && !decodes(byte);
                 match byte {
                     // A second decoder (behind a proxy that decoded once) reads `%25` as any escape.
                     0 | b'%' => return Err(Malformed),
-                    b'/' | b'\\' => present |= Reading::DECODED_SLASHES,
-                    b';' => present |= Reading::NO_PARAMS,
+                    b'/' => present |= Reading::DECODED_SLASHES,
+                    b'\\' => present |= Reading::DECODED_BACKSLASHES,
+                    b';' => present |= Reading::NO_PARAMS_AFTER_DECODING,
                     _ => {}
                 }
                 at += 2;
@@ -91,7 +103,7 @@ pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
                 present |= Reading::BACKSLASHES;
                 canonical = false;
             }
-            b';' => present |= Reading::NO_PARAMS,
+            b';' => present |= Reading::NO_PARAMS | Reading::NO_PARAMS_AFTER_DECODING,
             b => canonical &= is_plain(b),
         }
         at += 1;
@@ -111,17 +123,19 @@ fn escaped(path: &[u8], at: usize) -> Option<u8> {
     Some(u8::try_from(digit(1)? * 16 + digit(2)?).unwrap_or_default())
 }
 
-/// RFC 3986 section 2.3: the characters whose escapes mean the same as themselves.
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
 /// The canonical form of a request path (its query ignored) that routes are compared with, or
-/// `None` for a path no reading can be trusted on (an invalid or NUL escape, a NUL or `#` byte, no
-/// leading `/`).
+/// `None` for a path no reading can be trusted on (an invalid, NUL or `%25` escape, a NUL or `#`
+/// byte, no leading `/` or a leading `//`).
 pub fn canonical_path(path: &[u8]) -> Option<Vec<u8>> {
     // `scan` refuses what no reading can be trusted on; `canonical` only what it cannot read.
     scan(path).is_ok().then(|| canonical(path, Reading::CANONICAL).ok()).flatten()
+}
+
+/// Whether the canonical form decodes an escape of `b`: every `pchar` but `;`, since servers decode
+/// them all before routing (`/%40admin` is `/@admin`), and `%3B` is no parameter to a server that
+/// cuts parameters before decoding.
+fn decodes(b: u8) -> bool {
+    is_plain(b) && b != b';'
 }
 
 /// What a path segment may hold unescaped in canonical form: `pchar` less `%` (RFC 3986 section
@@ -162,8 +176,8 @@ const PLAIN: [bool; 256] = {
 };
 
 /// The path (its query ignored) as `reading` reads it: segments separated by `/` (and whatever
-/// else the reading takes as one), unreserved escapes decoded, other bytes escaped with uppercase
-/// hex, empty, `.` and `..` segments resolved, a trailing `/` kept. The result always starts with
+/// else the reading takes as one), escapes of `pchar`s but `;` decoded, other bytes escaped with
+/// uppercase hex, empty, `.` and `..` segments resolved, a trailing `/` kept. The result always starts with
 /// `/` and is its own canonical form.
 pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malformed> {
     let path = without_query(path);
@@ -183,10 +197,16 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
             Some((at, b'%')) => {
                 let byte = escaped(path, at).ok_or(Malformed)?;
                 bytes.nth(1);
-                if byte == b';' && reading.has(Reading::NO_PARAMS) {
+                // Cut before decoding (Tomcat), a parameter runs to the next raw `/`: what it
+                // holds, `%2F` included, is gone.
+                if in_params && !reading.has(Reading::NO_PARAMS_AFTER_DECODING) {
+                    continue;
+                }
+                if byte == b';' && reading.has(Reading::NO_PARAMS_AFTER_DECODING) {
                     in_params = true;
                 }
-                let slash = matches!(byte, b'/' | b'\\') && reading.has(Reading::DECODED_SLASHES);
+                let slash = (byte == b'/' && reading.has(Reading::DECODED_SLASHES))
+                    || (byte == b'\\' && reading.has(Reading::DECODED_BACKSLASHES));
                 (byte, slash)
             }
             Some((_, &b)) => (b, false),
@@ -217,9 +237,13 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
         }
         match byte {
             0 => return Err(Malformed),
-            b';' if reading.has(Reading::NO_PARAMS) && !matches!(next, Some((_, b'%'))) => in_params = true,
+            b';' if reading.has(Reading::NO_PARAMS | Reading::NO_PARAMS_AFTER_DECODING)
+                && !matches!(next, Some((_, b'%'))) =>
+            {
+                in_params = true
+            }
             _ if in_params => {}
-            b if is_plain(b) && (is_unreserved(b) || !matches!(next, Some((_, b'%')))) => segment.push(b),
+            b if decodes(b) || (b == b';' && !matches!(next, Some((_, b'%')))) => segment.push(b),
             b => segment.extend_from_slice(&escape(b)),
         }
     }
@@ -264,7 +288,7 @@ mod tests {
             ("/a b", "/a%20b"),
             ("/a\\b", "/a%5Cb"),
             ("/a;b=1/c", "/a;b=1/c"),
-            ("/%3B/%2A", "/%3B/%2A"),
+            ("/%3B/%2A/%40a%3a", "/%3B/*/@a:"),
         ] {
             assert_eq!(read(path, 0), want, "{path}");
         }
@@ -274,11 +298,17 @@ mod tests {
     fn other_readings_are_what_servers_do() {
         let slashes = Reading::DECODED_SLASHES;
         assert_eq!(read("/x/..%2Fadmin/secret", slashes), "/admin/secret");
-        assert_eq!(read("/admin%5csecret", slashes), "/admin/secret");
+        assert_eq!(read("/admin%5csecret", Reading::DECODED_BACKSLASHES), "/admin/secret");
+        // nginx: %2F separates, %5C is a byte of a name.
+        assert_eq!(read("/public/..%2Fpublic%5Cz%2F..%2Fapi/secret", slashes), "/api/secret");
         assert_eq!(read("/x\\..\\admin", Reading::BACKSLASHES), "/admin");
         assert_eq!(read("/x/..;/admin/secret", Reading::NO_PARAMS), "/admin/secret");
         assert_eq!(read("/admin;jsessionid=1/secret", Reading::NO_PARAMS), "/admin/secret");
-        assert_eq!(read("/admin%3bx/secret", Reading::NO_PARAMS), "/admin/secret");
+        assert_eq!(read("/admin%3bx/secret", Reading::NO_PARAMS_AFTER_DECODING), "/admin/secret");
+        // Tomcat: params cut at a raw `;` only, to the next raw `/`; `%3B` a byte of a name.
+        assert_eq!(read("/public/..;/api/..%3B/..;/public/y", Reading::NO_PARAMS), "/api/public/y");
+        assert_eq!(read("/..%2Fadmin;v=1%2F..", Reading::NO_PARAMS | slashes), "/admin");
+        assert_eq!(read("/admin;v=1%2Fadmin/..", Reading::NO_PARAMS_AFTER_DECODING | slashes), "/admin/");
     }
 
     #[test]
@@ -286,17 +316,18 @@ mod tests {
         let all = |path: &str| scan(path.as_bytes()).map(|s| s.readings().map(|r| r.0).collect::<Vec<_>>());
         assert_eq!(all("/api/items"), Ok(alloc::vec![0]));
         assert_eq!(all("/api/items?q=%zz\\;"), Ok(alloc::vec![0]));
-        assert_eq!(all("/a;b\\c"), Ok(alloc::vec![0, 2, 4, 6]));
-        assert_eq!(all("/a%3Bb"), Ok(alloc::vec![0, 4]));
-        assert_eq!(all("/a%2F;\\"), Ok(alloc::vec![0, 1, 2, 3, 4, 5, 6, 7]));
-        for bad in ["", "*", "api", "/a%zz", "/a%2", "/a%00", "/a%25", "/a\0", "/a#b"] {
+        assert_eq!(all("/a;b\\c").map(|r| r.len()), Ok(8));
+        assert_eq!(all("/a%3Bb"), Ok(alloc::vec![0, 16]));
+        assert_eq!(all("/a%2F%5C;%3B\\").map(|r| r.len()), Ok(32));
+        for bad in ["", "*", "api", "/a%zz", "/a%2", "/a%00", "/a%25", "/a\0", "/a#b", "//a", "/\\a"] {
             assert_eq!(all(bad), Err(Malformed), "{bad:?}");
         }
     }
 
     #[test]
     fn canonical_form_is_a_fixed_point_and_recognized() {
-        for path in ["/x/%2e%2e/admin/", "/caf\u{e9}/a b", "/a%2fb;c", "//a/./b/../c/", "/", "/a/b/", "/%7e"] {
+        for path in ["/x/%2e%2e/admin/", "/caf\u{e9}/a b", "/a%2fb;c", "/a//./b/../c/", "/", "/a/b/", "/%7e", "/%40%3b"]
+        {
             let once = read(path, 0);
             assert_eq!(read(&once, 0), once, "{path}");
             assert!(is_canonical(once.as_bytes()), "{once}");
@@ -305,7 +336,8 @@ mod tests {
         for path in ["/a?x//../", "/api/items", "/a%2Fb", "/a;b"] {
             assert!(is_canonical(path.as_bytes()), "{path}");
         }
-        for path in ["", "a", "//", "/a/./b", "/a/..", "/%41", "/%2f", "/a\\b", "/a b", "/%00", "/%zz"] {
+        for path in ["", "a", "//", "/a//b", "/a/./b", "/a/..", "/%41", "/%40", "/%2f", "/a\\b", "/a b", "/%00", "/%zz"]
+        {
             assert!(!is_canonical(path.as_bytes()), "{path}");
         }
     }
