@@ -25,8 +25,9 @@ for path in sorted((vectors / "decisions").glob("*.json")):
         if "Access-Control-Request-Headers" in headers:
             seeds["request_headers"].add(headers["Access-Control-Request-Headers"])
 for case in json.loads((vectors / "validation.json").read_text()):
-    seeds["policy"].add(json.dumps(case["policy"]))
-    for entry in (case["policy"].get("origins") or []) if isinstance(case["policy"], dict) else []:
+    seeds["policy"].add(case["text"] if "text" in case else json.dumps(case["policy"]))
+    policy = case.get("policy")
+    for entry in (policy.get("origins") or []) if isinstance(policy, dict) else []:
         if isinstance(entry, str):
             seeds["origin"].add(entry)
 for target, values in seeds.items():

@@ -1,98 +1,15 @@
 //! Reading the policy file. Every problem is found in one pass, each with its JSON path and a
 //! sentence a person can act on; a policy with any error is never used.
 
-use crate::headers::HeaderNames;
+use crate::headers::{Direction, HeaderNames};
 use crate::host::parse_port;
+use crate::json::{self, Member, Value};
 use crate::methods::Methods;
 use crate::origin::is_host;
 use crate::pattern::OriginMatcher;
+use crate::problem::{Code, Problems};
 use alloc::{format, string::String, vec::Vec};
-use core::fmt;
-use serde_json::{Map, Value};
-
-/// How serious a [`Problem`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    /// The policy is rejected.
-    Error,
-    /// Legal but risky; the policy is used.
-    Warning,
-}
-
-/// One problem in a policy file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// Where, as a JSON path (`routes[0].origins[2]`); empty for the whole file.
-    pub path: String,
-    /// What is wrong, and what to write instead where that is clear.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        match self.path.as_str() {
-            "" => write!(f, "{severity}: {}", self.message),
-            path => write!(f, "{severity}: {path}: {}", self.message),
-        }
-    }
-}
-
-/// Every problem found in a policy file: each level's fields in name order, then the routes, then
-/// the checks that span fields (the `corsguard check` command sorts them by line).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Problems(Vec<Problem>);
-
-impl Problems {
-    pub(crate) fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.push(Severity::Error, path, message.into());
-    }
-
-    pub(crate) fn warning(&mut self, path: &str, message: impl Into<String>) {
-        self.push(Severity::Warning, path, message.into());
-    }
-
-    fn push(&mut self, severity: Severity, path: &str, message: String) {
-        self.0.push(Problem { severity, path: path.into(), message });
-    }
-
-    /// Whether any problem is an error.
-    pub fn has_errors(&self) -> bool {
-        self.0.iter().any(|p| p.severity == Severity::Error)
-    }
-
-    /// The problems, in the order found.
-    pub fn iter(&self) -> core::slice::Iter<'_, Problem> {
-        self.0.iter()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub(crate) fn into_vec(self) -> Vec<Problem> {
-        self.0
-    }
-}
-
-impl fmt::Display for Problems {
-    /// One problem per line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for problem in &self.0 {
-            writeln!(f, "{problem}")?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for Problems {}
+use hashbrown::HashMap;
 
 /// One level of the policy file as written (the top level or one route): `None` where absent.
 #[derive(Clone, Debug)]
@@ -179,135 +96,203 @@ const CHROMIUM_MAX_AGE: i64 = 7200;
 const ABSURD_MAX_AGE: i64 = 7 * 86400;
 
 /// Reads the file into its top level and its routes (with their paths), recording problems.
-pub(crate) fn read(json: &str, problems: &mut Problems) -> Option<(Level, Vec<(String, Level)>)> {
-    let value: Value = match serde_json::from_str(json) {
+pub(crate) fn read(text: &str, problems: &mut Problems) -> Option<(Level, Vec<(String, Level)>)> {
+    let value = match json::parse(text) {
         Ok(value) => value,
         Err(error) => {
-            problems.error("", format!("not valid JSON: {error}"));
+            problems.error("", Code::InvalidJson, format!("not valid JSON: {}", json::describe(text, &error)));
             return None;
         }
     };
     let Value::Object(top) = value else {
-        problems.error("", "a policy is a JSON object, such as {\"origins\": [\"https://app.example.com\"]}");
+        problems.error(
+            "",
+            Code::WrongType,
+            "a policy is a JSON object, such as {\"origins\": [\"https://app.example.com\"]}",
+        );
         return None;
     };
-    let level = read_level(&top, "", problems);
-    if level.origins.is_none() && problems.iter().all(|p| p.path != "origins") {
-        problems.error("origins", "is required: list the origins that may read responses ([] allows none)");
-    }
+    let mut file = File { text, problems };
+    let level = file.level(&top, "");
     let mut routes = Vec::new();
-    match top.get("routes") {
-        None => {}
-        Some(Value::Array(entries)) => {
-            for (index, entry) in entries.iter().enumerate() {
-                let path = format!("routes[{index}]");
-                match entry {
-                    Value::Object(route) => {
-                        let level = read_level(route, &path, problems);
-                        if !route.contains_key("host") && !route.contains_key("path_prefix") {
-                            problems.error(&path, "a route needs host or path_prefix to match requests on");
+    if let Some(member) = top.iter().find(|m| m.key == "routes") {
+        match &member.value {
+            Value::Array(entries) => {
+                for (index, entry) in entries.iter().enumerate() {
+                    let path = format!("routes[{index}]");
+                    match entry {
+                        Value::Object(route) => {
+                            let level = file.level(route, &path);
+                            if !route.iter().any(|m| m.key == "host" || m.key == "path_prefix") {
+                                file.problems.error(
+                                    &path,
+                                    Code::RouteMatchesNothing,
+                                    "a route needs host or path_prefix to match requests on",
+                                );
+                            }
+                            routes.push((path, level));
                         }
-                        routes.push((path, level));
+                        _ => file.problems.error(&path, Code::WrongType, "a route is a JSON object"),
                     }
-                    _ => problems.error(&path, "a route is a JSON object"),
                 }
             }
+            _ => file.problems.error("routes", Code::WrongType, "is a list of route objects"),
         }
-        Some(_) => problems.error("routes", "is a list of route objects"),
     }
     Some((level, routes))
 }
 
-fn read_level(object: &Map<String, Value>, prefix: &str, problems: &mut Problems) -> Level {
-    let route = !prefix.is_empty();
-    let mut level = Level::default();
-    let fields: &[&str] = if route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
-    for (key, value) in object {
-        let path = &if route { format!("{prefix}.{key}") } else { key.clone() };
-        if !fields.contains(&key.as_str()) {
-            match key.as_str() {
-                "host" | "path_prefix" | "case_sensitive" | "disabled" => {
-                    problems.error(path, "only a route has this field (put it in an entry of routes)")
+/// The text being read (for the place of a repeated key) and the problems found so far.
+struct File<'a, 'p> {
+    text: &'a str,
+    problems: &'p mut Problems,
+}
+
+impl File<'_, '_> {
+    fn level(&mut self, object: &[Member], prefix: &str) -> Level {
+        let route = !prefix.is_empty();
+        let problems = &mut *self.problems;
+        let mut level = Level::default();
+        let fields: &[&str] = if route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for member in object {
+            let key = member.key.as_str();
+            let path = &if route { format!("{prefix}.{key}") } else { String::from(key) };
+            if let Some(first) = seen.insert(key, member.offset) {
+                let (line, column) = json::line_column(self.text, first);
+                problems.error(
+                    path,
+                    Code::DuplicateKey,
+                    format!("is given twice in one object (first at line {line} column {column}); parsers disagree on which one counts, so give it once"),
+                );
+                continue;
+            }
+            let value = &member.value;
+            match key {
+                "$schema" if !route => drop(string(value, path, problems)),
+                _ if !fields.contains(&key) => unknown(key, path, route, problems),
+                "origins" => {
+                    level.origins = strings(value, path, problems).map(|l| OriginMatcher::compile(&l, path, problems));
+                    if !route
+                        && matches!(value, Value::Array(entries) if entries.is_empty())
+                        && !routes_list_origins(object)
+                    {
+                        problems.error(path, Code::NoOrigins, "is empty and no route lists its own, so every origin is refused everywhere; list the origins that may read responses");
+                    }
                 }
-                "routes" => problems.error(path, "routes cannot be nested"),
-                _ if route => problems.error(path, format!("unknown field; a route has {}", fields.join(", "))),
-                _ => problems.error(path, format!("unknown field; a policy has {}", fields.join(", "))),
+                "methods" => {
+                    level.methods = strings(value, path, problems).map(|l| Methods::compile(&l, path, problems))
+                }
+                "request_headers" => {
+                    level.request_headers = strings(value, path, problems)
+                        .map(|l| HeaderNames::compile(&l, path, Direction::Request, problems));
+                }
+                "expose_headers" => {
+                    level.expose_headers = strings(value, path, problems)
+                        .map(|l| HeaderNames::compile(&l, path, Direction::Exposed, problems));
+                }
+                "credentials" => level.credentials = boolean(value, path, problems),
+                "private_network" => level.private_network = boolean(value, path, problems),
+                "debug" => level.debug = boolean(value, path, problems),
+                "max_age" => level.max_age = max_age(value, path, problems),
+                "preflight_status" => level.preflight_status = preflight_status(value, path, problems),
+                "mode" => level.report_only = mode(value, path, problems),
+                "host" => level.host = route_host(value, path, problems),
+                "path_prefix" => level.path_prefix = path_prefix(value, path, problems),
+                "case_sensitive" => level.case_sensitive = boolean(value, path, problems).unwrap_or(true),
+                "disabled" => level.disabled = boolean(value, path, problems).unwrap_or_default(),
+                // `routes` (top level only) is read by `read`; every other listed field has its arm above.
+                _ => {}
             }
-            continue;
         }
-        match key.as_str() {
-            "origins" => {
-                level.origins = strings(value, path, problems).map(|l| OriginMatcher::compile(&l, path, problems))
-            }
-            "methods" => level.methods = strings(value, path, problems).map(|l| Methods::compile(&l, path, problems)),
-            "request_headers" => {
-                level.request_headers =
-                    strings(value, path, problems).map(|l| HeaderNames::compile(&l, path, problems));
-            }
-            "expose_headers" => {
-                level.expose_headers = strings(value, path, problems).map(|l| HeaderNames::compile(&l, path, problems));
-            }
-            "credentials" => level.credentials = boolean(value, path, problems),
-            "private_network" => level.private_network = boolean(value, path, problems),
-            "debug" => level.debug = boolean(value, path, problems),
-            "max_age" => level.max_age = max_age(value, path, problems),
-            "preflight_status" => level.preflight_status = preflight_status(value, path, problems),
-            "mode" => level.report_only = mode(value, path, problems),
-            "host" => level.host = route_host(value, path, problems),
-            "path_prefix" => level.path_prefix = path_prefix(value, path, problems),
-            "case_sensitive" => level.case_sensitive = boolean(value, path, problems).unwrap_or(true),
-            "disabled" => level.disabled = boolean(value, path, problems).unwrap_or_default(),
-            // `routes` (top level only) is read by `read`; every other listed field has its arm above.
-            _ => {}
+        if !route && level.origins.is_none() && !seen.contains_key("origins") {
+            problems.error("origins", Code::NoOrigins, "is required: list the origins that may read responses");
         }
+        level
     }
-    level
+}
+
+/// Whether some route of a top-level object has its own `origins`: then `[]` at the top level
+/// means "refused unless a route says otherwise".
+fn routes_list_origins(top: &[Member]) -> bool {
+    top.iter().filter(|m| m.key == "routes").any(|m| match &m.value {
+        Value::Array(routes) => {
+            routes.iter().any(|r| matches!(r, Value::Object(r) if r.iter().any(|m| m.key == "origins")))
+        }
+        _ => false,
+    })
+}
+
+fn unknown(key: &str, path: &str, route: bool, problems: &mut Problems) {
+    match key {
+        "host" | "path_prefix" | "case_sensitive" | "disabled" => {
+            problems.error(path, Code::MisplacedField, "only a route has this field (put it in an entry of routes)")
+        }
+        "routes" => problems.error(path, Code::MisplacedField, "routes cannot be nested"),
+        _ if route => {
+            problems.error(path, Code::UnknownField, format!("unknown field; a route has {}", ROUTE_FIELDS.join(", ")))
+        }
+        _ => problems.error(
+            path,
+            Code::UnknownField,
+            format!("unknown field; a policy has {}", POLICY_FIELDS.join(", ")),
+        ),
+    }
 }
 
 fn strings(value: &Value, path: &str, problems: &mut Problems) -> Option<Vec<String>> {
     let Value::Array(items) = value else {
-        problems.error(path, "is a list of strings");
+        problems.error(path, Code::WrongType, "is a list of strings");
         return None;
     };
     let mut list = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match item {
             Value::String(text) => list.push(text.clone()),
-            _ => problems.error(&format!("{path}[{index}]"), "is not a string"),
+            _ => problems.error(&format!("{path}[{index}]"), Code::WrongType, "is not a string"),
         }
     }
     Some(list)
 }
 
 fn boolean(value: &Value, path: &str, problems: &mut Problems) -> Option<bool> {
-    let flag = value.as_bool();
-    if flag.is_none() {
-        problems.error(path, "is true or false");
+    match value {
+        Value::Bool(flag) => Some(*flag),
+        _ => {
+            problems.error(path, Code::WrongType, "is true or false");
+            None
+        }
     }
-    flag
 }
 
 fn integer(value: &Value, path: &str, problems: &mut Problems) -> Option<i64> {
-    let number = value.as_i64();
-    if number.is_none() {
-        problems.error(path, "is a whole number");
+    match value {
+        Value::Number(Some(number)) => Some(*number),
+        _ => {
+            problems.error(path, Code::WrongType, "is a whole number");
+            None
+        }
     }
-    number
 }
 
 fn max_age(value: &Value, path: &str, problems: &mut Problems) -> Option<u32> {
     let seconds = integer(value, path, problems)?;
     if seconds < 0 {
-        problems.error(path, format!("{seconds} is negative; give seconds, 0 to disable preflight caching"));
+        problems.error(
+            path,
+            Code::MaxAge,
+            format!("{seconds} is negative; give seconds, 0 to disable preflight caching"),
+        );
         return None;
     }
     if seconds > ABSURD_MAX_AGE {
-        problems.error(path, format!("{seconds} seconds is far beyond what any browser caches (Chromium 7200, Firefox 86400); is it in milliseconds?"));
+        problems.error(path, Code::MaxAge, format!("{seconds} seconds is far beyond what any browser caches (Chromium 7200, Firefox 86400); is it in milliseconds?"));
         return None;
     }
     if seconds > CHROMIUM_MAX_AGE {
         problems.warning(
             path,
+            Code::MaxAge,
             format!(
                 "{seconds} seconds: Chromium caches a preflight for at most 7200 s and Firefox for at most 86400 s"
             ),
@@ -321,7 +306,11 @@ fn preflight_status(value: &Value, path: &str, problems: &mut Problems) -> Optio
     match u16::try_from(status) {
         Ok(status @ 200..=299) => Some(status),
         _ => {
-            problems.error(path, format!("{status} is not 200-299; browsers fail a preflight without an ok status"));
+            problems.error(
+                path,
+                Code::PreflightStatus,
+                format!("{status} is not 200-299; browsers fail a preflight without an ok status"),
+            );
             None
         }
     }
@@ -329,22 +318,24 @@ fn preflight_status(value: &Value, path: &str, problems: &mut Problems) -> Optio
 
 /// `Some(true)` for report-only.
 fn mode(value: &Value, path: &str, problems: &mut Problems) -> Option<bool> {
-    match value.as_str() {
-        Some("enforce") => Some(false),
-        Some("report-only") => Some(true),
+    match value {
+        Value::String(mode) if mode == "enforce" => Some(false),
+        Value::String(mode) if mode == "report-only" => Some(true),
         _ => {
-            problems.error(path, "is \"enforce\" or \"report-only\"");
+            problems.error(path, Code::Mode, "is \"enforce\" or \"report-only\"");
             None
         }
     }
 }
 
 fn string(value: &Value, path: &str, problems: &mut Problems) -> Option<String> {
-    let text = value.as_str().map(String::from);
-    if text.is_none() {
-        problems.error(path, "is a string");
+    match value {
+        Value::String(text) => Some(text.clone()),
+        _ => {
+            problems.error(path, Code::WrongType, "is a string");
+            None
+        }
     }
-    text
 }
 
 /// A route's host, lowercase and without its trailing dot (`api.example.com.` is the same host),
@@ -359,9 +350,19 @@ fn route_host(value: &Value, path: &str, problems: &mut Problems) -> Option<(Str
     let name = name.strip_suffix('.').unwrap_or(name);
     let port = port.map(|port| parse_port(port.as_bytes()).filter(|&p| p != 0));
     if !is_host(name) || port.is_some_and(|port| port.is_none()) {
-        problems
-            .error(path, format!("\"{written}\" is not a host name (such as api.example.com or api.example.com:8443)"));
+        problems.error(
+            path,
+            Code::InvalidHost,
+            format!("\"{written}\" is not a host name (such as api.example.com or api.example.com:8443)"),
+        );
         return None;
+    }
+    if let Some(Some(default @ (80 | 443))) = port {
+        problems.warning(
+            path,
+            Code::DefaultPort,
+            format!("{default} is a default port, which browsers leave out of Host; the route matches \"{name}\" only where the edge knows the scheme (write \"{name}\")"),
+        );
     }
     Some((name.into(), port.flatten()))
 }
@@ -371,29 +372,44 @@ fn route_host(value: &Value, path: &str, problems: &mut Problems) -> Option<(Str
 fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<String> {
     let prefix = string(value, path, problems)?;
     let bytes = prefix.as_bytes();
+    let invalid = |why: String| Some((Code::InvalidPathPrefix, why));
     let problem = if !prefix.starts_with('/') {
-        Some(format!("\"{prefix}\" does not start with /"))
+        invalid(format!("\"{prefix}\" does not start with /"))
     } else if prefix.contains(['?', '#']) {
-        Some(format!("\"{prefix}\" holds ? or #; a route matches the path alone, never the query"))
+        invalid(format!("\"{prefix}\" holds ? or #; a route matches the path alone, never the query"))
+    } else if bytes.iter().any(|b| b.is_ascii_control()) {
+        invalid(String::from("holds a control character, which no request path can"))
+    } else if bytes.iter().any(|&b| !b.is_ascii() || b" \"<>`{}".contains(&b)) {
+        let mut encoded = String::new();
+        for &byte in bytes {
+            match byte {
+                b if !b.is_ascii() || b" \"<>`{}".contains(&b) => encoded.push_str(&format!("%{byte:02X}")),
+                b => encoded.push(char::from(b)),
+            }
+        }
+        invalid(format!(
+            "\"{prefix}\" holds bytes browsers percent-encode, so no request can match it; write \"{encoded}\""
+        ))
     } else if prefix.contains([';', '\\'])
         || ["%2F", "%5C", "%25"].iter().any(|e| prefix.to_ascii_uppercase().contains(e))
     {
-        Some(format!(
+        invalid(format!(
             "\"{prefix}\" holds ;, \\, %2F, %5C or %25, which servers read differently; such requests are refused whatever the route"
         ))
     } else if !crate::path::is_canonical(bytes) {
         match crate::path::canonical(bytes, crate::path::Reading::CANONICAL).map(String::from_utf8) {
-            Ok(Ok(canonical)) => Some(format!(
-                "\"{prefix}\" is not a canonical path, which requests are compared in; write \"{canonical}\""
+            Ok(Ok(canonical)) => Some((
+                Code::NonCanonicalPath,
+                format!("\"{prefix}\" is not a canonical path, which requests are compared in; write \"{canonical}\""),
             )),
-            _ => Some(format!("\"{prefix}\" is not a valid path (an invalid or NUL percent-escape)")),
+            _ => invalid(format!("\"{prefix}\" is not a valid path (an invalid or NUL percent-escape)")),
         }
     } else {
         None
     };
     match problem {
-        Some(problem) => {
-            problems.error(path, problem);
+        Some((code, problem)) => {
+            problems.error(path, code, problem);
             None
         }
         None => Some(prefix),
@@ -403,14 +419,17 @@ fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::Problem;
     use alloc::string::ToString;
 
     /// The problems of a policy with one field of the wrong type (an object suits none of them).
     fn problems_with(field: &str, in_route: bool) -> Vec<Problem> {
         let json = if in_route {
-            format!(r#"{{"origins": [], "routes": [{{"path_prefix": "/", "{field}": {{}}}}]}}"#)
+            format!(r#"{{"origins": ["https://a.example"], "routes": [{{"path_prefix": "/", "{field}": {{}}}}]}}"#)
+        } else if field == "origins" {
+            String::from(r#"{"origins": {}}"#)
         } else {
-            format!(r#"{{"origins": [], "{field}": {{}}}}"#)
+            format!(r#"{{"origins": ["https://a.example"], "{field}": {{}}}}"#)
         };
         let mut problems = Problems::default();
         read(&json, &mut problems);
@@ -427,7 +446,7 @@ mod tests {
                 assert_eq!(here.len(), 1, "{field}: {problems:?}");
                 assert!(!here[0].message.contains("unknown field"), "{field}: {problems:?}");
             }
-            for field in ["origin", "Origins", "allow_origins", "$schema"] {
+            for field in ["origin", "Origins", "allow_origins"] {
                 let problems = problems_with(field, in_route);
                 assert!(problems.iter().any(|p| p.message.starts_with("unknown field")), "{field}: {problems:?}");
             }

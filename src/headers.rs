@@ -1,8 +1,9 @@
 //! Header names: the policy's `request_headers` and `expose_headers`, and the check of
 //! `Access-Control-Request-Headers`.
 
-use crate::config::Problems;
+use crate::problem::{Code, Problems};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
+use hashbrown::HashSet;
 
 /// An RFC 9110 token: what method and header names are made of.
 pub(crate) fn is_token(text: &[u8]) -> bool {
@@ -23,28 +24,104 @@ const TCHAR: [bool; 256] = {
     table
 };
 
-/// A compiled list of header names (case-insensitive), or `*`.
+/// Which list a header name is in: what a preflight may ask for, or what scripts may read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Request,
+    Exposed,
+}
+
+/// Request headers scripts cannot set (Fetch's forbidden request-headers): no preflight asks for them.
+const FORBIDDEN_REQUEST: [&str; 22] = [
+    "accept-charset",
+    "accept-encoding",
+    "access-control-request-headers",
+    "access-control-request-method",
+    "access-control-request-private-network",
+    "connection",
+    "content-length",
+    "cookie",
+    "cookie2",
+    "date",
+    "dnt",
+    "expect",
+    "host",
+    "keep-alive",
+    "origin",
+    "referer",
+    "set-cookie",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "via",
+];
+
+/// A compiled list of header names (case-insensitive), or `*`: one hash lookup per name.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HeaderNames {
     any: bool,
+    /// Lowercase, in the order listed (the order `joined` writes them in).
     listed: Vec<Box<str>>,
+    index: HashSet<Box<str>>,
 }
 
 impl HeaderNames {
     /// Compiles a list of header names at `path`, recording every problem.
-    pub fn compile(entries: &[String], path: &str, problems: &mut Problems) -> Self {
+    pub fn compile(entries: &[String], path: &str, direction: Direction, problems: &mut Problems) -> Self {
         let mut names = Self::default();
         for (index, entry) in entries.iter().enumerate() {
             let at = format!("{path}[{index}]");
             if entry == "*" {
                 names.any = true;
-            } else if !is_token(entry.as_bytes()) {
-                problems.error(&at, format!("\"{entry}\" is not a valid header name (an HTTP token)"));
-            } else if names.listed.iter().any(|n| n.eq_ignore_ascii_case(entry)) {
-                problems.warning(&at, format!("\"{entry}\" is listed twice (header names ignore case)"));
-            } else {
-                names.listed.push(entry.to_ascii_lowercase().into());
+                continue;
             }
+            if !is_token(entry.as_bytes()) {
+                problems.error(
+                    &at,
+                    Code::InvalidName,
+                    format!("\"{entry}\" is not a valid header name (an HTTP token)"),
+                );
+                continue;
+            }
+            let name: Box<str> = entry.to_ascii_lowercase().into();
+            if names.index.contains(&name) {
+                problems.warning(
+                    &at,
+                    Code::ListedTwice,
+                    format!("\"{entry}\" is listed twice (header names ignore case)"),
+                );
+                continue;
+            }
+            match direction {
+                Direction::Request
+                    if FORBIDDEN_REQUEST.contains(&&*name)
+                        || name.starts_with("proxy-")
+                        || name.starts_with("sec-") =>
+                {
+                    problems.warning(
+                        &at,
+                        Code::ForbiddenRequestHeader,
+                        format!("scripts cannot set \"{entry}\" (the browser does), so no preflight asks for it"),
+                    );
+                }
+                Direction::Request
+                    if name.starts_with("access-control-allow-")
+                        || matches!(&*name, "access-control-expose-headers" | "access-control-max-age") =>
+                {
+                    problems.warning(&at, Code::ResponseHeader, format!("\"{entry}\" is a response header: the server sends it and pages never do, so listing it only hides a misunderstanding"));
+                }
+                Direction::Exposed if matches!(&*name, "set-cookie" | "set-cookie2") => {
+                    problems.warning(
+                        &at,
+                        Code::ForbiddenResponseHeader,
+                        format!("browsers never let scripts read \"{entry}\", whatever the server exposes"),
+                    );
+                }
+                _ => {}
+            }
+            names.index.insert(name.clone());
+            names.listed.push(name);
         }
         names
     }
@@ -57,13 +134,12 @@ impl HeaderNames {
     /// Whether a preflight may ask for `name`. `*` never covers `Authorization`: Fetch requires
     /// it to be listed by name.
     pub fn allows(&self, name: &str) -> bool {
-        // Listed names are stored lowercase, and browsers send them lowercase: an exact match is
-        // the common case, and only the request's side ever needs lowering.
-        let lowercase_equal = |listed: &str| {
-            listed.len() == name.len()
-                && (listed == name || listed.bytes().zip(name.bytes()).all(|(l, n)| l == n.to_ascii_lowercase()))
+        // Browsers send names lowercase: only another spelling pays for lowering.
+        let listed = match name.bytes().any(|b| b.is_ascii_uppercase()) {
+            false => self.index.contains(name),
+            true => self.index.contains(name.to_ascii_lowercase().as_str()),
         };
-        self.listed.iter().any(|n| lowercase_equal(n)) || (self.any && !lowercase_equal("authorization"))
+        listed || (self.any && !name.eq_ignore_ascii_case("authorization"))
     }
 
     /// The names as one header value (`*` when any), or `None` when the list is empty.
@@ -93,14 +169,23 @@ pub(crate) struct Requested<'a> {
     pub tidy: bool,
 }
 
-/// The names in an `Access-Control-Request-Headers` value; an element that is not a token
-/// (empty, or with forbidden bytes) yields `Err`, which denies the preflight.
+/// RFC 9110 section 5.6.1: a recipient ignores a reasonable number of empty list elements
+/// (`a,,b`); more than this many is not a list a browser sends.
+const MAX_EMPTY_ELEMENTS: usize = 16;
+
+/// The names in an `Access-Control-Request-Headers` value, empty elements skipped; an element
+/// that is not a token (forbidden bytes), or one empty element too many, yields `Err`, which
+/// denies the preflight.
 pub(crate) fn requested(value: &str) -> impl Iterator<Item = Result<Requested<'_>, ()>> {
-    let blank = trim_ows(value).is_empty();
-    value.split(',').filter(move |_| !blank).map(|element| {
+    let mut empty = 0;
+    value.split(',').filter_map(move |element| {
         let name = trim_ows(element);
+        if name.is_empty() {
+            empty += 1;
+            return (empty > MAX_EMPTY_ELEMENTS).then_some(Err(()));
+        }
         let tidy = element.len() == name.len();
-        if is_token(name.as_bytes()) { Ok(Requested { name, tidy }) } else { Err(()) }
+        Some(if is_token(name.as_bytes()) { Ok(Requested { name, tidy }) } else { Err(()) })
     })
 }
 
@@ -112,7 +197,7 @@ mod tests {
     fn compile(entries: &[&str]) -> HeaderNames {
         let mut problems = Problems::default();
         let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
-        let names = HeaderNames::compile(&entries, "request_headers", &mut problems);
+        let names = HeaderNames::compile(&entries, "request_headers", Direction::Request, &mut problems);
         assert!(!problems.has_errors(), "{problems}");
         names
     }
@@ -128,14 +213,19 @@ mod tests {
 
     #[test]
     fn request_header_lists_are_trimmed_and_malformed_elements_refused() {
-        let names: Vec<_> = requested(" content-type ,x-foo\t").map(|r| r.map(|r| r.name)).collect();
-        assert_eq!(names, [Ok("content-type"), Ok("x-foo")]);
+        fn names(value: &str) -> Vec<Result<&str, ()>> {
+            requested(value).map(|r| r.map(|r| r.name)).collect()
+        }
+        assert_eq!(names(" content-type ,x-foo\t"), [Ok("content-type"), Ok("x-foo")]);
         let tidy = |value| requested(value).all(|r| r.is_ok_and(|r| r.tidy));
         assert!(tidy("a,b") && tidy("a"));
         assert!(!tidy(" a") && !tidy("a, b") && !tidy("a ,b") && !tidy("a,\tb") && !tidy("a,b "));
         assert_eq!(requested("").count(), 0);
         assert_eq!(requested("  ").count(), 0);
-        assert!(requested("a,,b").any(|n| n.is_err()));
+        assert_eq!(names(",,a, ,b,,"), [Ok("a"), Ok("b")]);
+        let (most, too_many) = (",".repeat(MAX_EMPTY_ELEMENTS - 1), format!("a{}", ",".repeat(MAX_EMPTY_ELEMENTS + 1)));
+        assert_eq!(names(&most), []);
+        assert_eq!(names(&too_many), [Ok("a"), Err(())]);
         assert!(requested("a b").any(|n| n.is_err()));
         assert!(requested("x-é").any(|n| n.is_err()));
         assert!(requested("x\r\ny").any(|n| n.is_err()));

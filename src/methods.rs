@@ -1,19 +1,20 @@
 //! The policy's `methods` and the check of `Access-Control-Request-Method`.
 
-use crate::config::Problems;
 use crate::headers::is_token;
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use crate::problem::{Code, Problems};
+use alloc::{boxed::Box, format, string::String};
+use hashbrown::HashSet;
 
 /// Fetch uppercases these (and only these) before sending, so the policy does too.
 const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 /// Browsers refuse to send these; listing one is a mistake.
 const FORBIDDEN: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
 
-/// The compiled `methods` list.
+/// The compiled `methods` list: one hash lookup per preflight.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Methods {
     any: bool,
-    listed: Vec<Box<str>>,
+    listed: HashSet<Box<[u8]>>,
 }
 
 impl Methods {
@@ -25,21 +26,29 @@ impl Methods {
             if entry == "*" {
                 methods.any = true;
             } else if !is_token(entry.as_bytes()) {
-                problems.error(&at, format!("\"{entry}\" is not a valid method name (an HTTP token)"));
+                problems.error(
+                    &at,
+                    Code::InvalidName,
+                    format!("\"{entry}\" is not a valid method name (an HTTP token)"),
+                );
             } else if let Some(forbidden) = FORBIDDEN.iter().find(|f| f.eq_ignore_ascii_case(entry)) {
-                problems.error(&at, format!("\"{entry}\": browsers never send {forbidden} requests"));
+                problems.error(
+                    &at,
+                    Code::ForbiddenMethod,
+                    format!("\"{entry}\": browsers never send {forbidden} requests"),
+                );
             } else {
                 let method = NORMALIZED.iter().find(|n| n.eq_ignore_ascii_case(entry)).copied().unwrap_or(entry);
                 if method == "patch" {
                     problems.warning(
                         &at,
+                        Code::LowercasePatch,
                         "\"patch\" is case-sensitive and fetch() does not uppercase it; you probably mean \"PATCH\"",
                     );
                 }
-                if methods.listed.iter().any(|m| **m == *method) {
-                    problems.warning(&at, format!("\"{entry}\" is listed twice"));
+                if !methods.listed.insert(method.as_bytes().into()) {
+                    problems.warning(&at, Code::ListedTwice, format!("\"{entry}\" is listed twice"));
                 }
-                methods.listed.push(method.into());
             }
         }
         methods
@@ -53,14 +62,14 @@ impl Methods {
     /// Whether a preflight may ask for `method` (compared case-sensitively, as Fetch does). The
     /// CORS-safelisted methods never need listing.
     pub fn allows(&self, method: &[u8]) -> bool {
-        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || self.listed.iter().any(|m| m.as_bytes() == method)
+        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || self.listed.contains(method)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
+    use alloc::{string::ToString, vec::Vec};
 
     fn compile(entries: &[&str]) -> (Methods, Problems) {
         let mut problems = Problems::default();
@@ -82,9 +91,9 @@ mod tests {
         let (_, problems) = compile(&["TRACE", "connect", "GET POST", "patch"]);
         let messages: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(messages.len(), 4, "{messages:?}");
-        assert!(messages[0].starts_with("error: methods[0]: \"TRACE\": browsers never send TRACE"));
+        assert!(messages[0].starts_with("error[forbidden-method]: methods[0]: \"TRACE\": browsers never send TRACE"));
         assert!(messages[1].contains("methods[1]"));
         assert!(messages[2].contains("not a valid method name"));
-        assert!(messages[3].starts_with("warning: methods[3]"));
+        assert!(messages[3].starts_with("warning[lowercase-patch]: methods[3]"));
     }
 }

@@ -4,6 +4,12 @@
 //! serializes (lowercase, no default port), and policy entries are lowercased before parsing so
 //! they compare against that form byte for byte.
 
+use alloc::{
+    format,
+    string::{String, ToString},
+    vec::Vec,
+};
+
 /// A DNS name is at most 253 bytes; bounding hosts also bounds the work per request.
 const MAX_HOST_LEN: usize = 253;
 
@@ -148,6 +154,79 @@ pub(crate) fn is_host(host: &str) -> bool {
     label > 0
 }
 
+/// Whether a valid-looking host (see [`is_host`]) is exactly what the WHATWG URL parser makes of
+/// it. `Err(Some(form))` gives the form browsers send instead (`127.1` is `127.0.0.1`,
+/// `[0:0::1]` is `[::1]`); `Err(None)`, a host no URL can have (`1.2.3.4.5`).
+pub(crate) fn serialized_host(host: &str) -> Result<(), Option<String>> {
+    let serialized = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(literal) => {
+            let address: core::net::Ipv6Addr = literal.parse().map_err(|_| None)?;
+            format!("[{}]", ipv6(&address.segments()))
+        }
+        None if ends_in_a_number(host) => ipv4(host).ok_or(None)?.to_string(),
+        None => return Ok(()),
+    };
+    if serialized == host { Ok(()) } else { Err(Some(serialized)) }
+}
+
+/// The URL standard's "ends in a number": such a host is parsed as an IPv4 address.
+fn ends_in_a_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or_default();
+    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+        || last.strip_prefix("0x").is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The URL standard's IPv4 parser: one to four parts, each decimal, octal (`0` first) or hex
+/// (`0x` first); the last part fills the remaining bytes.
+fn ipv4(host: &str) -> Option<core::net::Ipv4Addr> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let mut numbers = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (digits, radix) = match part.strip_prefix("0x") {
+            Some(hex) => (hex, 16),
+            None if part.len() > 1 && part.starts_with('0') => (part.get(1..)?, 8),
+            None => (*part, 10),
+        };
+        numbers.push(if digits.is_empty() { 0 } else { u64::from_str_radix(digits, radix).ok()? });
+    }
+    let (last, rest) = numbers.split_last()?;
+    if rest.iter().any(|&n| n > 255) || *last >= 256u64.pow(5 - u32::try_from(numbers.len()).ok()?) {
+        return None;
+    }
+    let address = rest.iter().enumerate().fold(*last, |sum, (i, &n)| sum + (n << (8 * (3 - i))));
+    Some(core::net::Ipv4Addr::from(u32::try_from(address).ok()?))
+}
+
+/// The URL standard's IPv6 serializer: lowercase hex pieces, the first longest run of two or more
+/// zero pieces written `::`, and never the dotted IPv4 form.
+fn ipv6(pieces: &[u16; 8]) -> String {
+    let (mut best, mut run) = ((0, 0), (0, 0));
+    for (index, &piece) in pieces.iter().enumerate() {
+        run = if piece == 0 { (if run.1 == 0 { index } else { run.0 }, run.1 + 1) } else { (0, 0) };
+        if run.1 > best.1 {
+            best = run;
+        }
+    }
+    let mut out = String::new();
+    let mut index = 0;
+    while index < 8 {
+        if best.1 >= 2 && index == best.0 {
+            out.push_str(if index == 0 { "::" } else { ":" });
+            index += best.1;
+            continue;
+        }
+        out.push_str(&format!("{:x}", pieces.get(index).copied().unwrap_or_default()));
+        if index < 7 {
+            out.push(':');
+        }
+        index += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +278,25 @@ mod tests {
         assert_eq!(Origin::split("https://u:p@example.com"), Err(Malformed::UserInfo));
         assert_eq!(parse_port("https", "443"), Err(Malformed::DefaultPort));
         assert_eq!(parse_port("https", "8443"), Ok(8443));
+    }
+
+    #[test]
+    fn hosts_are_written_as_the_url_standard_serializes_them() {
+        let form = |host| serialized_host(host).err().flatten();
+        for host in ["127.0.0.1", "[::1]", "[::ffff:7f00:1]", "[2001:db8::1:0:0:1]", "example.com", "a1.b2"] {
+            assert_eq!(serialized_host(host), Ok(()), "{host}");
+        }
+        assert_eq!(form("127.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(form("0x7f.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(form("0177.0.0.01").as_deref(), Some("127.0.0.1"));
+        assert_eq!(form("2130706433").as_deref(), Some("127.0.0.1"));
+        assert_eq!(form("[0:0:0:0:0:0:0:1]").as_deref(), Some("[::1]"));
+        assert_eq!(form("[::ffff:127.0.0.1]").as_deref(), Some("[::ffff:7f00:1]"));
+        assert_eq!(form("[2001:0db8:0:0:1:0:0:1]").as_deref(), Some("[2001:db8::1:0:0:1]"));
+        assert_eq!(form("[1:0:0:2:0:0:0:3]").as_deref(), Some("[1:0:0:2::3]"));
+        for host in ["1.2.3.4.5", "256.0.0.1", "1.2.3.09", "[::1::]", "[1:2]"] {
+            assert_eq!(serialized_host(host), Err(None), "{host}");
+        }
     }
 
     #[test]

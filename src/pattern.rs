@@ -5,8 +5,9 @@
 //! and wildcard parents live in hash tables, so a lookup costs one probe per label of the
 //! request's host, whatever the number of origins in the policy.
 
-use crate::config::Problems;
-use crate::origin::{Malformed, Origin, is_host, parse_port};
+use crate::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
+use crate::problem::{Code, Problems};
+use crate::public_suffix::PublicSuffixes;
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 use hashbrown::{HashMap, HashSet};
 
@@ -49,6 +50,8 @@ pub(crate) struct OriginMatcher {
     hosts: HashMap<Box<str>, Vec<Target>>,
     /// Wildcard parents with their leading dot (`.example.com` for `https://*.example.com`).
     parents: HashMap<Box<str>, Vec<Target>>,
+    /// Wildcard entries over a public suffix, with their paths: refused with credentials.
+    pub over_public_suffixes: Vec<(String, Box<str>)>,
 }
 
 impl OriginMatcher {
@@ -56,11 +59,12 @@ impl OriginMatcher {
     pub fn compile(entries: &[String], path: &str, problems: &mut Problems) -> Self {
         let mut matcher = Self::default();
         let mut seen = HashSet::new();
+        let mut suffixes: Option<PublicSuffixes> = None;
         for (index, entry) in entries.iter().enumerate() {
             let at = format!("{path}[{index}]");
             let normalized = entry.to_ascii_lowercase();
             if !seen.insert(normalized.clone()) {
-                problems.warning(&at, format!("\"{entry}\" is listed twice"));
+                problems.warning(&at, Code::ListedTwice, format!("\"{entry}\" is listed twice"));
                 continue;
             }
             match normalized.as_str() {
@@ -69,6 +73,7 @@ impl OriginMatcher {
                     matcher.null = true;
                     problems.warning(
                         &at,
+                        Code::NullOrigin,
                         "\"null\" is the origin of sandboxed iframes, file: pages and some redirects; \
                          any site can produce it, so allowing it is close to allowing everyone",
                     );
@@ -77,7 +82,13 @@ impl OriginMatcher {
                     match parse_entry(&normalized) {
                         Ok((origin, subdomains, port)) => {
                             if origin.scheme == "http" && !origin.is_loopback() {
-                                problems.warning(&at, format!("\"{entry}\" is plain http: its responses can be read and altered on the network"));
+                                problems.warning(&at, Code::PlainHttp, format!("\"{entry}\" is plain http: its responses can be read and altered on the network"));
+                            }
+                            if subdomains {
+                                let parent = origin.host.get(2..).unwrap_or_default();
+                                if suffixes.get_or_insert_with(PublicSuffixes::load).contains(parent) {
+                                    matcher.over_public_suffixes.push((at.clone(), Box::from(parent)));
+                                }
                             }
                             let table = if subdomains { &mut matcher.parents } else { &mut matcher.hosts };
                             let key = if subdomains { origin.host.get(1..).unwrap_or_default() } else { origin.host };
@@ -86,13 +97,17 @@ impl OriginMatcher {
                                 .or_default()
                                 .push(Target { scheme: Box::from(origin.scheme), port });
                         }
-                        Err(reason) => problems.error(&at, format!("\"{entry}\" {reason}")),
+                        Err((code, reason)) => problems.error(&at, code, format!("\"{entry}\" {reason}")),
                     }
                 }
             }
         }
         if matcher.any && entries.len() > 1 {
-            problems.warning(path, "\"*\" already allows every origin; the other entries have no effect");
+            problems.warning(
+                path,
+                Code::Redundant,
+                "\"*\" already allows every origin; the other entries have no effect",
+            );
         }
         matcher
     }
@@ -127,9 +142,12 @@ impl OriginMatcher {
 }
 
 /// Parses a lowercased entry: the origin, whether it covers subdomains, and its port rule.
-fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), String> {
+fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), (Code, String)> {
     if !entry.is_ascii() {
-        return Err("is not ASCII; write an internationalized host in its punycode (xn--) form".into());
+        return Err((
+            Code::NotAscii,
+            "is not ASCII; write an internationalized host in its punycode (xn--) form".into(),
+        ));
     }
     let origin = Origin::split(entry).map_err(|malformed| explain(malformed, entry))?;
     let port = match origin.port {
@@ -141,10 +159,12 @@ fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), String> {
         Some(parent) => (true, parent),
         None => (false, origin.host),
     };
+    let wildcard = |why: &str| Err((Code::BadWildcard, String::from(why)));
     if host.contains('*') {
-        return Err("has a wildcard that is not a whole leading label or the port \
-                    (patterns look like https://*.example.com or http://localhost:*)"
-            .into());
+        return wildcard(
+            "has a wildcard that is not a whole leading label or the port \
+             (patterns look like https://*.example.com or http://localhost:*)",
+        );
     }
     if !is_host(host) {
         return Err(explain(Malformed::BadHost, entry));
@@ -152,33 +172,50 @@ fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), String> {
     if subdomains {
         let last_label = host.rsplit('.').next().unwrap_or_default();
         if host.starts_with('[') || last_label.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("puts a wildcard over an IP address; list the addresses".into());
+            return wildcard("puts a wildcard over an IP address; list the addresses");
         }
         if !host.contains('.') {
-            return Err(format!(
-                "puts a wildcard over the top-level domain \"{host}\", which allows every site under it"
+            return Err((
+                Code::TopLevelWildcard,
+                format!("puts a wildcard over the top-level domain \"{host}\", which allows every site under it"),
             ));
         }
     }
-    Ok((origin, subdomains, port))
+    match serialized_host(host) {
+        Ok(()) => Ok((origin, subdomains, port)),
+        Err(None) => Err((Code::InvalidHost, "has a host no URL can have".into())),
+        Err(Some(serialized)) => {
+            let written = entry.replacen(host, &serialized, 1);
+            Err((
+                Code::NotSerialized,
+                format!("is never sent: browsers write this host {serialized} (write \"{written}\")"),
+            ))
+        }
+    }
 }
 
-fn explain(malformed: Malformed, entry: &str) -> String {
+fn explain(malformed: Malformed, entry: &str) -> (Code, String) {
     const SHAPE: &str = "an origin is scheme://host[:port]";
+    let not_an_origin = |what: &str| (Code::NotAnOrigin, format!("has {what}; {SHAPE}"));
     match malformed {
-        Malformed::NoScheme => format!("has no scheme; {SHAPE}"),
-        Malformed::UserInfo => format!("has user info; {SHAPE}"),
-        Malformed::Path => format!("has a path; {SHAPE}"),
+        Malformed::NoScheme => not_an_origin("no scheme"),
+        Malformed::UserInfo => not_an_origin("user info"),
+        Malformed::Path => not_an_origin("a path"),
         Malformed::TrailingSlash => {
-            format!("has a trailing slash; {SHAPE} (write \"{}\")", entry.trim_end_matches('/'))
+            (Code::TrailingSlash, format!("has a trailing slash; {SHAPE} (write \"{}\")", entry.trim_end_matches('/')))
         }
-        Malformed::Query => format!("has a query; {SHAPE}"),
-        Malformed::Fragment => format!("has a fragment; {SHAPE}"),
-        Malformed::BadHost => "has an invalid host".into(),
-        Malformed::BadPort => "has an invalid port; a port is 1-65535 without leading zeros, or *".into(),
+        Malformed::Query => not_an_origin("a query"),
+        Malformed::Fragment => not_an_origin("a fragment"),
+        Malformed::BadHost => (Code::InvalidHost, "has an invalid host".into()),
+        Malformed::BadPort => {
+            (Code::InvalidHost, "has an invalid port; a port is 1-65535 without leading zeros, or *".into())
+        }
         Malformed::DefaultPort => {
             let without = entry.rsplit_once(':').map_or(entry, |(origin, _)| origin);
-            format!("names the scheme's default port, which browsers never send (write \"{without}\")")
+            (
+                Code::DefaultPort,
+                format!("names the scheme's default port, which browsers never send (write \"{without}\")"),
+            )
         }
     }
 }
@@ -266,7 +303,7 @@ mod tests {
             ("https://example.com:99999", "invalid port"),
         ];
         for (entry, want) in cases {
-            let reason = parse_entry(&entry.to_ascii_lowercase()).err().unwrap_or_default();
+            let reason = parse_entry(&entry.to_ascii_lowercase()).err().unwrap_or((Code::Mode, String::new())).1;
             assert!(reason.contains(want), "{entry}: {reason}");
         }
     }

@@ -1,7 +1,7 @@
 //! The compiled policy: its routes, the rules each one applies, and the decision on actual
 //! (non-preflight) requests.
 
-use crate::config::{self, Level, Problem, Problems};
+use crate::config::{self, Level};
 use crate::decision::{Action, Decision, Kind};
 use crate::explain::Denial;
 use crate::headers::HeaderNames;
@@ -9,10 +9,16 @@ use crate::methods::Methods;
 use crate::origin::Origin;
 use crate::pattern::OriginMatcher;
 use crate::preflight;
+use crate::problem::{Code, Problem, Problems};
 use crate::request::Request;
 use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, DEBUG_HEADER, EXPOSE_HEADERS, HeaderList, ResponseEdits, VARY};
 use crate::route::{Route, Routes, Selected};
-use alloc::{boxed::Box, format, string::ToString, vec::Vec};
+use alloc::{
+    boxed::Box,
+    format,
+    string::{String, ToString},
+    vec::Vec,
+};
 
 const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 const PREFLIGHT_VARY_PRIVATE_NETWORK: &str =
@@ -67,6 +73,7 @@ impl Policy {
             return Err(problems);
         }
         let routes = Routes::new(routes);
+        routes.warn_shadowed(&mut problems);
         let report_only =
             default.report_only && routes.iter().all(|r| r.rules.as_ref().is_some_and(|rules| rules.report_only));
         Ok(Policy { default, routes, report_only, warnings: problems.into_vec() })
@@ -145,7 +152,26 @@ impl Rules {
             ];
             for (field, _, fix) in stars.iter().filter(|(_, star, _)| *star) {
                 let at = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
-                problems.error(&at, format!("\"*\" cannot be used with credentials: true; {fix}"));
+                problems.error(
+                    &at,
+                    Code::WildcardWithCredentials,
+                    format!("\"*\" cannot be used with credentials: true; {fix}"),
+                );
+            }
+        }
+        let own_origins = route.is_none_or(|r| r.origins.is_some());
+        for (at, suffix) in &origins.over_public_suffixes {
+            let risk =
+                format!("a wildcard over the public suffix \"{suffix}\" trusts every site anyone can host under it");
+            if credentials {
+                let whose = if own_origins { String::new() } else { format!(" (inherited by {path})") };
+                problems.error(
+                    at,
+                    Code::PublicSuffixWildcard,
+                    format!("{risk}, with credentials: true{whose}; list your own origins"),
+                );
+            } else if own_origins {
+                problems.warning(at, Code::PublicSuffixWildcard, format!("{risk}; list your own origins"));
             }
         }
         Rules {
@@ -252,13 +278,16 @@ mod tests {
 
     #[test]
     fn a_path_over_1_kib_is_unclear_where_routes_read_it_and_the_query_never_counts() {
-        let policy = Policy::parse(r#"{"origins": [], "routes": [{"path_prefix": "/a/", "disabled": true}]}"#).unwrap();
+        let policy = Policy::parse(
+            r#"{"origins": ["https://a.example"], "routes": [{"path_prefix": "/a/", "disabled": true}]}"#,
+        )
+        .unwrap();
         let at = |path: &str| policy.route_for(&Request { path: path.as_bytes(), ..Request::default() });
         let long = alloc::format!("/a/{}", "x".repeat(1024 - 3));
         assert_eq!(at(&long), Selected::Route(0));
         assert_eq!(at(&alloc::format!("{long}x")), Selected::Unclear);
         assert_eq!(at(&alloc::format!("{long}?{long}")), Selected::Route(0));
-        let without_routes = Policy::parse(r#"{"origins": []}"#).unwrap();
+        let without_routes = Policy::parse(r#"{"origins": ["https://a.example"]}"#).unwrap();
         let request = Request { path: long.as_bytes(), ..Request::default() };
         assert_eq!(without_routes.route_for(&Request { path: b"/a%zz", ..request }), Selected::TopLevel);
     }

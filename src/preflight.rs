@@ -1,7 +1,7 @@
 //! Preflights: answered at the edge, allowed or not, and never forwarded.
 
 use crate::explain::Denial;
-use crate::headers::{is_token, requested, trim_ows};
+use crate::headers::{is_token, requested};
 use crate::policy::Rules;
 use crate::request::Request;
 use crate::response::{
@@ -70,20 +70,21 @@ fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial
         None => None,
         Some(value) => {
             let value = core::str::from_utf8(value).map_err(|_| Denial::MalformedRequest)?;
-            let mut tidy = true;
+            let (mut names, mut tidy) = (0, true);
             for requested in requested(value) {
                 let requested = requested.map_err(|()| Denial::MalformedRequest)?;
                 if !rules.request_headers.allows(requested.name) {
                     return Err(Denial::HeaderNotAllowed(requested.name));
                 }
-                tidy &= requested.tidy;
+                (names, tidy) = (names + 1, tidy && requested.tidy);
             }
             // Every element is a token: safe to echo, in Fetch's own form (`a,b`, what browsers
-            // send, kept as sent), so that every edge echoes the same bytes however lines were joined.
-            match tidy {
-                _ if trim_ows(value).is_empty() => None,
-                true => Some(Echo::AsSent(value)),
-                false => Some(Echo::Joined(requested(value).flatten().map(|r| r.name).collect::<Vec<_>>().join(","))),
+            // send, kept as sent), so that every edge echoes the same bytes however lines were
+            // joined, and without the empty elements a list may carry.
+            match names {
+                0 => None,
+                _ if tidy && value.split(',').count() == names => Some(Echo::AsSent(value)),
+                _ => Some(Echo::Joined(requested(value).flatten().map(|r| r.name).collect::<Vec<_>>().join(","))),
             }
         }
     };

@@ -5,8 +5,9 @@
 use crate::host::{Authority, Matches};
 use crate::path::{self, Reading};
 use crate::policy::Rules;
+use crate::problem::{Code, Problems};
 use crate::request::Request;
-use alloc::{borrow::Cow, boxed::Box, vec::Vec};
+use alloc::{borrow::Cow, boxed::Box, format, vec::Vec};
 
 /// Which level of the policy decides a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,32 @@ pub(crate) struct Route {
     pub case_sensitive: bool,
     /// `None` when disabled.
     pub rules: Option<Rules>,
+}
+
+impl Route {
+    /// Whether this route matches every request that `other` matches.
+    fn covers(&self, other: &Route) -> bool {
+        let host = match (&self.host, &other.host) {
+            (None, _) => true,
+            (Some((name, port)), Some((other_name, other_port))) => {
+                name == other_name && (port.is_none() || port == other_port)
+            }
+            (Some(_), None) => false,
+        };
+        let path = match (&self.path_prefix, &other.path_prefix) {
+            (None, _) => true,
+            (Some(prefix), Some(other_prefix)) => {
+                let head = other_prefix.as_bytes().get(..prefix.len());
+                match (self.case_sensitive, other.case_sensitive) {
+                    (false, _) => head.is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes())),
+                    (true, true) => head == Some(prefix.as_bytes()),
+                    (true, false) => false,
+                }
+            }
+            (Some(_), None) => false,
+        };
+        host && path
+    }
 }
 
 /// The routes in order, and which parts of a request any of them looks at.
@@ -66,6 +93,20 @@ impl Routes {
 
     pub fn iter(&self) -> core::slice::Iter<'_, Route> {
         self.entries.iter()
+    }
+
+    /// Warns of each route that an earlier route always matches first: it never applies.
+    pub fn warn_shadowed(&self, problems: &mut Problems) {
+        for (index, route) in self.entries.iter().enumerate() {
+            let earlier = self.entries.iter().take(index).position(|first| first.covers(route));
+            if let Some(first) = earlier {
+                problems.warning(
+                    &format!("routes[{index}]"),
+                    Code::ShadowedRoute,
+                    format!("routes[{first}] matches every request this route does and comes first, so this route never applies; put the narrower route first"),
+                );
+            }
+        }
     }
 
     /// The level that decides `request`; a policy without routes never reads the path or host.

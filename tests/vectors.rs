@@ -144,17 +144,22 @@ fn validation_vectors() {
     let mut failures = Vec::new();
     for case in &cases {
         let name = case["name"].as_str().unwrap();
-        let problems: Vec<_> = match Policy::parse(&case["policy"].to_string()) {
+        let text = case["text"].as_str().map_or_else(|| case["policy"].to_string(), String::from);
+        let problems: Vec<_> = match Policy::parse(&text) {
             Ok(policy) => policy.warnings().to_vec(),
             Err(problems) => problems.iter().cloned().collect(),
         };
         for (severity, key) in [(Severity::Error, "errors"), (Severity::Warning, "warnings")] {
             let mut got: Vec<_> = problems.iter().filter(|p| p.severity == severity).collect();
             for want in case[key].as_array().unwrap() {
-                let (path, text) = (want["path"].as_str().unwrap(), want["contains"].as_str().unwrap());
-                match got.iter().position(|p| p.path == path && p.message.contains(text)) {
+                let (path, code, text) = (
+                    want["path"].as_str().unwrap(),
+                    want["code"].as_str().unwrap(),
+                    want["contains"].as_str().unwrap(),
+                );
+                match got.iter().position(|p| p.path == path && p.code.as_str() == code && p.message.contains(text)) {
                     Some(found) => drop(got.remove(found)),
-                    None => failures.push(format!("{name}: no {key} at {path:?} containing {text:?}")),
+                    None => failures.push(format!("{name}: no {key} [{code}] at {path:?} containing {text:?}")),
                 }
             }
             failures.extend(got.iter().map(|p| format!("{name}: unexpected {p}")));
@@ -167,5 +172,8 @@ fn validation_vectors() {
 fn invalid_json_names_line_and_column() {
     let problems = Policy::parse("{\n  \"origins\": [\"https://a.example.com\",]\n}").unwrap_err();
     let message = problems.to_string();
-    assert!(message.starts_with("error: not valid JSON: ") && message.contains("line 2 column"), "{message}");
+    assert!(
+        message.starts_with("error[invalid-json]: not valid JSON: ") && message.contains("line 2 column"),
+        "{message}"
+    );
 }

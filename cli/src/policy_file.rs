@@ -1,7 +1,7 @@
 //! Reading a policy file: the text, where each JSON path sits in it, and the core's verdict.
 
 use crate::Failure;
-use corsguard::{POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
+use corsguard::{Code, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
@@ -20,6 +20,8 @@ pub struct PolicyFile {
 #[derive(Clone, Debug)]
 pub struct Located {
     pub severity: Severity,
+    /// The core's code (`duplicate-key`).
+    pub code: &'static str,
     pub path: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
@@ -28,21 +30,14 @@ pub struct Located {
 }
 
 impl Located {
-    pub fn severity_name(&self) -> &'static str {
-        match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
-
-    /// `file:line:col: error: path: message`, then `  help: fix` (the form compilers use, so
-    /// editors and CI annotate the line).
+    /// `file:line:col: error[code]: path: message`, then `  help: fix` (the form compilers use,
+    /// so editors and CI annotate the line).
     pub fn human(&self, file: &str) -> String {
         let mut out = String::from(file);
         if let (Some(line), Some(column)) = (self.line, self.column) {
             out.push_str(&format!(":{line}:{column}"));
         }
-        out.push_str(&format!(": {}: ", self.severity_name()));
+        out.push_str(&format!(": {}[{}]: ", self.severity.as_str(), self.code));
         if !self.path.is_empty() {
             out.push_str(&format!("{}: ", self.path));
         }
@@ -55,7 +50,8 @@ impl Located {
 
     pub fn json(&self) -> Value {
         serde_json::json!({
-            "severity": self.severity_name(),
+            "severity": self.severity.as_str(),
+            "code": self.code,
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -107,36 +103,13 @@ pub fn read(path: &str) -> Result<(PolicyFile, Option<Located>), Failure> {
         }
     };
     file.text = text;
-    match serde_json::from_str::<Value>(&file.text) {
-        Ok(_) => {
-            file.positions = positions(&file.text);
-            Ok((file, None))
-        }
-        Err(error) => {
-            let message = error.to_string();
-            // serde_json ends its message with " at line L column C": we show the place up front.
-            let message = match message.rfind(" at line ") {
-                Some(at) => message.get(..at).unwrap_or(&message).to_string(),
-                None => message,
-            };
-            let fix = if file.text.starts_with('\u{feff}') {
-                Some("the file starts with a byte order mark (BOM): save it as UTF-8 without BOM".to_string())
-            } else if message.contains("trailing comma") {
-                Some("JSON allows no comma after the last element of a list or object".to_string())
-            } else if message.contains("key must be a string") {
-                Some("JSON object keys are in double quotes, and JSON has no comments".to_string())
-            } else {
-                None
-            };
-            let problem = whole_file(Some((error.line(), error.column())), format!("not valid JSON: {message}"), fix);
-            Ok((file, Some(problem)))
-        }
-    }
+    Ok((file, None))
 }
 
 fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) -> Located {
     Located {
         severity: Severity::Error,
+        code: Code::InvalidJson.as_str(),
         path: String::new(),
         line: at.map(|(l, _)| l),
         column: at.map(|(_, c)| c),
@@ -147,7 +120,7 @@ fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) 
 
 /// Reads and checks a policy file with the core, locating every problem.
 pub fn check(path: &str) -> Result<Checked, Failure> {
-    let (file, unreadable) = read(path)?;
+    let (mut file, unreadable) = read(path)?;
     if let Some(problem) = unreadable {
         return Ok(Checked { file, policy: None, problems: vec![problem] });
     }
@@ -158,6 +131,9 @@ pub fn check(path: &str) -> Result<Checked, Failure> {
         }
         Err(problems) => (None, problems.iter().cloned().collect()),
     };
+    if !problems.iter().any(|p| p.code == Code::InvalidJson) {
+        file.positions = positions(&file.text);
+    }
     let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
     // File order, as an editor shows them (the core reports object members in key order).
     problems.sort_by_key(|p| (p.line, p.column));
@@ -181,9 +157,13 @@ pub fn load(path: &str) -> Result<(PolicyFile, Policy), Failure> {
 }
 
 fn locate(file: &PolicyFile, problem: &Problem) -> Located {
+    if problem.code == Code::InvalidJson {
+        return not_json(file, &problem.message);
+    }
     let at = file.positions.get(&problem.path).copied();
     Located {
         severity: problem.severity,
+        code: problem.code.as_str(),
         path: problem.path.clone(),
         line: at.map(|(l, _)| l),
         column: at.map(|(_, c)| c),
@@ -192,19 +172,34 @@ fn locate(file: &PolicyFile, problem: &Problem) -> Located {
     }
 }
 
+/// The core's `invalid-json` problem, its place (the message ends ` at line L column C`) shown up
+/// front, with a fix for the usual causes.
+fn not_json(file: &PolicyFile, message: &str) -> Located {
+    let (message, at) = match message.rsplit_once(" at line ") {
+        Some((message, place)) => {
+            let at = place.split_once(" column ").and_then(|(l, c)| Some((l.parse().ok()?, c.parse().ok()?)));
+            (message, at)
+        }
+        None => (message, None),
+    };
+    let fix = if file.text.starts_with('\u{feff}') {
+        Some("the file starts with a byte order mark (BOM): save it as UTF-8 without BOM".to_string())
+    } else if message.contains("trailing comma") {
+        Some("JSON allows no comma after the last element of a list or object".to_string())
+    } else if message.contains("key must be a string") {
+        Some("JSON object keys are in double quotes, and JSON has no comments".to_string())
+    } else {
+        None
+    };
+    whole_file(at, message.to_string(), fix)
+}
+
 /// A fix the core's message does not already give.
 fn suggest(problem: &Problem) -> Option<String> {
-    if !problem.message.starts_with("unknown field") {
+    if problem.code != Code::UnknownField {
         return None;
     }
     let key = problem.path.rsplit('.').next().unwrap_or(&problem.path);
-    if key == "$schema" {
-        return Some(
-            "the policy file takes no $schema key (every edge would refuse it); associate policy.schema.json \
-             in your editor's settings instead (README: \"The corsguard command\")"
-                .into(),
-        );
-    }
     let in_route = problem.path.starts_with("routes[");
     let fields: &[&str] = if in_route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
     closest(key, fields).map(|field| format!("did you mean \"{field}\"?"))
@@ -248,10 +243,23 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Where each JSON path of a valid JSON text sits, in the core's notation (`routes[0].origins[1]`):
 /// a member at its key, an array element at its value.
+/// A key given twice is located at its last occurrence (the core's `duplicate-key` names the first).
+/// One pass over the text, whatever the number of paths.
 pub fn positions(text: &str) -> HashMap<String, (usize, usize)> {
     let mut scanner = Scanner { text, bytes: text.as_bytes(), at: 0, found: HashMap::new() };
     scanner.value("");
-    scanner.found.into_iter().map(|(path, offset)| (path, line_column(text, offset))).collect()
+    let mut found: Vec<(usize, String)> = scanner.found.into_iter().map(|(path, offset)| (offset, path)).collect();
+    found.sort_unstable();
+    let (mut line, mut column, mut at) = (1, 1, 0);
+    let mut located = HashMap::with_capacity(found.len());
+    for (offset, path) in found {
+        for c in text.get(at..offset).unwrap_or_default().chars() {
+            (line, column) = if c == '\n' { (line + 1, 1) } else { (line, column + 1) };
+        }
+        at = offset;
+        located.insert(path, (line, column));
+    }
+    located
 }
 
 struct Scanner<'a> {

@@ -170,6 +170,16 @@ fn properties(route: bool) -> Map<String, Value> {
     properties
 }
 
+/// The top level's fields, and `$schema`, which editors add and every edge ignores.
+fn top_properties() -> Map<String, Value> {
+    let mut properties = properties(false);
+    properties.insert(
+        "$schema".into(),
+        json!({ "type": "string", "description": "The schema editors check this file with; ignored by every edge." }),
+    );
+    properties
+}
+
 /// The schema, draft-07 (what editors support most widely).
 pub fn schema() -> Value {
     json!({
@@ -180,7 +190,7 @@ pub fn schema() -> Value {
         "type": "object",
         "required": ["origins"],
         "additionalProperties": false,
-        "properties": properties(false),
+        "properties": top_properties(),
         "definitions": {
             "route": {
                 "description": "Requests this route matches (host and/or path_prefix) get its fields over the \

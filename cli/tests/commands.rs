@@ -53,14 +53,16 @@ fn check_lists_every_problem_with_path_line_and_fix_in_file_order() {
     let (code, out, _) = run(&["check", path]);
     assert_eq!(code, 1, "{out}");
     let lines: Vec<&str> = out.lines().collect();
-    assert!(
-        lines[0].starts_with(&format!("{path}:2:15: error: origins[0]: \"https://example.com/\" has a trailing slash"))
-    );
-    assert!(lines[1].starts_with(&format!("{path}:2:39: error: origins[1]:")));
-    assert!(lines[2].starts_with(&format!("{path}:3:3: error: allowedHeaders: unknown field")));
+    assert!(lines[0].starts_with(&format!(
+        "{path}:2:15: error[trailing-slash]: origins[0]: \"https://example.com/\" has a trailing slash"
+    )));
+    assert!(lines[1].starts_with(&format!("{path}:2:39: error[top-level-wildcard]: origins[1]:")));
+    assert!(lines[2].starts_with(&format!("{path}:3:3: error[unknown-field]: allowedHeaders: unknown field")));
     assert_eq!(lines[3], "  help: did you mean \"request_headers\"?");
-    assert!(lines[4].starts_with(&format!("{path}:5:3: warning: max_age: 86400 seconds")));
-    assert!(lines[5].contains(":6:36: error: routes[0].origins: \"*\" cannot be used with credentials: true"));
+    assert!(lines[4].starts_with(&format!("{path}:5:3: warning[max-age]: max_age: 86400 seconds")));
+    assert!(lines[5].contains(
+        ":6:36: error[wildcard-with-credentials]: routes[0].origins: \"*\" cannot be used with credentials: true"
+    ));
     assert_eq!(lines[6], format!("{path}: invalid, every edge refuses it (4 errors, 1 warning)"));
 
     let (code, out, _) = run(&["check", path, "--format", "json"]);
@@ -79,7 +81,7 @@ fn check_strict_fails_on_warnings_and_reads_standard_input() {
     let path = file(r#"{"origins": ["http://app.example.com"]}"#);
     let (code, out, _) = run(&["check", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("warning: origins[0]: \"http://app.example.com\" is plain http"), "{out}");
+    assert!(out.contains("warning[plain-http]: origins[0]: \"http://app.example.com\" is plain http"), "{out}");
     assert_eq!(run(&["check", "--strict", path.to_str().unwrap()]).0, 1);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_corsguard"))
@@ -101,7 +103,7 @@ fn invalid_json_is_reported_with_line_and_column() {
     let path = path.to_str().unwrap();
     let (code, out, _) = run(&["check", path]);
     assert_eq!(code, 1);
-    assert!(out.starts_with(&format!("{path}:3:3: error: not valid JSON: trailing comma\n")), "{out}");
+    assert!(out.starts_with(&format!("{path}:3:3: error[invalid-json]: not valid JSON: trailing comma\n")), "{out}");
     let (_, out, _) = run(&["check", path, "--format", "json"]);
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!((json["problems"][0]["line"].as_u64(), json["problems"][0]["column"].as_u64()), (Some(3), Some(3)));
@@ -115,7 +117,21 @@ fn invalid_json_is_reported_with_line_and_column() {
     std::fs::write(&bytes, b"{\"origins\": [\"\xff\"]}").unwrap();
     let (code, out, _) = run(&["check", bytes.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(out.contains(":1:15: error: is not UTF-8 text"), "{out}");
+    assert!(out.contains(":1:15: error[invalid-json]: is not UTF-8 text"), "{out}");
+}
+
+#[test]
+fn a_key_given_twice_is_located_at_both_occurrences() {
+    let path = file("{\n  \"origins\": [\"https://app.example.com\"],\n  \"\\u006frigins\": [\"*\"]\n}\n");
+    let path = path.to_str().unwrap();
+    let (code, out, _) = run(&["check", path]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "{path}:3:3: error[duplicate-key]: origins: is given twice in one object (first at line 2 column 3)"
+        )),
+        "{out}"
+    );
 }
 
 #[test]
@@ -273,7 +289,10 @@ fn explain_and_emit_refuse_an_invalid_policy() {
         let (code, out, err) = run(&args);
         assert_eq!(code, 1, "{args:?}");
         assert!(out.is_empty(), "nothing deployable is printed: {out}");
-        assert!(err.contains("error: origins[0]: \"https://a.example/\" has a trailing slash"), "{err}");
+        assert!(
+            err.contains("error[trailing-slash]: origins[0]: \"https://a.example/\" has a trailing slash"),
+            "{err}"
+        );
     }
 }
 

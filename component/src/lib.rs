@@ -50,7 +50,12 @@ pub fn problem(problem: &Problem) -> wit::Problem {
         Severity::Error => wit::Severity::Error,
         Severity::Warning => wit::Severity::Warning,
     };
-    wit::Problem { severity, path: problem.path.clone(), message: problem.message.clone() }
+    wit::Problem {
+        severity,
+        code: problem.code.as_str().into(),
+        path: problem.path.clone(),
+        message: problem.message.clone(),
+    }
 }
 
 /// Evaluates a WIT request view with the core.

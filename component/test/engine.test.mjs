@@ -74,7 +74,7 @@ test('every decision vector, through the component', () => {
 test('every validation vector, as typed problems', () => {
   const failures = [];
   for (const testCase of validationCases()) {
-    const { engine, problems } = load(JSON.stringify(testCase.policy));
+    const { engine, problems } = load(testCase.text);
     if (testCase.errors.length > 0) assert.ok(problems, `${testCase.name}: a policy with errors loaded`);
     const reported = engine ? engine.warnings() : problems;
     failures.push(...checkValidation(testCase, reported).map((f) => `${testCase.name}: ${f}`));
@@ -87,6 +87,7 @@ test('invalid JSON is one error at the root, with line and column', () => {
   assert.equal(problems.length, 1);
   assert.equal(problems[0].severity, 'error');
   assert.equal(problems[0].path, '');
+  assert.equal(problems[0].code, 'invalid-json');
   assert.match(problems[0].message, /^not valid JSON: .*line 2 column/);
 });
 

@@ -8,7 +8,7 @@ import init, { initSync, Engine, applyEdits } from './engine.js';
 
 export { init, initSync };
 
-/** Thrown by `Policy.parse`: `message` lists every problem, `problems` holds them. */
+/** Thrown by `Policy.parse`: `message` lists every problem, `problems` holds them (`[{ severity, code, path, message }]`). */
 export class PolicyError extends Error {
   constructor(message, problems) {
     super(message);
@@ -66,7 +66,7 @@ export class Policy {
     }
   }
 
-  /** The warnings of a policy that loaded: `[{ severity: 'warning', path, message }]`. */
+  /** The warnings of a policy that loaded: `[{ severity: 'warning', code, path, message }]`. */
   get warnings() {
     return this.#engine.warnings();
   }

@@ -5,7 +5,7 @@
 //! objects out. Header values arrive as Fetch's byte strings (one char per byte) and reach the
 //! engine as those bytes.
 
-use corsguard::{Action, Decision, HeaderList, Problem, Request, ResponseHeaders, Severity};
+use corsguard::{Action, Decision, HeaderList, Problem, Request, ResponseHeaders};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -130,12 +130,9 @@ fn object(fields: &[(&str, JsValue)]) -> Object {
 }
 
 fn problem(problem: &Problem) -> JsValue {
-    let severity = match problem.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
     object(&[
-        ("severity", severity.into()),
+        ("severity", problem.severity.as_str().into()),
+        ("code", problem.code.as_str().into()),
         ("path", problem.path.as_str().into()),
         ("message", problem.message.as_str().into()),
     ])

@@ -40,9 +40,12 @@ export function decisionFiles() {
     .map((name) => ({ file: name, ...JSON.parse(readFileSync(join(dir, name), 'utf8')) }));
 }
 
-/** The cases of `validation.json`. */
+/** The cases of `validation.json`, each with `text`: the policy file's text (as written, or the object as JSON). */
 export function validationCases() {
-  return JSON.parse(readFileSync(join(VECTORS, 'validation.json'), 'utf8'));
+  return JSON.parse(readFileSync(join(VECTORS, 'validation.json'), 'utf8')).map((testCase) => ({
+    ...testCase,
+    text: testCase.text ?? JSON.stringify(testCase.policy),
+  }));
 }
 
 /**
@@ -161,18 +164,18 @@ export function checkDenial(testCase, code) {
 
 /**
  * Every way the problems a runner reported for a `validation.json` case differ from the case:
- * `problems` is `[{ severity: 'error' | 'warning', path, message }]`.
+ * `problems` is `[{ severity: 'error' | 'warning', code, path, message }]`.
  */
 export function checkValidation(testCase, problems) {
   const failures = [];
   for (const [severity, key] of [['error', 'errors'], ['warning', 'warnings']]) {
     const left = problems.filter((p) => p.severity === severity);
     for (const want of testCase[key]) {
-      const at = left.findIndex((p) => p.path === want.path && p.message.includes(want.contains));
-      if (at < 0) failures.push(`no ${severity} at ${JSON.stringify(want.path)} containing ${JSON.stringify(want.contains)}`);
+      const at = left.findIndex((p) => p.path === want.path && p.code === want.code && p.message.includes(want.contains));
+      if (at < 0) failures.push(`no ${severity} [${want.code}] at ${JSON.stringify(want.path)} containing ${JSON.stringify(want.contains)}`);
       else left.splice(at, 1);
     }
-    failures.push(...left.map((p) => `unexpected ${severity} at ${JSON.stringify(p.path)}: ${p.message}`));
+    failures.push(...left.map((p) => `unexpected ${severity} [${p.code}] at ${JSON.stringify(p.path)}: ${p.message}`));
   }
   return failures;
 }

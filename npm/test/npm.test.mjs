@@ -86,13 +86,14 @@ test('every validation vector: Policy.parse throws a PolicyError listing every p
   for (const testCase of validationCases()) {
     let reported;
     try {
-      reported = Policy.parse(testCase.policy).warnings;
+      reported = Policy.parse(testCase.text).warnings;
       if (testCase.errors.length > 0) failures.push(`${testCase.name}: a policy with errors loaded`);
     } catch (error) {
       assert.ok(error instanceof PolicyError, `${testCase.name}: ${error}`);
       reported = error.problems;
       for (const p of reported) {
-        const line = p.path === '' ? `${p.severity}: ${p.message}` : `${p.severity}: ${p.path}: ${p.message}`;
+        const kind = `${p.severity}[${p.code}]`;
+        const line = p.path === '' ? `${kind}: ${p.message}` : `${kind}: ${p.path}: ${p.message}`;
         if (!error.message.includes(line)) failures.push(`${testCase.name}: the message lacks ${JSON.stringify(line)}`);
       }
     }
@@ -105,7 +106,7 @@ test('invalid JSON text is refused with its line and column', () => {
   assert.throws(() => Policy.parse('{\n  "origins": ["https://a.example.com",]\n}'), (error) => {
     assert.ok(error instanceof PolicyError);
     assert.equal(error.problems.length, 1);
-    assert.match(error.message, /error: not valid JSON: .*line 2 column/);
+    assert.match(error.message, /error\[invalid-json\]: not valid JSON: .*line 2 column/);
     return true;
   });
 });

@@ -59,6 +59,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (all held at once while they are chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 class Upstream:
     """The upstream every runner uses: 200, `upstream`, and CORS headers of its own to replace.
 
@@ -148,6 +160,16 @@ def large_body_ok(body: bytes) -> bool:
 
 def vector_files() -> list[pathlib.Path]:
     return sorted((VECTORS / "decisions").glob("*.json"))
+
+
+def validation_cases() -> list[dict]:
+    """The cases of validation.json."""
+    return json.loads((VECTORS / "validation.json").read_text())
+
+
+def policy_text(case: dict) -> str:
+    """A validation case's policy file: its raw `text`, or its `policy` as JSON."""
+    return case["text"] if "text" in case else json.dumps(case["policy"])
 
 
 def load(path: pathlib.Path) -> dict:

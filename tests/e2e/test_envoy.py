@@ -397,7 +397,7 @@ UNREADABLE = ["{not json", "", "[]"]
 
 
 def invalid_policies():
-    return [c for c in json.loads((harness.VECTORS / "validation.json").read_text()) if c["errors"]]
+    return [c for c in harness.validation_cases() if c["errors"]]
 
 
 def run_refused(wasm, upstream_port: int, policy: dict | str) -> tuple[int | None, str]:
@@ -416,7 +416,7 @@ def run_refused(wasm, upstream_port: int, policy: dict | str) -> tuple[int | Non
 @pytest.fixture(scope="module")
 def refusals(wasm, upstream):
     """Every policy Envoy must refuse, started a few at a time: name -> (exit code, log)."""
-    policies = {c["name"]: c["policy"] for c in invalid_policies()}
+    policies = {c["name"]: harness.policy_text(c) for c in invalid_policies()}
     policies.update({f"text {text!r}": text for text in UNREADABLE})
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = pool.map(lambda policy: run_refused(wasm, upstream.port, policy), policies.values())
@@ -436,8 +436,26 @@ def test_invalid_policy_is_refused_with_every_error_logged(refusals, case):
     lines = [line for line in log.splitlines() if "[error][wasm]" in line]
     assert any(f"policy rejected with {len(case['errors'])} error(s)" in line for line in lines), log[-3000:]
     for error in case["errors"]:
-        at = f"policy error: {error['path']}: " if error["path"] else "policy error: "
+        at = f"policy error[{error['code']}]: " + (f"{error['path']}: " if error["path"] else "")
         assert any(at in line and error["contains"] in line for line in lines), (error, lines)
+
+
+def test_every_valid_policy_of_the_vectors_loads_with_its_warnings_logged(wasm, upstream):
+    """One Envoy, one listener per validation case without errors: each serves, each warning is logged."""
+    cases = [c for c in harness.validation_cases() if not c["errors"]]
+    ports = {c["name"]: harness.free_port() for c in cases}
+    listeners = [envoy_edge.listener(f"valid{i}", ports[c["name"]], [envoy_edge.wasm_filter(harness.policy_text(c), wasm)])
+                 for i, c in enumerate(cases)]
+    with envoy_edge.Envoy(listeners, upstream.port) as envoy:
+        for case in cases:
+            status, _, _ = harness.send(ports[case["name"]], {"path": "/"})
+            assert status == 200, case["name"]
+        time.sleep(LOG_WAIT)
+        lines = [line for line in envoy.log().splitlines() if "[warning][wasm]" in line]
+        for case in cases:
+            for warning in case["warnings"]:
+                at = f"policy warning[{warning['code']}]: {warning['path']}: "
+                assert any(at in line and warning["contains"] in line for line in lines), (case["name"], warning)
 
 
 @pytest.mark.parametrize("text", UNREADABLE)

@@ -27,11 +27,12 @@ GUARD_POLICY = {
     "debug": True,
 }
 # Two errors, each to be named in the 500.
-BAD_POLICY = {"origins": ["https://example.com/", "*"], "credentials": True}
+BAD_POLICY = {"origins": ["https://bad.example.com/", "*"], "credentials": True}
 # Valid, with a warning to be logged once per isolate.
-WARNED_POLICY = {"origins": [ALLOWED], "max_age": 86400}
+WARNED_POLICY = {"origins": [ALLOWED], "max_age": 86399}
 
 FILES = harness.vector_files()
+VALIDATION = harness.validation_cases()
 
 
 def vector_worker(path) -> str:
@@ -75,6 +76,8 @@ def edge(built, upstream):
     workers["dead-upstream"] = worker(GUARD_POLICY, UPSTREAM=f"http://127.0.0.1:{harness.free_port()}")
     # A TOML table in wrangler.toml reaches the Worker as an object, not a string.
     workers["object"] = dict(corsguard, bindings={"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY})
+    for index, case in enumerate(VALIDATION):
+        workers[f"validation-{index}"] = worker(harness.policy_text(case))
     config = workers_edge.config()
     for env, section in [("default", config), *config.get("env", {}).items()]:
         workers[f"env-{env}"] = worker(section["vars"]["CORS_POLICY"])
@@ -312,7 +315,7 @@ def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, r
     assert "CORS_POLICY is not a valid policy; its problems are in the Worker's log" in text
     # The problems describe the policy: they go to the log, never to a client.
     assert "example.com" not in text and "credentials" not in text
-    assert 'origins[0]: "https://example.com/" has a trailing slash' in edge.log()
+    assert 'origins[0]: "https://bad.example.com/" has a trailing slash' in edge.log()
     assert '"*" cannot be used with credentials: true' in edge.log()
     assert not any(name.lower().startswith("access-control-") for name, _ in headers)
 
@@ -333,8 +336,8 @@ def test_policy_problems_are_logged_once_per_isolate(edge, upstream):
         assert request(edge, upstream, "bad", preflight())[0] == 500
         assert request(edge, upstream, "warned", preflight(method="GET"))[0] == 204
     log = edge.log()
-    assert log.count('error: origins[0]: "https://example.com/" has a trailing slash') == 1, log[-4000:]
-    assert log.count("corsguard: CORS_POLICY: warning: max_age") == 1, log[-4000:]
+    assert log.count('error[trailing-slash]: origins[0]: "https://bad.example.com/" has a trailing slash') == 1, log[-4000:]
+    assert log.count("corsguard: CORS_POLICY: warning[max-age]: max_age: 86399 seconds") == 1, log[-4000:]
 
 
 def test_policy_problems_are_logged_as_the_worker_starts(built):
@@ -343,7 +346,21 @@ def test_policy_problems_are_logged_as_the_worker_starts(built):
         deadline = time.monotonic() + 10
         while "trailing slash" not in edge.log() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert 'error: origins[0]: "https://example.com/" has a trailing slash' in edge.log()  # before any request
+        assert 'error[trailing-slash]: origins[0]: "https://bad.example.com/" has a trailing slash' in edge.log()  # before any request
+
+
+@pytest.mark.parametrize("index", range(len(VALIDATION)), ids=[c["name"] for c in VALIDATION])
+def test_validation_vector(edge, upstream, index):
+    """Each validation case as a Worker's CORS_POLICY: refused with a 500 and every error logged, or
+    serving with every warning logged."""
+    case = VALIDATION[index]
+    status, _, _, reached = request(edge, upstream, f"validation-{index}", {"path": "/"})
+    assert (status, reached) == ((500, False) if case["errors"] else (200, True))
+    log = edge.log()
+    for severity, key in [("error", "errors"), ("warning", "warnings")]:
+        for problem in case[key]:
+            at = f"{severity}[{problem['code']}]: " + (f"{problem['path']}: " if problem["path"] else "")
+            assert any(at in line and problem["contains"] in line for line in log.splitlines()), (problem, log[-3000:])
 
 
 def test_a_policy_given_as_an_object_works(edge, upstream):

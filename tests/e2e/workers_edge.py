@@ -87,12 +87,24 @@ class Workerd:
     def __init__(self, workers: dict[str, dict], prefix: list[str] | None = None) -> None:
         self.workers = workers
         self.prefix = prefix or []
-        self.ports = {name: harness.free_port() for name in workers}
-        self.dir = tempfile.TemporaryDirectory(prefix="corsguard-workerd-")
-        self.log_path = pathlib.Path(self.dir.name) / "workerd.log"
+        self.ports: dict[str, int] = {}
+        self.dir: tempfile.TemporaryDirectory | None = None
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Workerd":
+        # A free port may be taken by miniflare's own sockets before workerd binds it: try again.
+        for attempt in range(3):
+            try:
+                return self.start()
+            except RuntimeError as error:
+                if "ERR_ADDRESS_IN_USE" not in str(error) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def start(self) -> "Workerd":
+        self.ports = dict(zip(self.workers, harness.free_ports(len(self.workers))))
+        self.dir = tempfile.TemporaryDirectory(prefix="corsguard-workerd-")
+        self.log_path = pathlib.Path(self.dir.name) / "workerd.log"
         wrangler = config()
         spec = {
             "compatibility_date": wrangler["compatibility_date"],
@@ -132,7 +144,9 @@ class Workerd:
     def __exit__(self, *exc) -> None:
         if self.process:
             stop(self.process)
-        self.dir.cleanup()
+            self.process = None
+        if self.dir:
+            self.dir.cleanup()
 
 
 class WranglerDev:

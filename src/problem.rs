@@ -1,0 +1,208 @@
+//! What is wrong with a policy file: each problem has a severity, a JSON path, a stable code for
+//! tools, and a sentence for people.
+
+use alloc::{string::String, vec::Vec};
+use core::fmt;
+
+/// How serious a [`Problem`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The policy is rejected.
+    Error,
+    /// Legal but risky; the policy is used.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Declares [`Code`] with its text and the list of every code.
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $text:literal,)+) => {
+        /// What kind of problem it is: stable, for tools (the message is for people and may change).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl Code {
+            /// Every code, in the order the README documents them.
+            pub const ALL: &[Code] = &[$(Code::$variant,)+];
+
+            /// The code as tools see it (`duplicate-key`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The text is not JSON.
+    InvalidJson = "invalid-json",
+    /// The policy, a route, or a field is not the JSON type it must be.
+    WrongType = "wrong-type",
+    /// A key appears twice in one object (however it is spelled).
+    DuplicateKey = "duplicate-key",
+    /// A key that is not a field of its object.
+    UnknownField = "unknown-field",
+    /// A route's field (`host`, `path_prefix`, ...) at the top level, or `routes` inside a route.
+    MisplacedField = "misplaced-field",
+    /// `origins` is missing, or empty at the top level.
+    NoOrigins = "no-origins",
+    /// The same origin, method or header name is listed twice.
+    ListedTwice = "listed-twice",
+    /// An origin entry that is not `scheme://host[:port]`: a path, query, user info, no scheme.
+    NotAnOrigin = "not-an-origin",
+    /// An origin entry ends with `/`.
+    TrailingSlash = "trailing-slash",
+    /// An origin entry or route host names the scheme's default port.
+    DefaultPort = "default-port",
+    /// A host or port no URL can have.
+    InvalidHost = "invalid-host",
+    /// A host in a form browsers never send (`127.1`, `[0:0::1]`); the message names the form they do.
+    NotSerialized = "not-serialized",
+    /// A host that is not ASCII: browsers send internationalized names in punycode.
+    NotAscii = "not-ascii",
+    /// A `*` where patterns cannot have one, or over an IP address.
+    BadWildcard = "bad-wildcard",
+    /// A wildcard over a top-level domain (`https://*.com`).
+    TopLevelWildcard = "top-level-wildcard",
+    /// A wildcard over a public suffix (`https://*.github.io`): an error with credentials.
+    PublicSuffixWildcard = "public-suffix-wildcard",
+    /// `null`, the origin any sandboxed page can produce.
+    NullOrigin = "null-origin",
+    /// A plain `http://` origin that is not loopback.
+    PlainHttp = "plain-http",
+    /// Entries next to `*`, which already allows every origin.
+    Redundant = "redundant",
+    /// `*` in a list, with `credentials: true`.
+    WildcardWithCredentials = "wildcard-with-credentials",
+    /// A method or header name that is not an HTTP token.
+    InvalidName = "invalid-name",
+    /// A method browsers never send (`CONNECT`, `TRACE`, `TRACK`).
+    ForbiddenMethod = "forbidden-method",
+    /// `patch`, which `fetch()` sends as written: `PATCH` is meant.
+    LowercasePatch = "lowercase-patch",
+    /// A request header scripts cannot set (`Cookie`, `Sec-*`, `Proxy-*`): browsers never ask for it.
+    ForbiddenRequestHeader = "forbidden-request-header",
+    /// A response header (`Access-Control-Allow-Origin`) listed as a request header.
+    ResponseHeader = "response-header",
+    /// A response header browsers never expose to scripts (`Set-Cookie`).
+    ForbiddenResponseHeader = "forbidden-response-header",
+    /// `max_age` that is negative or beyond what browsers cache.
+    MaxAge = "max-age",
+    /// `preflight_status` that is not 200-299.
+    PreflightStatus = "preflight-status",
+    /// `mode` other than `enforce` or `report-only`.
+    Mode = "mode",
+    /// A route with neither `host` nor `path_prefix`.
+    RouteMatchesNothing = "route-matches-nothing",
+    /// A `path_prefix` that does not start with `/`, holds `?` or `#`, bytes browsers escape, or
+    /// spellings servers read differently.
+    InvalidPathPrefix = "invalid-path-prefix",
+    /// A `path_prefix` that is not canonical; the message gives the canonical form.
+    NonCanonicalPath = "non-canonical-path",
+    /// A route that an earlier route always matches first.
+    ShadowedRoute = "shadowed-route",
+}
+
+/// One problem in a policy file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What kind of problem.
+    pub code: Code,
+    /// Where, as a JSON path (`routes[0].origins[2]`); empty for the whole file.
+    pub path: String,
+    /// What is wrong, and what to write instead where that is clear.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    /// `error[trailing-slash]: origins[0]: message`, as compilers print theirs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]: ", self.severity.as_str(), self.code.as_str())?;
+        match self.path.as_str() {
+            "" => write!(f, "{}", self.message),
+            path => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// Every problem found in a policy file: each level's fields in file order, then the routes, then
+/// the checks that span fields (the `corsguard check` command sorts them by line).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    pub(crate) fn error(&mut self, path: &str, code: Code, message: impl Into<String>) {
+        self.push(Severity::Error, code, path, message.into());
+    }
+
+    pub(crate) fn warning(&mut self, path: &str, code: Code, message: impl Into<String>) {
+        self.push(Severity::Warning, code, path, message.into());
+    }
+
+    fn push(&mut self, severity: Severity, code: Code, path: &str, message: String) {
+        self.0.push(Problem { severity, code, path: path.into(), message });
+    }
+
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// The problems, in the order found.
+    pub fn iter(&self) -> core::slice::Iter<'_, Problem> {
+        self.0.iter()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Problem> {
+        self.0
+    }
+}
+
+impl fmt::Display for Problems {
+    /// One problem per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for problem in &self.0 {
+            writeln!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Problems {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_distinct_and_documented_once_in_the_readme() {
+        let readme = include_str!("../README.md");
+        for (index, code) in Code::ALL.iter().enumerate() {
+            let text = code.as_str();
+            assert!(Code::ALL.iter().skip(index + 1).all(|other| other.as_str() != text), "{text}");
+            let rows = ["error", "warning"].map(|s| readme.matches(&alloc::format!("| `{text}` | {s}")).count());
+            assert_eq!(rows.iter().sum::<usize>(), 1, "README's table of codes: {text}");
+        }
+    }
+}

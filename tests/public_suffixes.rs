@@ -1,0 +1,209 @@
+//! `src/public_suffix.deflate` is generated here from the pinned `psl` crate, and this test fails
+//! when it is out of date: after bumping `psl` in Cargo.toml, run
+//! `CORSGUARD_BLESS=1 cargo test --test public_suffixes` to regenerate it.
+//!
+//! `psl` compiles the list into match arms; walking its generated `list.rs` gives every name the
+//! list knows, and `psl` itself then says which of them are public suffixes, so the table holds the
+//! list's meaning, not a reading of its syntax.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use psl::{List, Psl, Type};
+use std::collections::{BTreeMap, HashMap};
+use std::{env, fs, path::PathBuf};
+
+const TABLE: &str = "src/public_suffix.deflate";
+const SUFFIX: u8 = 0x40;
+const WILDCARD: u8 = 0x80;
+/// A label no list entry names, to ask `psl` what a wildcard covers.
+const PROBE: &str = "corsguard-probe";
+
+/// The pinned `psl`'s generated source, found in Cargo's registry.
+fn psl_source() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap();
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"psl\"\n"))
+        .and_then(|p| p.split("version = \"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .expect("psl in Cargo.lock");
+    let home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env::var_os("HOME").unwrap()).join(".cargo"));
+    let registry = home.join("registry/src");
+    for index in fs::read_dir(&registry).unwrap_or_else(|e| panic!("{}: {e}", registry.display())) {
+        let list = index.unwrap().path().join(format!("psl-{version}/src/list.rs"));
+        if let Ok(text) = fs::read_to_string(&list) {
+            return text;
+        }
+    }
+    panic!("psl {version}'s source is not under {}: run cargo fetch", registry.display());
+}
+
+/// Every name `list.rs` matches on, as labels from the right (`*` for a wildcard arm).
+fn names(source: &str) -> Vec<Vec<String>> {
+    // Each function's arms: the label and the function it calls.
+    let mut arms: HashMap<&str, Vec<(String, &str)>> = HashMap::new();
+    let mut current = "";
+    for line in source.lines() {
+        if let Some(rest) = line.strip_prefix("fn ").or_else(|| line.strip_prefix("pub(super) fn ")) {
+            current = rest.split(['<', '(']).next().unwrap();
+            continue;
+        }
+        let Some((label, call)) = line.trim().split_once(" => ") else { continue };
+        let Some(callee) = call.strip_prefix("lookup").map(|_| call.split('(').next().unwrap()) else { continue };
+        let label = match label {
+            "wild" => "*".to_string(),
+            _ if label.starts_with('[') => {
+                let bytes: Vec<u8> = label.trim_matches(['[', ']']).split(", ").map(|b| b.parse().unwrap()).collect();
+                String::from_utf8(bytes).unwrap()
+            }
+            _ => continue,
+        };
+        arms.entry(current).or_default().push((label, callee));
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![("lookup", Vec::new())];
+    while let Some((function, labels)) = stack.pop() {
+        for (label, callee) in arms.get(function).into_iter().flatten() {
+            let mut name = labels.clone();
+            name.push(label.clone());
+            found.push(name.clone());
+            stack.push((callee, name));
+        }
+    }
+    assert!(found.len() > 5000, "only {} names in psl's list.rs: has its layout changed?", found.len());
+    found
+}
+
+/// The section of the list that makes the name (labels from the right) a public suffix, if any.
+fn suffix_type(labels: &[String]) -> Option<Type> {
+    let info = List.find(labels.iter().map(|l| l.as_bytes()));
+    let length: usize = labels.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
+    info.typ.filter(|_| info.len == length)
+}
+
+/// Whether the table holds a name: the private section (names anyone can get a site under:
+/// `github.io`, `vercel.app`), and every wildcard rule with its exceptions (`*.ck`, `!www.ck`).
+/// The ICANN section's other names (`co.uk`, 5,000 of them) would take the Worker past its
+/// 100 KB gzip goal (BENCHMARKS.md); a wildcard over a top-level domain is refused anyway.
+fn kept(wildcard: bool, typ: Option<Type>, under_wildcard: bool) -> bool {
+    wildcard || under_wildcard || typ == Some(Type::Private)
+}
+
+/// The table: every ASCII name (IDNs in their `xn--` form) with its flags, as labels from the right.
+fn generate() -> Vec<u8> {
+    let mut nodes: BTreeMap<Vec<String>, u8> = BTreeMap::new();
+    for name in names(&psl_source()) {
+        let wildcard = name.last().is_some_and(|l| l == "*");
+        let asked = if wildcard { [&name[..name.len() - 1], &[PROBE.to_string()]].concat() } else { name.clone() };
+        let dotted: Vec<&str> = name.iter().rev().map(String::as_str).collect();
+        let ascii = idna::domain_to_ascii(&dotted.join(".").replace('*', PROBE)).unwrap();
+        let mut labels: Vec<String> = ascii.rsplit('.').map(String::from).collect();
+        if wildcard {
+            labels.pop();
+        }
+        let typ = suffix_type(&asked);
+        let parent = &asked[..asked.len() - 1];
+        let under_wildcard = !parent.is_empty() && suffix_type(&[parent, &[PROBE.to_string()]].concat()).is_some();
+        if !kept(wildcard, typ, under_wildcard) {
+            continue;
+        }
+        for depth in 1..labels.len() {
+            nodes.entry(labels[..depth].to_vec()).or_insert(0);
+        }
+        let flags = nodes.entry(labels).or_insert(0);
+        match (wildcard, typ.is_some()) {
+            (true, true) => *flags |= WILDCARD,
+            (false, true) => *flags |= SUFFIX,
+            _ => {}
+        }
+    }
+    let mut table = String::new();
+    write_children(&nodes, &[], &mut table);
+    table.into_bytes()
+}
+
+/// The nodes under `parent`, as `src/public_suffix.rs` reads them: `label`, then `!` if the name
+/// is a public suffix and `*` if its child labels are, then its own children in parentheses, then
+/// `,`. A top-level domain with no children and no wildcard is left out: every single label is a
+/// public suffix.
+fn write_children(nodes: &BTreeMap<Vec<String>, u8>, parent: &[String], out: &mut String) {
+    let children = nodes.range(parent.to_vec()..).take_while(|(name, _)| name.starts_with(parent));
+    for (name, &flags) in children.filter(|(name, _)| name.len() == parent.len() + 1) {
+        let mut below = String::new();
+        write_children(nodes, name, &mut below);
+        if name.len() == 1 && below.is_empty() && flags & WILDCARD == 0 {
+            continue;
+        }
+        let label = name.last().unwrap();
+        assert!(label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{name:?}");
+        out.push_str(label);
+        if flags & SUFFIX != 0 || name.len() == 1 {
+            out.push('!');
+        }
+        if flags & WILDCARD != 0 {
+            out.push('*');
+        }
+        if !below.is_empty() {
+            out.push('(');
+            out.push_str(&below);
+            out.push(')');
+        }
+        out.push(',');
+    }
+}
+
+#[test]
+fn the_table_is_generated_from_the_pinned_psl() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TABLE);
+    let table = generate();
+    if env::var_os("CORSGUARD_BLESS").is_some() {
+        fs::write(&path, miniz_oxide::deflate::compress_to_vec(&table, 10)).unwrap();
+    }
+    let shipped = miniz_oxide::inflate::decompress_to_vec(&fs::read(&path).unwrap()).unwrap();
+    assert!(shipped == table, "{TABLE} is not what psl makes: run CORSGUARD_BLESS=1 cargo test --test public_suffixes");
+}
+
+/// Through the public API: a wildcard entry over each name the list knows, and over a name one
+/// label below it, is warned about exactly when `psl` says the name is a public suffix the table
+/// keeps.
+#[test]
+fn wildcards_are_warned_about_exactly_over_the_kept_public_suffixes() {
+    let mut expected = BTreeMap::new();
+    for name in names(&psl_source()) {
+        let name: Vec<String> = name.into_iter().map(|l| if l == "*" { PROBE.to_string() } else { l }).collect();
+        for labels in [name.clone(), [&name[..], &[PROBE.to_string()]].concat()] {
+            let dotted: Vec<&str> = labels.iter().rev().map(String::as_str).collect();
+            let Ok(ascii) = idna::domain_to_ascii(&dotted.join(".")) else { continue };
+            if labels.len() < 2 || !ascii.is_ascii() {
+                continue;
+            }
+            let typ = suffix_type(&labels);
+            let parent = &labels[..labels.len() - 1];
+            let under_wildcard = suffix_type(&[parent, &[PROBE.to_string()]].concat()).is_some();
+            let wildcard = labels.last().is_some_and(|l| l == PROBE) && under_wildcard;
+            expected.insert(ascii, typ.is_some() && kept(wildcard, typ, under_wildcard));
+        }
+    }
+    let entries: Vec<String> = expected.keys().map(|name| format!("https://*.{name}")).collect();
+    let policy = format!(r#"{{"origins": {}}}"#, serde_json::to_string(&entries).unwrap());
+    let warned: std::collections::HashSet<String> = match corsguard::Policy::parse(&policy) {
+        Ok(policy) => policy
+            .warnings()
+            .iter()
+            .filter(|p| p.code == corsguard::Code::PublicSuffixWildcard)
+            .map(|p| p.path.clone())
+            .collect(),
+        Err(problems) => panic!("{}", problems.iter().take(5).map(|p| p.to_string()).collect::<Vec<_>>().join("\n")),
+    };
+    let mut wrong = Vec::new();
+    for (index, (name, public)) in expected.iter().enumerate() {
+        if warned.contains(&format!("origins[{index}]")) != *public {
+            wrong.push(format!("{name}: psl says {public}"));
+        }
+    }
+    assert!(expected.values().filter(|p| **p).count() > 2000);
+    assert!(wrong.is_empty(), "{} wrong, such as {:?}", wrong.len(), &wrong[..wrong.len().min(10)]);
+}
