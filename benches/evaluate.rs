@@ -178,10 +178,30 @@ fn routes(c: &mut Criterion) {
     group.finish();
 }
 
+/// Preview-deployment patterns (`https://pr-*-t0.example.com`): an actual request from an origin
+/// the last of 1 or 10,000 patterns matches; the cost must not grow with the number of patterns.
+fn label_patterns(c: &mut Criterion) {
+    let mut group = c.benchmark_group("label-patterns");
+    for size in [1, 10_000] {
+        let origins: Vec<String> = (0..size).map(|i| format!("https://pr-*-t{i}.example.com")).collect();
+        let policy =
+            Policy::parse(&serde_json::json!({ "origins": origins, "credentials": true }).to_string()).unwrap();
+        let request = http::Request::get("/api/items")
+            .header("origin", format!("https://pr-7k2-t{}.example.com", size - 1))
+            .body(())
+            .unwrap();
+        assert!(policy.evaluate(&view(&request)).denial.is_none());
+        group.bench_function(BenchmarkId::new("corsguard-decision", size), |b| {
+            b.iter(|| policy.evaluate(&view(black_box(&request))).action)
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(60).warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = compare, routes
+    targets = compare, routes, label_patterns
 }
 criterion_main!(benches);

@@ -12,7 +12,8 @@ cd "$root/fuzz"
 python3 - <<'PY'
 import hashlib, json, pathlib
 vectors = pathlib.Path("../tests/vectors")
-seeds = {"policy": set(), "origin": set(), "request_headers": set(), "evaluate": set(), "route": set()}
+seeds = {"policy": set(), "origin": set(), "request_headers": set(), "evaluate": set(), "route": set(),
+         "label_pattern": set()}
 for path in sorted((vectors / "decisions").glob("*.json")):
     data = json.loads(path.read_text())
     seeds["policy"].add(json.dumps(data["policy"]))
@@ -22,6 +23,9 @@ for path in sorted((vectors / "decisions").glob("*.json")):
         seeds["route"].add(case["request"].get("path", "/") + "\n" + case["request"].get("host", "api.test"))
         if "Origin" in headers:
             seeds["origin"].add(headers["Origin"])
+            for entry in data["policy"].get("origins", []):
+                if "://" in entry and "*" in entry.split("://")[1].split(".")[0] and "://" in headers["Origin"]:
+                    seeds["label_pattern"].add(entry.split("://")[1] + "\n" + headers["Origin"].split("://")[1])
         if "Access-Control-Request-Headers" in headers:
             seeds["request_headers"].add(headers["Access-Control-Request-Headers"])
 for case in json.loads((vectors / "validation.json").read_text()):
@@ -41,7 +45,7 @@ PY
 cargo +nightly fuzz build --release
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for target in policy origin request_headers evaluate route; do
+for target in policy origin request_headers evaluate route label_pattern; do
   echo "== fuzz $target for ${seconds}s"
   status=0
   cargo +nightly fuzz run --release "$target" "corpus/$target" -- \

@@ -112,7 +112,7 @@ pub(crate) fn read(text: &str, problems: &mut Problems) -> Option<(Level, Vec<(S
         );
         return None;
     };
-    let mut file = File { text, problems };
+    let mut file = File { text, lines: None, problems };
     let level = file.level(&top, "");
     let mut routes = Vec::new();
     if let Some(member) = top.iter().find(|m| m.key == "routes") {
@@ -142,9 +142,11 @@ pub(crate) fn read(text: &str, problems: &mut Problems) -> Option<(Level, Vec<(S
     Some((level, routes))
 }
 
-/// The text being read (for the place of a repeated key) and the problems found so far.
+/// The text being read (its lines, found when a repeated key must be placed) and the problems
+/// found so far.
 struct File<'a, 'p> {
     text: &'a str,
+    lines: Option<json::Lines<'a>>,
     problems: &'p mut Problems,
 }
 
@@ -159,7 +161,7 @@ impl File<'_, '_> {
             let key = member.key.as_str();
             let path = &if route { format!("{prefix}.{key}") } else { String::from(key) };
             if let Some(first) = seen.insert(key, member.offset) {
-                let (line, column) = json::line_column(self.text, first);
+                let (line, column) = self.lines.get_or_insert_with(|| json::Lines::new(self.text)).locate(first);
                 problems.error(
                     path,
                     Code::DuplicateKey,

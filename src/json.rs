@@ -46,12 +46,31 @@ pub(crate) fn parse(text: &str) -> Result<Value, Error> {
     }
 }
 
+/// Where each line of a text starts, to turn byte offsets into lines and columns without
+/// rescanning the text for each.
+pub(crate) struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let breaks = text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(at, _)| at + 1);
+        Lines { text, starts: core::iter::once(0).chain(breaks).collect() }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn locate(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or_default();
+        let column = self.text.get(start..offset).map_or(0, |before| before.chars().count());
+        (line, column + 1)
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    (line, before.get(line_start..).unwrap_or_default().chars().count() + 1)
+    Lines::new(text).locate(offset)
 }
 
 /// Where an error sits, for a message: ` at line L column C`.
@@ -303,7 +322,7 @@ fn whole_number(negative: bool, whole: &[u8], fraction: &[u8], exponent: i64) ->
     let (kept, zeros) = if shift >= 0 {
         (digits, usize::try_from(shift).ok()?)
     } else {
-        let cut = digits.len().checked_sub(usize::try_from(-shift).ok()?)?;
+        let cut = digits.len().checked_sub(usize::try_from(shift.checked_neg()?).ok()?)?;
         let (kept, dropped) = digits.split_at(cut);
         if dropped.iter().any(|&d| d != b'0') {
             return None;
@@ -340,6 +359,9 @@ mod tests {
         assert_eq!(number("720000e-2"), Some(7200));
         assert_eq!(number("-0"), Some(0));
         assert_eq!(number("0.0e-99999999999999999999"), Some(0));
+        assert_eq!(number("1.0e-99999999999999999999"), None);
+        assert_eq!(number("0.1e-9223372036854775807"), None);
+        assert_eq!(number("1e99999999999999999999"), None);
         assert_eq!(number("-5"), Some(-5));
         assert_eq!(number("7200.5"), None);
         assert_eq!(number("1e400"), None);

@@ -14,7 +14,7 @@ const FORBIDDEN: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Methods {
     any: bool,
-    listed: HashSet<Box<[u8]>>,
+    listed: HashSet<Box<str>>,
 }
 
 impl Methods {
@@ -46,7 +46,7 @@ impl Methods {
                         "\"patch\" is case-sensitive and fetch() does not uppercase it; you probably mean \"PATCH\"",
                     );
                 }
-                if !methods.listed.insert(method.as_bytes().into()) {
+                if !methods.listed.insert(method.into()) {
                     problems.warning(&at, Code::ListedTwice, format!("\"{entry}\" is listed twice"));
                 }
             }
@@ -62,7 +62,8 @@ impl Methods {
     /// Whether a preflight may ask for `method` (compared case-sensitively, as Fetch does). The
     /// CORS-safelisted methods never need listing.
     pub fn allows(&self, method: &[u8]) -> bool {
-        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || self.listed.contains(method)
+        let listed = || core::str::from_utf8(method).is_ok_and(|method| self.listed.contains(method));
+        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || listed()
     }
 }
 

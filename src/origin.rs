@@ -110,7 +110,8 @@ impl<'a> Origin<'a> {
     /// Whether the host is loopback, where plain `http://` is normal.
     pub fn is_loopback(&self) -> bool {
         let host = self.host;
-        host == "localhost" || host.ends_with(".localhost") || host.starts_with("127.") || host == "[::1]"
+        let ipv4 = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        host == "localhost" || host.ends_with(".localhost") || (ipv4 && host.starts_with("127.")) || host == "[::1]"
     }
 }
 

@@ -1,13 +1,15 @@
 //! The policy's `origins` entries and the matcher they compile into.
 //!
 //! An entry is an exact origin, `*` (any origin), `null`, or a pattern: `https://*.example.com`
-//! (any depth of subdomain, never the apex) and/or `http://localhost:*` (any port). Exact hosts
-//! and wildcard parents live in hash tables, so a lookup costs one probe per label of the
-//! request's host, whatever the number of origins in the policy.
+//! (any depth of subdomain, never the apex), `https://pr-*.example.com` (a `*` inside the first
+//! label: [`crate::label_pattern`]) and/or `http://localhost:*` (any port). Exact hosts, wildcard
+//! parents and label patterns live in hash tables, so a lookup costs one probe per label of the
+//! request's host (and per shape of label pattern), whatever the number of origins in the policy.
 
+use crate::label_pattern::{LabelPatterns, Pattern};
 use crate::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
 use crate::problem::{Code, Problems};
-use crate::public_suffix::PublicSuffixes;
+use crate::public_suffix::{PublicSuffixes, Reach};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 use hashbrown::{HashMap, HashSet};
 
@@ -50,8 +52,19 @@ pub(crate) struct OriginMatcher {
     hosts: HashMap<Box<str>, Vec<Target>>,
     /// Wildcard parents with their leading dot (`.example.com` for `https://*.example.com`).
     parents: HashMap<Box<str>, Vec<Target>>,
-    /// Wildcard entries over a public suffix, with their paths: refused with credentials.
-    pub over_public_suffixes: Vec<(String, Box<str>)>,
+    /// Patterns with a `*` inside the first label (`pr-*.example.com`).
+    labels: LabelPatterns<Target>,
+    /// Entries whose wildcard reaches sites anyone can host: their paths, and why.
+    pub over_public_suffixes: Vec<(String, String)>,
+}
+
+/// What part of the host an entry fixes.
+enum Kind<'a> {
+    Exact,
+    /// `*.parent`: any depth of subdomain.
+    Subdomains,
+    /// `prefix*suffix.parent`.
+    Label(Pattern<'a>),
 }
 
 impl OriginMatcher {
@@ -63,7 +76,7 @@ impl OriginMatcher {
         for (index, entry) in entries.iter().enumerate() {
             let at = format!("{path}[{index}]");
             let normalized = entry.to_ascii_lowercase();
-            if !seen.insert(normalized.clone()) {
+            if !seen.insert(Box::<str>::from(normalized.as_str())) {
                 problems.warning(&at, Code::ListedTwice, format!("\"{entry}\" is listed twice"));
                 continue;
             }
@@ -80,22 +93,45 @@ impl OriginMatcher {
                 }
                 _ => {
                     match parse_entry(&normalized) {
-                        Ok((origin, subdomains, port)) => {
+                        Ok((origin, kind, port)) => {
                             if origin.scheme == "http" && !origin.is_loopback() {
                                 problems.warning(&at, Code::PlainHttp, format!("\"{entry}\" is plain http: its responses can be read and altered on the network"));
                             }
-                            if subdomains {
-                                let parent = origin.host.get(2..).unwrap_or_default();
-                                if suffixes.get_or_insert_with(PublicSuffixes::load).contains(parent) {
-                                    matcher.over_public_suffixes.push((at.clone(), Box::from(parent)));
+                            let target = Target { scheme: Box::from(origin.scheme), port };
+                            let (parent, table) = match kind {
+                                Kind::Exact => (None, Some((&mut matcher.hosts, origin.host))),
+                                Kind::Subdomains => {
+                                    let parent = origin.host.get(1..).unwrap_or_default();
+                                    (Some(parent), Some((&mut matcher.parents, parent)))
+                                }
+                                Kind::Label(pattern) => {
+                                    matcher.labels.insert(pattern, origin.host, target.clone());
+                                    (Some(pattern.parent), None)
+                                }
+                            };
+                            if let Some((table, key)) = table {
+                                table.entry(Box::from(key)).or_default().push(target);
+                            }
+                            // The parent without its leading dot: does the wildcard reach public suffixes?
+                            let parent = parent.and_then(|p| p.get(1..)).unwrap_or_default();
+                            if !parent.is_empty() {
+                                let reach = suffixes.get_or_insert_with(PublicSuffixes::load).reach(parent);
+                                let risk = match (&kind, reach) {
+                                    (Kind::Label(_), Reach::Suffix) => Some(format!(
+                                        "a pattern over the public suffix \"{parent}\" matches every name of its shape that anyone can get there"
+                                    )),
+                                    (Kind::Subdomains, Reach::Suffix) => Some(format!(
+                                        "a wildcard over the public suffix \"{parent}\" trusts every site anyone can host under it"
+                                    )),
+                                    (Kind::Subdomains, Reach::Above) => Some(format!(
+                                        "a wildcard over \"{parent}\" reaches the public suffixes under it, and every site anyone can host there"
+                                    )),
+                                    _ => None,
+                                };
+                                if let Some(risk) = risk {
+                                    matcher.over_public_suffixes.push((at.clone(), risk));
                                 }
                             }
-                            let table = if subdomains { &mut matcher.parents } else { &mut matcher.hosts };
-                            let key = if subdomains { origin.host.get(1..).unwrap_or_default() } else { origin.host };
-                            table
-                                .entry(Box::from(key))
-                                .or_default()
-                                .push(Target { scheme: Box::from(origin.scheme), port });
                         }
                         Err((code, reason)) => problems.error(&at, code, format!("\"{entry}\" {reason}")),
                     }
@@ -136,13 +172,19 @@ impl OriginMatcher {
         }
         // Every proper parent of the host, with its leading dot: `.b.example.com`, `.example.com`, `.com`.
         let host = origin.host;
-        Ok(!self.parents.is_empty()
-            && host.match_indices('.').filter_map(|(at, _)| host.get(at..)).any(|parent| hit(self.parents.get(parent))))
+        let under_parent = || {
+            !self.parents.is_empty()
+                && host
+                    .match_indices('.')
+                    .filter_map(|(at, _)| host.get(at..))
+                    .any(|parent| hit(self.parents.get(parent)))
+        };
+        Ok(under_parent() || (!self.labels.is_empty() && self.labels.find(host, |t| t.allows(origin))))
     }
 }
 
-/// Parses a lowercased entry: the origin, whether it covers subdomains, and its port rule.
-fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), (Code, String)> {
+/// Parses a lowercased entry: the origin, what part of its host is fixed, and its port rule.
+fn parse_entry(entry: &str) -> Result<(Origin<'_>, Kind<'_>, Port), (Code, String)> {
     if !entry.is_ascii() {
         return Err((
             Code::NotAscii,
@@ -155,37 +197,43 @@ fn parse_entry(entry: &str) -> Result<(Origin<'_>, bool, Port), (Code, String)> 
         Some("*") => Port::Any,
         Some(port) => Port::Exact(parse_port(origin.scheme, port).map_err(|malformed| explain(malformed, entry))?),
     };
-    let (subdomains, host) = match origin.host.strip_prefix("*.") {
-        Some(parent) => (true, parent),
-        None => (false, origin.host),
+    let (kind, parent) = match (origin.host.strip_prefix("*."), Pattern::split(origin.host)) {
+        (Some(parent), _) => (Kind::Subdomains, parent),
+        (None, Some(pattern)) => (Kind::Label(pattern), pattern.parent.get(1..).unwrap_or_default()),
+        (None, None) => (Kind::Exact, origin.host),
     };
     let wildcard = |why: &str| Err((Code::BadWildcard, String::from(why)));
-    if host.contains('*') {
+    if parent.contains('*') || matches!(kind, Kind::Label(p) if p.suffix.contains('*')) {
         return wildcard(
-            "has a wildcard that is not a whole leading label or the port \
-             (patterns look like https://*.example.com or http://localhost:*)",
+            "has a wildcard that is not a whole leading label, one * inside the leading label, or the port \
+             (patterns look like https://*.example.com, https://pr-*.example.com or http://localhost:*)",
         );
     }
-    if !is_host(host) {
+    // A label pattern must make valid hosts: check it with its `*` as one letter.
+    let sample = match kind {
+        Kind::Label(p) => format!("{}a{}{}", p.prefix, p.suffix, p.parent),
+        _ => String::new(),
+    };
+    if !is_host(parent) || (!sample.is_empty() && !is_host(&sample)) {
         return Err(explain(Malformed::BadHost, entry));
     }
-    if subdomains {
-        let last_label = host.rsplit('.').next().unwrap_or_default();
-        if host.starts_with('[') || last_label.bytes().all(|b| b.is_ascii_digit()) {
+    if !matches!(kind, Kind::Exact) {
+        let last_label = parent.rsplit('.').next().unwrap_or_default();
+        if parent.starts_with('[') || last_label.bytes().all(|b| b.is_ascii_digit()) {
             return wildcard("puts a wildcard over an IP address; list the addresses");
         }
-        if !host.contains('.') {
+        if !parent.contains('.') {
             return Err((
                 Code::TopLevelWildcard,
-                format!("puts a wildcard over the top-level domain \"{host}\", which allows every site under it"),
+                format!("puts a wildcard over the top-level domain \"{parent}\", which allows every site under it"),
             ));
         }
     }
-    match serialized_host(host) {
-        Ok(()) => Ok((origin, subdomains, port)),
+    match serialized_host(parent) {
+        Ok(()) => Ok((origin, kind, port)),
         Err(None) => Err((Code::InvalidHost, "has a host no URL can have".into())),
         Err(Some(serialized)) => {
-            let written = entry.replacen(host, &serialized, 1);
+            let written = entry.replacen(parent, &serialized, 1);
             Err((
                 Code::NotSerialized,
                 format!("is never sent: browsers write this host {serialized} (write \"{written}\")"),
@@ -255,6 +303,18 @@ mod tests {
     }
 
     #[test]
+    fn label_patterns_cover_one_label_of_letters_and_digits() {
+        let m = matcher(&["https://pr-*.preview.example.com", "https://*-app.example.com:*"]);
+        assert_eq!(allows(&m, b"https://pr-12.preview.example.com"), Ok(true));
+        assert_eq!(allows(&m, b"https://pr-.preview.example.com"), Ok(false));
+        assert_eq!(allows(&m, b"https://pr-1-2.preview.example.com"), Ok(false));
+        assert_eq!(allows(&m, b"http://pr-12.preview.example.com"), Ok(false));
+        assert_eq!(allows(&m, b"https://pr-12.preview.example.com:8443"), Ok(false));
+        assert_eq!(allows(&m, b"https://x-app.example.com:8443"), Ok(true));
+        assert_eq!(allows(&m, b"https://a.x-app.example.com"), Ok(false));
+    }
+
+    #[test]
     fn port_patterns_cover_every_port() {
         let m = matcher(&["http://localhost:*", "https://*.example.com:*"]);
         assert_eq!(allows(&m, b"http://localhost:3000"), Ok(true));
@@ -297,7 +357,10 @@ mod tests {
             ("https://example.com:443", "default port"),
             ("https://*.com", "top-level domain"),
             ("https://a.*.example.com", "wildcard that is not a whole leading label"),
-            ("https://*example.com", "wildcard that is not a whole leading label"),
+            ("https://*example.com", "top-level domain"),
+            ("https://a*b*c.example.com", "wildcard that is not a whole leading label"),
+            ("https://a*.b*.example.com", "wildcard that is not a whole leading label"),
+            ("https://pr-*.10.0.0.1", "IP address"),
             ("https://*.10.0.0.1", "IP address"),
             ("https://exämple.com", "punycode"),
             ("https://example.com:99999", "invalid port"),

@@ -160,9 +160,7 @@ impl Rules {
             }
         }
         let own_origins = route.is_none_or(|r| r.origins.is_some());
-        for (at, suffix) in &origins.over_public_suffixes {
-            let risk =
-                format!("a wildcard over the public suffix \"{suffix}\" trusts every site anyone can host under it");
+        for (at, risk) in &origins.over_public_suffixes {
             if credentials {
                 let whose = if own_origins { String::new() } else { format!(" (inherited by {path})") };
                 problems.error(

@@ -2,8 +2,8 @@
 //! `vercel.app`). A wildcard over one of them trusts every tenant of the registry or platform.
 //!
 //! The list is a table generated from the `psl` crate by `tests/public_suffixes.rs` (which also
-//! checks that it is current), deflated to keep every edge's `.wasm` small, and inflated only while
-//! a policy with wildcards is read. The table is a tree of labels from the right: each node is the
+//! checks that it is current), deflated to keep every edge's `.wasm` small, and inflated
+//! ([`crate::inflate`]) only while a policy with wildcards is read. The table is a tree of labels from the right: each node is the
 //! label, `!` if the name is a public suffix, `*` if every label under it is one (unless listed
 //! without `!`), its children in parentheses, then `,`. Top-level domains without children are
 //! left out: every single label is a public suffix (the list's default rule).
@@ -14,12 +14,25 @@ use hashbrown::HashMap;
 /// The table, deflated.
 const TABLE: &[u8] = include_bytes!("public_suffix.deflate");
 
-/// What the table says of a name: whether it is a public suffix, and whether its children are.
+/// What the table says of a name: whether it is a public suffix, whether its children are, and
+/// whether names below it are listed.
 #[derive(Clone, Copy, Default)]
 struct Node {
     id: u32,
     suffix: bool,
     wildcard: bool,
+    children: bool,
+}
+
+/// How a name stands to the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Neither it nor any name below it is a public suffix.
+    Private,
+    /// It is a public suffix (`github.io`).
+    Suffix,
+    /// Names below it are (`amazonaws.com`, with `s3.amazonaws.com`).
+    Above,
 }
 
 /// The table, indexed by (parent node, label), for the duration of one policy read.
@@ -29,7 +42,7 @@ pub(crate) struct PublicSuffixes {
 
 impl PublicSuffixes {
     pub fn load() -> Self {
-        let table = miniz_oxide::inflate::decompress_to_vec(TABLE).unwrap_or_default();
+        let table = crate::inflate::inflate(TABLE).unwrap_or_default();
         let mut nodes = HashMap::new();
         // The node being read, and the nodes whose children are being read (the root has id 0).
         let (mut label, mut node) = (Vec::new(), Node::default());
@@ -39,7 +52,10 @@ impl PublicSuffixes {
             match byte {
                 b'!' => node.suffix = true,
                 b'*' => node.wildcard = true,
-                b'(' => open.push((core::mem::take(&mut label), node)),
+                b'(' => {
+                    node.children = true;
+                    open.push((core::mem::take(&mut label), node));
+                }
                 b')' => (label, node) = open.pop().unwrap_or_default(),
                 b',' => {
                     let parent = open.last().map_or(0, |(_, parent)| parent.id);
@@ -57,11 +73,11 @@ impl PublicSuffixes {
         PublicSuffixes { nodes }
     }
 
-    /// Whether `host` (lowercase ASCII, no trailing dot) is a public suffix. Without its table
-    /// (it failed to inflate), everything is: refusing is the safe side.
-    pub fn contains(&self, host: &str) -> bool {
+    /// How `host` (lowercase ASCII, no trailing dot) stands to the list. Without its table (it
+    /// failed to inflate), every name is a public suffix: refusing is the safe side.
+    pub fn reach(&self, host: &str) -> Reach {
         if self.nodes.is_empty() {
-            return true;
+            return Reach::Suffix;
         }
         let mut labels = host.rsplit('.');
         let (mut parent, mut depth) = (Node::default(), 0);
@@ -69,10 +85,15 @@ impl PublicSuffixes {
             let Some(&node) = self.nodes.get(&(parent.id, Box::<[u8]>::from(label.as_bytes()))) else {
                 // A label the table does not hold is a suffix only as the leftmost one, under a
                 // wildcard or as a top-level domain.
-                return labels.next().is_none() && (depth == 0 || parent.wildcard);
+                let suffix = labels.next().is_none() && (depth == 0 || parent.wildcard);
+                return if suffix { Reach::Suffix } else { Reach::Private };
             };
             (parent, depth) = (node, depth + 1);
         }
-        parent.suffix
+        match parent {
+            Node { suffix: true, .. } => Reach::Suffix,
+            Node { wildcard: true, .. } | Node { children: true, .. } => Reach::Above,
+            _ => Reach::Private,
+        }
     }
 }

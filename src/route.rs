@@ -44,15 +44,12 @@ impl Route {
             }
             (Some(_), None) => false,
         };
+        // Without case: every request is also read that way, and where two routes then disagree
+        // it is refused, so the later route never applies either way.
         let path = match (&self.path_prefix, &other.path_prefix) {
             (None, _) => true,
             (Some(prefix), Some(other_prefix)) => {
-                let head = other_prefix.as_bytes().get(..prefix.len());
-                match (self.case_sensitive, other.case_sensitive) {
-                    (false, _) => head.is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes())),
-                    (true, true) => head == Some(prefix.as_bytes()),
-                    (true, false) => false,
-                }
+                other_prefix.as_bytes().get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes()))
             }
             (Some(_), None) => false,
         };
@@ -103,7 +100,7 @@ impl Routes {
                 problems.warning(
                     &format!("routes[{index}]"),
                     Code::ShadowedRoute,
-                    format!("routes[{first}] matches every request this route does and comes first, so this route never applies; put the narrower route first"),
+                    format!("routes[{first}] comes first and matches every request this route does (letters compared without case, as some servers do), so this route never applies; put the narrower route first"),
                 );
             }
         }

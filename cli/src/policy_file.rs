@@ -39,9 +39,9 @@ impl Located {
         }
         out.push_str(&format!(": {}[{}]: ", self.severity.as_str(), self.code));
         if !self.path.is_empty() {
-            out.push_str(&format!("{}: ", self.path));
+            out.push_str(&format!("{}: ", printable(&self.path)));
         }
-        out.push_str(&self.message);
+        out.push_str(&printable(&self.message));
         if let Some(fix) = &self.fix {
             out.push_str(&format!("\n  help: {fix}"));
         }
@@ -59,6 +59,12 @@ impl Located {
             "fix": self.fix,
         })
     }
+}
+
+/// Text from the policy file made safe for a terminal: a control character (an ANSI escape that
+/// could hide lines from a reviewer) is shown escaped.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// The core's verdict on a file: the compiled policy and its warnings, or every problem.
@@ -160,7 +166,17 @@ fn locate(file: &PolicyFile, problem: &Problem) -> Located {
     if problem.code == Code::InvalidJson {
         return not_json(file, &problem.message);
     }
-    let at = file.positions.get(&problem.path).copied();
+    // A missing field is placed where its object starts (the file's start for the top level).
+    let mut path = problem.path.as_str();
+    let at = loop {
+        if let Some(&at) = file.positions.get(path) {
+            break Some(at);
+        }
+        match path.rfind(['.', '[']) {
+            Some(cut) => path = path.get(..cut).unwrap_or_default(),
+            None => break Some((1, 1)),
+        }
+    };
     Located {
         severity: problem.severity,
         code: problem.code.as_str(),

@@ -121,6 +121,14 @@ fn invalid_json_is_reported_with_line_and_column() {
 }
 
 #[test]
+fn control_characters_from_the_file_are_shown_escaped() {
+    let path = file("{\"origins\": [\"https://app.example.com\"], \"x\\u001b[2Ky\": 1}");
+    let (code, out, _) = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error[unknown-field]: x\\u{1b}[2Ky: unknown field") && !out.contains('\u{1b}'), "{out}");
+}
+
+#[test]
 fn a_key_given_twice_is_located_at_both_occurrences() {
     let path = file("{\n  \"origins\": [\"https://app.example.com\"],\n  \"\\u006frigins\": [\"*\"]\n}\n");
     let path = path.to_str().unwrap();
@@ -403,4 +411,45 @@ fn help_documents_the_exit_codes() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes:") && out.contains("2  the command could not run"));
     assert_eq!(run(&["frobnicate"]).0, 2);
+}
+
+/// Every validation vector through `corsguard check --format json`: the same problems (severity,
+/// path, code, message) as the vector lists, each located in the file, and the exit code.
+#[test]
+fn check_reports_every_validation_vector() {
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/vectors/validation.json")).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let text = case["text"].as_str().map_or_else(|| case["policy"].to_string(), String::from);
+        let (code, out, _) = run(&["check", file(&text).to_str().unwrap(), "--format", "json"]);
+        let report: Value = serde_json::from_str(&out).unwrap();
+        let errors = case["errors"].as_array().unwrap();
+        if code != i32::from(!errors.is_empty()) {
+            failures.push(format!("{name}: exit code {code}"));
+        }
+        let mut got: Vec<&Value> = report["problems"].as_array().unwrap().iter().collect();
+        for (severity, key) in [("error", "errors"), ("warning", "warnings")] {
+            for want in case[key].as_array().unwrap() {
+                let found = got.iter().position(|p| {
+                    // `check` shows an invalid-json problem's place up front, not in its message.
+                    let place = format!(" at line {} column {}", p["line"], p["column"]);
+                    let message = p["message"].as_str().unwrap().to_string()
+                        + if p["code"] == "invalid-json" { &place } else { "" };
+                    p["severity"] == severity
+                        && p["path"] == want["path"]
+                        && p["code"] == want["code"]
+                        && message.contains(want["contains"].as_str().unwrap())
+                });
+                match found {
+                    Some(at) if got[at]["line"].is_u64() => drop(got.remove(at)),
+                    Some(_) => failures.push(format!("{name}: {} is not located", want["path"])),
+                    None => failures.push(format!("{name}: no {severity} {want}")),
+                }
+            }
+        }
+        failures.extend(got.iter().map(|p| format!("{name}: unexpected {p}")));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -55,7 +55,7 @@ fn load(env: &Env) -> Loaded {
     let policy = match &upstream {
         Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => {
             let why = format!(
-                "{UPSTREAM_VAR} is {url:?}: give an http:// or https:// URL, or nothing to reach the zone's origin"
+                "{UPSTREAM_VAR} is \"{url}\": give an http:// or https:// URL, or nothing to reach the zone's origin"
             );
             Err((why.clone(), why))
         }

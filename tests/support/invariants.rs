@@ -15,7 +15,7 @@ fn emitted<'a>(decision: &'a Decision) -> Vec<(&'static str, &'a str)> {
 }
 
 /// Whether a policy `origins` entry allows `origin`, read naively: exact text, `*`, or a
-/// `scheme://*.parent[:port]` / `scheme://host:*` pattern.
+/// `scheme://*.parent[:port]`, `scheme://prefix*suffix.parent` or `scheme://host:*` pattern.
 fn entry_allows(entry: &str, origin: &str) -> bool {
     let entry = entry.to_ascii_lowercase();
     if entry == "*" || entry == origin {
@@ -34,9 +34,17 @@ fn entry_allows(entry: &str, origin: &str) -> bool {
     };
     let ((host, port), (origin_host, origin_port)) = (split(rest), split(origin_rest));
     let port_ok = port.as_deref() == Some("*") || port == origin_port;
-    let host_ok = match host.strip_prefix("*.") {
-        Some(parent) => origin_host.ends_with(&format!(".{parent}")) && origin_host.len() > parent.len() + 1,
-        None => host == origin_host,
+    let label_pattern = |label: &str, parent: &str| {
+        let (prefix, suffix) = label.split_once('*')?;
+        let (origin_label, origin_parent) = origin_host.split_once('.')?;
+        let middle = origin_label.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        let letters = !middle.is_empty() && middle.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        Some(letters && origin_label.len() >= prefix.len() + suffix.len() && origin_parent == parent)
+    };
+    let host_ok = match (host.strip_prefix("*."), host.split_once('.')) {
+        (Some(parent), _) => origin_host.ends_with(&format!(".{parent}")) && origin_host.len() > parent.len() + 1,
+        (None, Some((label, parent))) if label.contains('*') => label_pattern(label, parent).unwrap_or(false),
+        _ => host == origin_host,
     };
     scheme == origin_scheme && port_ok && host_ok
 }
