@@ -1,9 +1,9 @@
 //! Header names: the policy's `request_headers` and `expose_headers`, and the check of
 //! `Access-Control-Request-Headers`.
 
+use crate::name_set::NameSet;
 use crate::problem::{Code, Problems};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
-use hashbrown::HashSet;
 
 /// An RFC 9110 token: what method and header names are made of.
 pub(crate) fn is_token(text: &[u8]) -> bool {
@@ -57,13 +57,12 @@ const FORBIDDEN_REQUEST: [&str; 22] = [
     "via",
 ];
 
-/// A compiled list of header names (case-insensitive), or `*`: one hash lookup per name.
+/// A compiled list of header names (case-insensitive), or `*`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HeaderNames {
     any: bool,
     /// Lowercase, in the order listed (the order `joined` writes them in).
-    listed: Vec<Box<str>>,
-    index: HashSet<Box<str>>,
+    listed: NameSet,
 }
 
 impl HeaderNames {
@@ -85,7 +84,7 @@ impl HeaderNames {
                 continue;
             }
             let name: Box<str> = entry.to_ascii_lowercase().into();
-            if names.index.contains(&name) {
+            if !names.listed.insert(name.clone()) {
                 problems.warning(
                     &at,
                     Code::ListedTwice,
@@ -120,10 +119,8 @@ impl HeaderNames {
                 }
                 _ => {}
             }
-            names.index.insert(name.clone());
-            names.listed.push(name);
         }
-        names
+        HeaderNames { listed: names.listed.finish(), ..names }
     }
 
     /// Whether `*` was given.
@@ -135,16 +132,15 @@ impl HeaderNames {
     /// it to be listed by name.
     pub fn allows(&self, name: &str) -> bool {
         // Browsers send names lowercase: only another spelling pays for lowering.
-        let listed = match name.bytes().any(|b| b.is_ascii_uppercase()) {
-            false => self.index.contains(name),
-            true => self.index.contains(name.to_ascii_lowercase().as_str()),
-        };
+        let listed = self.listed.contains(name.as_bytes())
+            || (name.bytes().any(|b| b.is_ascii_uppercase())
+                && self.listed.contains(name.to_ascii_lowercase().as_bytes()));
         listed || (self.any && !name.eq_ignore_ascii_case("authorization"))
     }
 
     /// The names as one header value (`*` when any), or `None` when the list is empty.
     pub fn joined(&self) -> Option<Box<str>> {
-        let mut parts: Vec<&str> = self.listed.iter().map(|n| &**n).collect();
+        let mut parts: Vec<&str> = self.listed.iter().collect();
         if self.any {
             parts.insert(0, "*");
         }

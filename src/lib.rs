@@ -34,6 +34,7 @@ mod inflate;
 mod json;
 mod label_pattern;
 mod methods;
+mod name_set;
 mod origin;
 mod path;
 mod pattern;

@@ -1,20 +1,20 @@
 //! The policy's `methods` and the check of `Access-Control-Request-Method`.
 
 use crate::headers::is_token;
+use crate::name_set::NameSet;
 use crate::problem::{Code, Problems};
-use alloc::{boxed::Box, format, string::String};
-use hashbrown::HashSet;
+use alloc::{format, string::String};
 
 /// Fetch uppercases these (and only these) before sending, so the policy does too.
 const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 /// Browsers refuse to send these; listing one is a mistake.
 const FORBIDDEN: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
 
-/// The compiled `methods` list: one hash lookup per preflight.
+/// The compiled `methods` list.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Methods {
     any: bool,
-    listed: HashSet<Box<str>>,
+    listed: NameSet,
 }
 
 impl Methods {
@@ -51,7 +51,7 @@ impl Methods {
                 }
             }
         }
-        methods
+        Methods { listed: methods.listed.finish(), ..methods }
     }
 
     /// Whether `*` was given (any method).
@@ -62,8 +62,7 @@ impl Methods {
     /// Whether a preflight may ask for `method` (compared case-sensitively, as Fetch does). The
     /// CORS-safelisted methods never need listing.
     pub fn allows(&self, method: &[u8]) -> bool {
-        let listed = || core::str::from_utf8(method).is_ok_and(|method| self.listed.contains(method));
-        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || listed()
+        matches!(method, b"GET" | b"HEAD" | b"POST") || self.any || self.listed.contains(method)
     }
 }
 

@@ -83,7 +83,7 @@ fn check<'a>(rules: &Rules, request: &Request<'a>) -> Result<Allowed<'a>, Denial
             // joined, and without the empty elements a list may carry.
             match names {
                 0 => None,
-                _ if tidy && value.split(',').count() == names => Some(Echo::AsSent(value)),
+                _ if tidy && value.bytes().filter(|&b| b == b',').count() + 1 == names => Some(Echo::AsSent(value)),
                 _ => Some(Echo::Joined(requested(value).flatten().map(|r| r.name).collect::<Vec<_>>().join(","))),
             }
         }
