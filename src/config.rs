@@ -56,7 +56,8 @@ impl Default for Level {
 }
 
 /// The fields of a policy file's top level, in the order the README documents them. The reader
-/// accepts exactly these: any other key is an error.
+/// accepts exactly these, and `$schema` (which editors add; it is ignored): any other key is an
+/// error.
 pub const POLICY_FIELDS: [&str; 11] = [
     "origins",
     "methods",

@@ -68,14 +68,9 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    Lines::new(text).locate(offset)
-}
-
 /// Where an error sits, for a message: ` at line L column C`.
 pub(crate) fn describe(text: &str, error: &Error) -> String {
-    let (line, column) = line_column(text, error.offset);
+    let (line, column) = Lines::new(text).locate(error.offset);
     format!("{} at line {line} column {column}", error.message)
 }
 
@@ -409,6 +404,8 @@ mod tests {
         assert!(matches!(parse(" {\"a\":[true,false,null]} "), Ok(Value::Object(m)) if m.len() == 1));
         let error = parse("{\n  \"origins\": [\"https://a.example.com\",]\n}").unwrap_err();
         assert_eq!(error.message, "trailing comma");
-        assert_eq!(line_column("{\n  \"origins\": [\"https://a.example.com\",]\n}", error.offset), (2, 39));
+        assert_eq!(Lines::new("{\n  \"origins\": [\"https://a.example.com\",]\n}").locate(error.offset), (2, 39));
+        assert_eq!(Lines::new("ab\ncé\nd").locate(7), (3, 1));
+        assert_eq!(Lines::new("ab\ncé\nd").locate(6), (2, 3));
     }
 }
