@@ -36,9 +36,11 @@ pub const FIELDS: [Field; 15] = [
         name: "origins",
         level: Level::Both,
         description: "Origins that may read responses: exact origins (https://app.example.com), subdomain \
-                      patterns (https://*.example.com: any depth, never the apex), port patterns \
-                      (http://localhost:*), \"null\", or \"*\" (any origin, answered with a literal *). Required at \
-                      the top level; [] allows none.",
+                      patterns (https://*.example.com: any depth, never the apex), preview-deployment patterns \
+                      (https://pr-*.preview.example.com: one * of letters and digits inside the first label), port \
+                      patterns (http://localhost:*), \"null\", or \"*\" (any origin, answered with a literal *). \
+                      Required at the top level, and not empty there unless a route lists its own; [] in a route \
+                      allows none.",
         schema: || {
             strings(
                 "scheme://host[:port], lowercase, no path or trailing slash",
