@@ -31,13 +31,12 @@ pub(crate) enum Direction {
     Exposed,
 }
 
-/// Request headers scripts cannot set (Fetch's forbidden request-headers): no preflight asks for them.
-const FORBIDDEN_REQUEST: [&str; 22] = [
+/// Fetch's forbidden request-header names, besides the `proxy-` and `sec-` prefixes.
+const FORBIDDEN_REQUEST: [&str; 21] = [
     "accept-charset",
     "accept-encoding",
     "access-control-request-headers",
     "access-control-request-method",
-    "access-control-request-private-network",
     "connection",
     "content-length",
     "cookie",
@@ -56,6 +55,13 @@ const FORBIDDEN_REQUEST: [&str; 22] = [
     "upgrade",
     "via",
 ];
+
+/// Whether scripts cannot set a request header (Fetch's forbidden request-headers): the browser
+/// sets or refuses it itself, so no preflight asks for it.
+pub fn is_forbidden_request_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    FORBIDDEN_REQUEST.contains(&name.as_str()) || name.starts_with("proxy-") || name.starts_with("sec-")
+}
 
 /// A compiled list of header names (case-insensitive), or `*`.
 #[derive(Clone, Debug, Default)]
@@ -93,11 +99,7 @@ impl HeaderNames {
                 continue;
             }
             match direction {
-                Direction::Request
-                    if FORBIDDEN_REQUEST.contains(&&*name)
-                        || name.starts_with("proxy-")
-                        || name.starts_with("sec-") =>
-                {
+                Direction::Request if is_forbidden_request_header(&name) => {
                     problems.warning(
                         &at,
                         Code::ForbiddenRequestHeader,

@@ -49,6 +49,7 @@ mod route;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
 pub use decision::{Action, Decision, Kind};
 pub use explain::Denial;
+pub use headers::is_forbidden_request_header;
 pub use path::canonical_path;
 pub use policy::Policy;
 pub use problem::{Code, Problem, Problems, Severity};

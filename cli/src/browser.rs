@@ -47,31 +47,7 @@ pub fn is_safelisted_method(method: &str) -> bool {
 
 /// A header a script may not set: the browser sets (or refuses) it itself.
 pub fn is_forbidden_header(name: &str) -> bool {
-    const FORBIDDEN: [&str; 21] = [
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    ];
-    let name = name.to_ascii_lowercase();
-    FORBIDDEN.contains(&name.as_str()) || name.starts_with("proxy-") || name.starts_with("sec-")
+    corsguard::is_forbidden_request_header(name)
 }
 
 fn unsafe_byte(b: u8) -> bool {
