@@ -1,20 +1,15 @@
-// corsguard's Worker entry point: worker-build's CUSTOM_SHIM template (it fills in the $-names and
-// bundles this with esbuild). A plain module Worker around the Rust `fetch` export, which returns
-// either the answer (a Response) or a Forward: a request to send on, and what to do with the answer.
-// The shim only does the sending, so that the wait for the upstream is an ordinary promise chain.
+// corsguard's Worker entry point, bundled with wasm-bindgen's glue by build.sh: a plain module
+// Worker around the Rust `fetch` export, which returns either the answer (a Response) or a Forward:
+// a request to send on, and what to do with the answer. The shim only does the sending, so that the
+// wait for the upstream is an ordinary promise chain.
 //
-// worker-build's default shim would wrap each request in an entrypoint class and proxies, to
-// re-instantiate the Wasm module after a panic. This crate denies every panicking construct
+// Nothing re-instantiates the module after a panic: the crate denies every panicking construct
 // (unwrap, expect, indexing, panic!), and a trap would fail closed (a 500 without CORS headers).
 import { env } from "cloudflare:workers";
 import * as imports from "./index_bg.js";
 import wasmModule from "./index.wasm";
-$SNIPPET_JS_IMPORTS
 
-const instance = new WebAssembly.Instance(wasmModule, {
-  "./index_bg.js": imports,
-  $SNIPPET_WASM_IMPORTS
-});
+const instance = new WebAssembly.Instance(wasmModule, { "./index_bg.js": imports });
 imports.__wbg_set_wasm(instance.exports);
 instance.exports.__wbindgen_start?.();
 // Validate the policy now: its problems are logged as the Worker starts (wrangler dev shows them at

@@ -7,8 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 mkdir -p "$tools"
 
-WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock (worker-build checks it)
-WORKER_BUILD_VERSION=0.8.7
+WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock (the glue and the module must agree)
 CARGO_FUZZ_VERSION=0.13.2
 ENVOY_VERSION=1.40.0
 
@@ -63,7 +62,6 @@ setup_workers() {
   setup_rust
   setup_node
   cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
-  cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build
 }
 
 setup_browser() {
@@ -82,8 +80,7 @@ setup_bench() {
 setup_portable() { # the engine component, the wasi:http component and the npm package
   rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
   setup_node
-  cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen # wasm-pack --mode no-install uses it
-  cargo_tool wasm-pack 0.15.1 wasm-pack
+  cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
   local host="$root/component" # jco, the component host of the component tests
   if [ ! -d "$host/node_modules" ] || [ "$host/package-lock.json" -nt "$host/node_modules/.package-lock.json" ]; then
     say "npm ci in component/ (jco)"

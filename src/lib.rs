@@ -25,6 +25,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod byte_string;
 mod config;
 mod decision;
 mod explain;
@@ -46,6 +47,7 @@ mod request;
 mod response;
 mod route;
 
+pub use byte_string::isomorphic_encode;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
 pub use decision::{Action, Decision, Kind};
 pub use explain::Denial;

@@ -1,4 +1,4 @@
-// corsguard for JavaScript edges: the policy engine (compiled to WebAssembly by wasm-pack) and a
+// corsguard for JavaScript edges: the policy engine (compiled to WebAssembly with wasm-bindgen) and a
 // Fetch-API helper for any `(Request) => Response` handler.
 //
 // This entry works wherever `await init()` can fetch `engine_bg.wasm` next to it (Deno, browsers,

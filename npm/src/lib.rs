@@ -3,9 +3,9 @@
 //!
 //! A translation only: JavaScript strings in, [`corsguard`]'s types through, plain JavaScript
 //! objects out. Header values arrive as Fetch's byte strings (one char per byte) and reach the
-//! engine as those bytes.
+//! engine as those bytes ([`isomorphic_encode`]).
 
-use corsguard::{Action, Decision, HeaderList, Problem, Request, ResponseHeaders};
+use corsguard::{Action, Decision, HeaderList, Problem, Request, ResponseHeaders, isomorphic_encode};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -43,10 +43,11 @@ impl Engine {
         request_headers: Option<String>,
         request_private_network: Option<String>,
     ) -> Object {
-        let (method, host, path) = (bytes(method), bytes(host), bytes(path));
+        let (method, host, path) = (isomorphic_encode(method), isomorphic_encode(host), isomorphic_encode(path));
+        let headers = [origin, request_method, request_headers, request_private_network];
         let [origin, request_method, request_headers, request_private_network] =
-            [origin, request_method, request_headers, request_private_network].map(|v| v.as_deref().map(bytes));
-        let scheme = scheme.as_deref().map(bytes);
+            headers.each_ref().map(|v| v.as_deref().map(isomorphic_encode));
+        let scheme = scheme.as_deref().map(isomorphic_encode);
         let view = Request {
             method: &method,
             scheme: scheme.as_deref(),
@@ -104,14 +105,6 @@ impl ResponseHeaders for Fetch<'_> {
     }
 }
 
-/// A Fetch byte string's bytes: one char per byte when every char is below 256 (what Fetch and
-/// every JavaScript runtime hand out), UTF-8 otherwise (which the engine then refuses as it would
-/// any other non-ASCII byte).
-pub fn bytes(text: &str) -> Vec<u8> {
-    let latin1: Option<Vec<u8>> = text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
-    latin1.unwrap_or_else(|| text.as_bytes().to_vec())
-}
-
 fn set(target: &JsValue, key: &str, value: &JsValue) {
     // Defining a property on a fresh plain object cannot fail.
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
@@ -162,17 +155,4 @@ fn decision(decision: &Decision<'_>) -> Object {
         ("enforced", decision.enforced.into()),
         ("action", action.into()),
     ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bytes;
-
-    #[test]
-    fn byte_strings_keep_their_bytes_and_other_text_is_utf8() {
-        assert_eq!(bytes("https://app.example.com"), b"https://app.example.com");
-        assert_eq!(bytes("x-\u{e9}"), b"x-\xe9");
-        assert_eq!(bytes("x-\u{20ac}"), "x-\u{20ac}".as_bytes());
-        assert_eq!(bytes(""), b"");
-    }
 }

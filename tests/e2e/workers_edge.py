@@ -30,7 +30,6 @@ TOOLS = [
     NODE,
     WRANGLER,
     ROOT / "node_modules" / "miniflare" / "package.json",
-    ROOT / ".tools" / "bin" / "worker-build",
     ROOT / ".tools" / "bin" / "wasm-bindgen",
     ROOT / "node_modules" / ".bin" / "wasm-opt",
     ROOT / "node_modules" / ".bin" / "esbuild",
@@ -51,7 +50,7 @@ def config() -> dict:
 
 
 def build() -> None:
-    """Builds the Worker as wrangler's [build] command does (cargo and worker-build, offline)."""
+    """Builds the Worker as wrangler's [build] command does (cargo, wasm-bindgen, wasm-opt, esbuild; offline)."""
     done = subprocess.run(["sh", str(BUILD_SCRIPT)], cwd=ROOT, env=ENV, capture_output=True, text=True,
                           timeout=BUILD_TIMEOUT)
     if done.returncode != 0:
