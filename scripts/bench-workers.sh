@@ -75,10 +75,10 @@ workers = {
 }
 # workerd (and its node launcher) on CPU 0, wrk on CPU 1, as in the Envoy benchmark.
 PIN = os.cpu_count() >= 2 and shutil.which("taskset") is not None
-edge = workers_edge.Workerd(workers, prefix=["taskset", "-c", "0"] if PIN else None)
-upstream = f"http://127.0.0.1:{edge.ports['origin']}"
 for name in CONTENDERS:
-    workers[name]["bindings"] = {"CORS_POLICY": json.dumps(POLICY), "UPSTREAM": upstream}
+    workers[name]["bindings"] = {"CORS_POLICY": json.dumps(POLICY),
+                                 "UPSTREAM": lambda ports: f"http://127.0.0.1:{ports['origin']}"}
+edge = workers_edge.Workerd(workers, prefix=["taskset", "-c", "0"] if PIN else None)
 
 
 def lua(method, headers):
@@ -158,3 +158,4 @@ for scenario in SCENARIOS:
 print(f"\ncorsguard's Worker: `index.wasm` {len(wasm):,} bytes raw, {len(gzip.compress(wasm, 9)):,} bytes gzip -9; "
       f"its JavaScript shim {shim.stat().st_size:,} bytes. Hono's Worker: {(out / 'hono.js').stat().st_size:,} bytes "
       f"of minified JavaScript.")
+EOF

@@ -94,14 +94,6 @@ fn suffix_type(labels: &[String]) -> Option<Type> {
     info.typ.filter(|_| info.len == length)
 }
 
-/// Whether the table holds a name: the private section (names anyone can get a site under:
-/// `github.io`, `vercel.app`), and every wildcard rule with its exceptions (`*.ck`, `!www.ck`).
-/// The ICANN section's other names (`co.uk`, 5,000 of them) would take the Worker past its
-/// 100 KB gzip goal (BENCHMARKS.md); a wildcard over a top-level domain is refused anyway.
-fn kept(wildcard: bool, typ: Option<Type>, under_wildcard: bool) -> bool {
-    wildcard || under_wildcard || typ == Some(Type::Private)
-}
-
 /// The table: every ASCII name (IDNs in their `xn--` form) with its flags, as labels from the right.
 fn generate() -> Vec<u8> {
     let mut nodes: BTreeMap<Vec<String>, u8> = BTreeMap::new();
@@ -115,11 +107,6 @@ fn generate() -> Vec<u8> {
             labels.pop();
         }
         let typ = suffix_type(&asked);
-        let parent = &asked[..asked.len() - 1];
-        let under_wildcard = !parent.is_empty() && suffix_type(&[parent, &[PROBE.to_string()]].concat()).is_some();
-        if !kept(wildcard, typ, under_wildcard) {
-            continue;
-        }
         for depth in 1..labels.len() {
             nodes.entry(labels[..depth].to_vec()).or_insert(0);
         }
@@ -177,11 +164,11 @@ fn the_table_is_generated_from_the_pinned_psl() {
 }
 
 /// Through the public API: a wildcard entry over each name the list knows, and over a name one
-/// label below it, is warned about exactly when `psl` says the name is a public suffix the table
-/// keeps, or one lies below it (`*.amazonaws.com` reaches `s3.amazonaws.com`'s tenants).
+/// label below it, is warned about exactly when `psl` says the name is a public suffix, or one lies
+/// below it (`*.amazonaws.com` reaches `s3.amazonaws.com`'s tenants).
 #[test]
-fn wildcards_are_warned_about_exactly_where_they_reach_a_kept_public_suffix() {
-    let (mut candidates, mut kept_names) = (BTreeMap::new(), std::collections::HashSet::new());
+fn wildcards_are_warned_about_exactly_where_they_reach_a_public_suffix() {
+    let (mut candidates, mut suffixes) = (BTreeMap::new(), std::collections::HashSet::new());
     for name in names(&psl_source()) {
         let name: Vec<String> = name.into_iter().map(|l| if l == "*" { PROBE.to_string() } else { l }).collect();
         for labels in [name.clone(), [&name[..], &[PROBE.to_string()]].concat()] {
@@ -190,12 +177,8 @@ fn wildcards_are_warned_about_exactly_where_they_reach_a_kept_public_suffix() {
             if !ascii.is_ascii() {
                 continue;
             }
-            let typ = suffix_type(&labels);
-            let parent = &labels[..labels.len() - 1];
-            let under_wildcard = suffix_type(&[parent, &[PROBE.to_string()]].concat()).is_some();
-            let wildcard = labels.last().is_some_and(|l| l == PROBE) && under_wildcard;
-            if typ.is_some() && kept(wildcard, typ, under_wildcard) {
-                kept_names.insert(ascii.clone());
+            if suffix_type(&labels).is_some() {
+                suffixes.insert(ascii.clone());
             }
             if labels.len() >= 2 {
                 candidates.insert(ascii, ());
@@ -203,9 +186,9 @@ fn wildcards_are_warned_about_exactly_where_they_reach_a_kept_public_suffix() {
         }
     }
     let above: std::collections::HashSet<&str> =
-        kept_names.iter().flat_map(|k| k.match_indices('.').map(move |(at, _)| &k[at + 1..])).collect();
+        suffixes.iter().flat_map(|k| k.match_indices('.').map(move |(at, _)| &k[at + 1..])).collect();
     let expected: Vec<(&String, bool)> =
-        candidates.keys().map(|n| (n, kept_names.contains(n) || above.contains(n.as_str()))).collect();
+        candidates.keys().map(|n| (n, suffixes.contains(n) || above.contains(n.as_str()))).collect();
     let entries: Vec<String> = expected.iter().map(|(name, _)| format!("https://*.{name}")).collect();
     let policy = format!(r#"{{"origins": {}}}"#, serde_json::to_string(&entries).unwrap());
     let warned: std::collections::HashSet<String> = match corsguard::Policy::parse(&policy) {

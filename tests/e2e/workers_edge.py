@@ -80,8 +80,9 @@ class Workerd:
     """Many Workers in one real workerd, each on its own 127.0.0.1 port.
 
     `workers` maps a name to {"modules": [...], "bindings": {...}}; after entering, `ports[name]`
-    is where that Worker serves, and `log()` is what workerd and the Workers printed. `prefix` goes
-    before the command (e.g. `taskset -c 0` for a benchmark)."""
+    is where that Worker serves, and `log()` is what workerd and the Workers printed. A binding may
+    be a function of `ports` (a Worker's URL for another). `prefix` goes before the command (e.g.
+    `taskset -c 0` for a benchmark)."""
 
     def __init__(self, workers: dict[str, dict], prefix: list[str] | None = None) -> None:
         self.workers = workers
@@ -108,7 +109,8 @@ class Workerd:
         spec = {
             "compatibility_date": wrangler["compatibility_date"],
             "compatibility_flags": wrangler.get("compatibility_flags", []),
-            "workers": [dict(worker, name=name, port=self.ports[name]) for name, worker in self.workers.items()],
+            "workers": [dict(worker, name=name, port=self.ports[name], **self.bindings(worker))
+                        for name, worker in self.workers.items()],
         }
         spec_path = pathlib.Path(self.dir.name) / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -126,6 +128,12 @@ class Workerd:
             self.__exit__()
             raise
         return self
+
+    def bindings(self, worker: dict) -> dict:
+        if "bindings" not in worker:
+            return {}
+        values = worker["bindings"].items()
+        return {"bindings": {key: value(self.ports) if callable(value) else value for key, value in values}}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
