@@ -1,6 +1,6 @@
 //! What the engine decided about one request, in terms an adapter can apply blindly.
 
-use crate::explain::Denial;
+use crate::denial::Denial;
 use crate::response::{HeaderList, ResponseEdits};
 
 /// What kind of request the engine saw.

@@ -3,7 +3,7 @@
 
 use crate::config::{self, Level};
 use crate::decision::{Action, Decision, Kind};
-use crate::explain::Denial;
+use crate::denial::Denial;
 use crate::headers::HeaderNames;
 use crate::methods::Methods;
 use crate::origin::Origin;

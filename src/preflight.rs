@@ -1,6 +1,6 @@
 //! Preflights: answered at the edge, allowed or not, and never forwarded.
 
-use crate::explain::Denial;
+use crate::denial::Denial;
 use crate::headers::{is_token, requested};
 use crate::policy::Rules;
 use crate::request::Request;

@@ -122,6 +122,7 @@ pub fn merge_vary(existing: Option<&str>, token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::HeaderLines;
 
     #[test]
     fn vary_is_merged_never_duplicated_and_star_is_kept() {
@@ -133,32 +134,13 @@ mod tests {
         assert_eq!(merge_vary(Some("Origins"), "Origin").as_deref(), Some("Origins, Origin"));
     }
 
-    /// Header lines, as a host holds them.
-    #[derive(Clone, Debug, Default, PartialEq, Eq)]
-    struct Lines(alloc::vec::Vec<(String, String)>);
-
-    impl ResponseHeaders for Lines {
-        fn get_all(&self, name: &str) -> Option<String> {
-            let values: alloc::vec::Vec<&str> =
-                self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
-            (!values.is_empty()).then(|| values.join(", "))
-        }
-        fn set(&mut self, name: &str, value: &str) {
-            self.remove(name);
-            self.0.push((name.into(), value.into()));
-        }
-        fn remove(&mut self, name: &str) {
-            self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        }
-    }
-
     #[test]
     fn edits_as_plain_data_apply_exactly_like_response_edits() {
         let mut headers = HeaderList::default();
         headers.push(ALLOW_ORIGIN, "https://app.example.com");
         headers.push(ALLOW_CREDENTIALS, "true");
         headers.push_formatted(DEBUG_HEADER, "origin-not-allowed".into());
-        let upstream = Lines(alloc::vec![
+        let upstream = HeaderLines::<String>(alloc::vec![
             ("Access-Control-Allow-Origin".into(), "https://upstream.invalid".into()),
             ("access-control-expose-headers".into(), "X-Upstream".into()),
             ("vary".into(), "Accept-Encoding".into()),

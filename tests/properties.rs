@@ -11,7 +11,7 @@
 #[path = "support/invariants.rs"]
 mod invariants;
 
-use corsguard::{Action, Decision, HeaderList, Policy, Request, ResponseHeaders};
+use corsguard::{Action, Decision, HeaderLines, HeaderList, Policy, Request};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
@@ -142,69 +142,49 @@ fn browser() -> impl Strategy<Value = Browser> {
         })
 }
 
-/// The response headers the browser sees, as (lowercase name, value) lines.
-struct Lines(Vec<(String, String)>);
+/// The response headers the browser sees.
+fn lines(list: &HeaderList) -> HeaderLines {
+    HeaderLines(list.iter().map(|(n, v)| (n.into(), v.into())).collect())
+}
 
-impl Lines {
-    fn from_list(list: &HeaderList) -> Self {
-        Lines(list.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.to_string())).collect())
-    }
+/// An upstream that tries to answer CORS itself, wrongly.
+fn hostile_upstream() -> HeaderLines {
+    HeaderLines(vec![
+        ("access-control-allow-origin".into(), "*".into()),
+        ("access-control-allow-credentials".into(), "true".into()),
+        ("access-control-allow-methods".into(), "*".into()),
+    ])
+}
 
-    /// An upstream that tries to answer CORS itself, wrongly.
-    fn hostile_upstream() -> Self {
-        Lines(vec![
-            ("access-control-allow-origin".into(), "*".into()),
-            ("access-control-allow-credentials".into(), "true".into()),
-            ("access-control-allow-methods".into(), "*".into()),
-        ])
-    }
-
-    fn values(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
-    }
-
-    fn one(&self, name: &str) -> Option<&str> {
-        match self.values(name)[..] {
-            [value] => Some(value),
-            _ => None,
-        }
-    }
-
-    fn list(&self, name: &str) -> Vec<String> {
-        self.one(name).map(|v| v.split(',').map(|t| t.trim().to_string()).collect()).unwrap_or_default()
+/// A header's value when exactly one line carries it (a browser refuses two), else `None`.
+fn one<'r>(response: &'r HeaderLines, name: &str) -> Option<&'r str> {
+    let mut values = response.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    match (values.next(), values.next()) {
+        (Some(value), None) => Some(value),
+        _ => None,
     }
 }
 
-impl ResponseHeaders for Lines {
-    fn get_all(&self, name: &str) -> Option<String> {
-        let values = self.values(name);
-        (!values.is_empty()).then(|| values.join(", "))
-    }
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.0.push((name.into(), value.into()));
-    }
-    fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| n != name);
-    }
+fn list(response: &HeaderLines, name: &str) -> Vec<String> {
+    one(response, name).map(|v| v.split(',').map(|t| t.trim().to_string()).collect()).unwrap_or_default()
 }
 
 /// Fetch's "CORS check".
-fn cors_check(response: &Lines, origin: &str, credentials: bool) -> bool {
-    match response.one("access-control-allow-origin") {
+fn cors_check(response: &HeaderLines, origin: &str, credentials: bool) -> bool {
+    match one(response, "access-control-allow-origin") {
         Some("*") if !credentials => true,
         Some(allowed) if allowed == origin => {
-            !credentials || response.one("access-control-allow-credentials") == Some("true")
+            !credentials || one(response, "access-control-allow-credentials") == Some("true")
         }
         _ => false,
     }
 }
 
 /// Fetch's "CORS-preflight fetch", steps 6-7, on the preflight's answer.
-fn preflight_check(status: u16, response: &Lines, browser: &Browser) -> bool {
+fn preflight_check(status: u16, response: &HeaderLines, browser: &Browser) -> bool {
     let origin = ORIGINS[browser.origin].0;
-    let methods = response.list("access-control-allow-methods");
-    let names = response.list("access-control-allow-headers");
+    let methods = list(response, "access-control-allow-methods");
+    let names = list(response, "access-control-allow-headers");
     let star = |list: &[String]| !browser.credentials && list.iter().any(|m| m == "*");
     let method_ok = ["GET", "HEAD", "POST"].contains(&browser.method)
         || methods.iter().any(|m| m == browser.method)
@@ -214,7 +194,7 @@ fn preflight_check(status: u16, response: &Lines, browser: &Browser) -> bool {
             || star(&names) && !name.eq_ignore_ascii_case("authorization")
     });
     let private_network_ok =
-        !browser.private_network || response.one("access-control-allow-private-network") == Some("true");
+        !browser.private_network || one(response, "access-control-allow-private-network") == Some("true");
     (200..300).contains(&status)
         && cors_check(response, origin, browser.credentials)
         && method_ok
@@ -257,7 +237,7 @@ proptest! {
             return Err(TestCaseError::fail("a preflight must be answered at the edge"));
         };
         assert_safe(&spec, &browser, &request, &decision)?;
-        let response = Lines::from_list(headers);
+        let response = lines(headers);
         let intended = spec.allows_origin(browser.origin)
             && spec.allows_method(browser.method)
             && browser.headers.is_none_or(|h| spec.allows_headers(h))
@@ -277,9 +257,9 @@ proptest! {
             return Err(TestCaseError::fail("an actual request must be forwarded"));
         };
         assert_safe(&spec, &browser, &request, &decision)?;
-        let mut response = Lines::hostile_upstream();
+        let mut response = hostile_upstream();
         edits.apply(&mut response);
-        prop_assert!(response.one("access-control-allow-methods").is_none(), "the upstream's header survived");
+        prop_assert!(one(&response, "access-control-allow-methods").is_none(), "the upstream's header survived");
         let intended = spec.allows_origin(browser.origin) && (!browser.credentials || spec.credentials);
         prop_assert_eq!(cors_check(&response, origin, browser.credentials), intended, "{:?}", response.0);
         prop_assert_eq!(decision.denial.is_none(), spec.allows_origin(browser.origin));

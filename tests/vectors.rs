@@ -3,8 +3,9 @@
 // A test or benchmark may panic; only the engine must not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use corsguard::{Action, OWNED_HEADERS, Policy, Request, ResponseHeaders, Severity};
+use corsguard::{Action, HeaderLines, OWNED_HEADERS, Policy, Request, ResponseHeaders, Severity, join_lines};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::{fs, path::Path};
 
 /// The upstream of `tests/vectors/README.md`, as header lines.
@@ -15,23 +16,6 @@ const UPSTREAM: [(&str, &str); 5] = [
     ("vary", "Accept-Encoding"),
     ("x-upstream", "1"),
 ];
-
-/// An upstream response's header lines, as a host would hold them.
-struct Lines(Vec<(String, String)>);
-
-impl ResponseHeaders for Lines {
-    fn get_all(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
-        (!values.is_empty()).then(|| values.join(", "))
-    }
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.0.push((name.to_ascii_lowercase(), value.into()));
-    }
-    fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
-}
 
 fn tokens(value: Option<String>) -> Vec<String> {
     let mut tokens: Vec<String> =
@@ -48,8 +32,8 @@ fn header(request: &Value, name: &str) -> Option<Vec<u8>> {
         Value::Array(lines) => lines.iter().map(|l| (l[0].as_str().unwrap(), l[1].as_str().unwrap())).collect(),
         _ => Vec::new(),
     };
-    let values: Vec<&str> = lines.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).collect();
-    (!values.is_empty()).then(|| values.join(", ").into_bytes())
+    let values = lines.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes());
+    join_lines(values).map(Cow::into_owned)
 }
 
 /// Every way the engine's decision differs from the case's expectation.
@@ -79,7 +63,7 @@ fn mismatches(policy: &Policy, case: &Value) -> Vec<String> {
         let headers = expect["headers"].as_object();
         headers.and_then(|h| h.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))).and_then(|(_, v)| v.as_str())
     };
-    let mut upstream = Lines(UPSTREAM.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect());
+    let mut upstream = HeaderLines::<String>(UPSTREAM.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect());
     let owned = OWNED_HEADERS.iter().copied();
     match (expect["action"].as_str(), &decision.action) {
         (Some("respond"), Action::Respond { status, headers }) => {

@@ -4,7 +4,7 @@
 use crate::browser::{self, Fetch, Response};
 use crate::policy_file::{self, PolicyFile};
 use crate::{Failure, Format, Outcome};
-use corsguard::{Action, Decision, Denial, Policy, Request, ResponseHeaders, Selected};
+use corsguard::{Action, Decision, Denial, HeaderLines, Policy, Request, Selected};
 use serde_json::{Value, json};
 
 /// The request to explain.
@@ -15,19 +15,6 @@ pub struct Args {
     pub host: Option<String>,
     pub path: String,
     pub format: Format,
-}
-
-impl ResponseHeaders for Response {
-    fn get_all(&self, name: &str) -> Option<String> {
-        self.get(name)
-    }
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
-    }
-    fn remove(&mut self, name: &str) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
 }
 
 /// One exchange (the preflight, or the request itself) as the edge and then the browser see it.
@@ -216,8 +203,9 @@ fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch
             ("answered", Some(*status), response.headers, Some(verdict))
         }
         Action::Forward(edits) => {
-            let mut response = Response { status: 200, headers: Vec::new() };
-            edits.apply(&mut response);
+            let mut headers = HeaderLines::default();
+            edits.apply(&mut headers);
+            let response = Response { status: 200, headers: headers.0 };
             let verdict = browser::cors_check(fetch, &response);
             ("forwarded", None, response.headers, Some(verdict))
         }

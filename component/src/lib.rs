@@ -9,7 +9,7 @@ mod bindings {
 }
 
 use bindings::exports::corsguard::engine::policy as wit;
-use corsguard::{Action, Decision, Denial, Kind, Problem, Request, ResponseHeaders, Severity};
+use corsguard::{Action, Decision, Denial, HeaderLines, Kind, Problem, Request, Severity};
 
 /// The exported interface.
 pub struct Component;
@@ -103,30 +103,10 @@ pub fn decision(decision: &Decision<'_>) -> wit::Decision {
     wit::Decision { kind, denial, enforced: decision.enforced, action }
 }
 
-/// Header lines as the WIT list holds them, edited in place by the core.
-struct Lines(Vec<wit::Header>);
-
-impl ResponseHeaders for Lines {
-    fn get_all(&self, name: &str) -> Option<String> {
-        let mut values = self.0.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str());
-        let first = values.next()?;
-        Some(values.fold(first.to_owned(), |joined, value| joined + ", " + value))
-    }
-
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.0.push(wit::Header { name: name.to_ascii_lowercase(), value: value.into() });
-    }
-
-    fn remove(&mut self, name: &str) {
-        self.0.retain(|h| !h.name.eq_ignore_ascii_case(name));
-    }
-}
-
 /// Applies forward edits that came back as a WIT record, with the core's [`corsguard::apply_edits`].
 pub fn apply_edits(edits: &wit::ForwardEdits, response: Vec<wit::Header>) -> Vec<wit::Header> {
     let ours = |name: &str| edits.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str());
-    let mut lines = Lines(response);
+    let mut lines = HeaderLines(response.into_iter().map(|h| (h.name, h.value)).collect());
     corsguard::apply_edits(ours, edits.vary_origin, &mut lines);
-    lines.0
+    lines.0.into_iter().map(|(name, value)| wit::Header { name, value }).collect()
 }

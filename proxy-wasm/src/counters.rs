@@ -14,17 +14,10 @@ use std::time::Duration;
 /// How often the counts reach Envoy's stats.
 pub(crate) const FLUSH_PERIOD: Duration = Duration::from_millis(250);
 
-const KINDS: [&str; 2] = ["preflight", "actual"];
-/// Every denial, one counter each (named by its code).
-const DENIALS: [Denial<'static>; 5] = [
-    Denial::OriginNotAllowed,
-    Denial::MethodNotAllowed,
-    Denial::HeaderNotAllowed(""),
-    Denial::PrivateNetworkNotAllowed,
-    Denial::MalformedRequest,
-];
-/// `allowed`, then one outcome per denial.
-const OUTCOMES: usize = 1 + DENIALS.len();
+/// The kinds of CORS request counted (the others are not CORS requests).
+const KINDS: [Kind; 2] = [Kind::Preflight, Kind::Actual];
+/// `allowed`, then one outcome per denial of [`Denial::ALL`] (named by its code).
+const OUTCOMES: usize = 1 + Denial::ALL.len();
 
 /// The metric ids, and the counts not yet handed to Envoy, by kind and outcome.
 pub(crate) struct Counters {
@@ -38,9 +31,10 @@ impl Counters {
         let mut ids = [[0; OUTCOMES]; KINDS.len()];
         for (row, kind) in ids.iter_mut().zip(KINDS) {
             let outcomes =
-                core::iter::once("allowed".into()).chain(DENIALS.iter().map(|d| format!("denied.{}", d.code())));
+                core::iter::once("allowed".into()).chain(Denial::ALL.iter().map(|d| format!("denied.{}", d.code())));
             for (id, outcome) in row.iter_mut().zip(outcomes) {
-                *id = hostcalls::define_metric(MetricType::Counter, &format!("corsguard.{kind}.{outcome}")).ok()?;
+                let name = format!("corsguard.{}.{outcome}", kind.as_str());
+                *id = hostcalls::define_metric(MetricType::Counter, &name).ok()?;
             }
         }
         Some(Counters { ids, pending: Default::default() })
@@ -61,20 +55,15 @@ impl Counters {
     /// Counts a preflight or actual request (requests without `Origin` and disabled routes are
     /// not CORS requests and are not counted).
     pub(crate) fn count(&self, decision: &Decision) {
-        let row = match decision.kind {
-            Kind::Preflight => self.pending.first(),
-            Kind::Actual => self.pending.get(1),
-            Kind::NoOrigin | Kind::Disabled => None,
-        };
+        let row = KINDS.iter().position(|kind| *kind == decision.kind).and_then(|row| self.pending.get(row));
         if let Some(count) = row.and_then(|row| row.get(outcome(decision.denial.as_ref()))) {
             count.set(count.get().saturating_add(1));
         }
     }
 }
 
-/// The index of an outcome: 0 when allowed, else one past the denial's index in [`DENIALS`].
+/// The index of an outcome: 0 when allowed, else one past the denial's index in [`Denial::ALL`].
 fn outcome(denial: Option<&Denial>) -> usize {
     let Some(denial) = denial else { return 0 };
-    let same = |d: &Denial| core::mem::discriminant(d) == core::mem::discriminant(denial);
-    DENIALS.iter().position(same).map_or(OUTCOMES, |i| i + 1)
+    Denial::ALL.iter().position(|d| d.code() == denial.code()).map_or(OUTCOMES, |i| i + 1)
 }

@@ -4,7 +4,7 @@ use crate::counters::Counters;
 use crate::header_map::HeaderMap;
 use crate::log;
 use crate::response::UpstreamResponse;
-use corsguard::{Action, Decision, Kind, Policy, Request};
+use corsguard::{Action, Decision, Kind, Policy, Request, join_line};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as Next, LogLevel, MapType};
@@ -35,7 +35,8 @@ struct Seen<'a> {
 }
 
 impl<'a> Seen<'a> {
-    /// One pass over the request's headers; values are borrowed, copied only to join repeats.
+    /// One pass over the request's headers; values are borrowed, copied only to join repeated
+    /// lines ([`join_line`]: the engine then judges the whole, never a choice of one line).
     fn find(headers: &'a HeaderMap) -> Self {
         let [origin, request_method, request_headers, request_private_network] = Request::HEADERS.map(str::as_bytes);
         let mut seen = Seen::default();
@@ -45,10 +46,10 @@ impl<'a> Seen<'a> {
                 b":scheme" => seen.scheme = Some(value),
                 b":authority" => seen.authority = value,
                 b":path" => seen.path = value,
-                name if name == origin => join(&mut seen.origin, value),
-                name if name == request_method => join(&mut seen.request_method, value),
-                name if name == request_headers => join(&mut seen.request_headers, value),
-                name if name == request_private_network => join(&mut seen.request_private_network, value),
+                name if name == origin => join_line(&mut seen.origin, value),
+                name if name == request_method => join_line(&mut seen.request_method, value),
+                name if name == request_headers => join_line(&mut seen.request_headers, value),
+                name if name == request_private_network => join_line(&mut seen.request_private_network, value),
                 _ => {}
             }
         }
@@ -66,20 +67,6 @@ impl<'a> Seen<'a> {
             request_headers: self.request_headers.as_deref(),
             request_private_network: self.request_private_network.as_deref(),
         }
-    }
-}
-
-/// Adds the value of a repeated header line the way HTTP combines them (`a, b`, RFC 9110 section
-/// 5.3): the engine then judges the whole, so two `Origin` lines are a malformed request, never a
-/// choice of one.
-fn join<'a>(field: &mut Option<Cow<'a, [u8]>>, value: &'a [u8]) {
-    match field {
-        Some(joined) => {
-            let joined = joined.to_mut();
-            joined.extend_from_slice(b", ");
-            joined.extend_from_slice(value);
-        }
-        None => *field = Some(Cow::Borrowed(value)),
     }
 }
 

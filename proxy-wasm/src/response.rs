@@ -6,7 +6,7 @@
 //! and copies back every header of the response (BENCHMARKS.md, "Envoy").
 
 use crate::header_map::HeaderMap;
-use corsguard::ResponseHeaders;
+use corsguard::{ResponseHeaders, join_lines};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MapType;
 
@@ -28,13 +28,7 @@ impl UpstreamResponse {
 
 impl ResponseHeaders for UpstreamResponse {
     fn get_all(&self, name: &str) -> Option<String> {
-        let mut values = self.read.values(name);
-        let first = String::from_utf8_lossy(values.next()?).into_owned();
-        Some(values.fold(first, |mut all, value| {
-            all.push_str(", ");
-            all.push_str(&String::from_utf8_lossy(value));
-            all
-        }))
+        join_lines(self.read.values(name)).map(|value| String::from_utf8_lossy(&value).into_owned())
     }
 
     fn set(&mut self, name: &str, value: &str) {

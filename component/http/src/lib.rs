@@ -6,7 +6,8 @@
 //! edits, `PassThrough` a forwarded request left as it is. Bodies are streamed both ways. The
 //! policy and the upstream are embedded at build time (`build.rs`).
 
-use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders};
+use corsguard::{Action, HeaderLines, Policy, Request, ResponseEdits, join_lines};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
@@ -40,13 +41,8 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
         let Some(policy) = policy() else { return reply(out, 500, Vec::new()) };
         let entries = request.headers().entries();
         let value = |name: &str| -> Option<Vec<u8>> {
-            let mut values = entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice());
-            let first = values.next()?.to_vec();
-            Some(values.fold(first, |mut joined, v| {
-                joined.extend_from_slice(b", ");
-                joined.extend_from_slice(v);
-                joined
-            }))
+            let lines = entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice());
+            join_lines(lines).map(Cow::into_owned)
         };
         let [origin, request_method, request_headers, private_network] = Request::HEADERS.map(value);
         let method = method_bytes(&request.method());
@@ -140,28 +136,10 @@ fn stream_body(from: IncomingBody, to: OutgoingBody) -> bool {
     OutgoingBody::finish(to, None).is_ok() && copied
 }
 
-/// The upstream's response headers, as the core edits them.
-struct Lines(Vec<(String, Vec<u8>)>);
-
-impl ResponseHeaders for Lines {
-    fn get_all(&self, name: &str) -> Option<String> {
-        let mut values = self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
-        let first = String::from_utf8_lossy(&values.next()?.1).into_owned();
-        Some(values.fold(first, |joined, (_, v)| joined + ", " + &String::from_utf8_lossy(v)))
-    }
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.0.push((name.to_ascii_lowercase(), value.as_bytes().to_vec()));
-    }
-    fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
-}
-
 /// A reply of ours in place of the upstream's (`502`: it cannot be reached), with the decision's edits: a browser then shows
 /// the real status instead of a misleading CORS error.
 fn answer_with(out: ResponseOutparam, status: u16, edits: Option<&ResponseEdits<'_>>) {
-    let mut headers = Lines(Vec::new());
+    let mut headers = HeaderLines(Vec::new());
     if let Some(edits) = edits {
         edits.apply(&mut headers);
     }
@@ -202,7 +180,7 @@ fn forward(
             Some(_) => return answer_with(out, 502, edits),
         }
     };
-    let mut headers = Lines(response.headers().entries());
+    let mut headers = HeaderLines(response.headers().entries());
     if let Some(edits) = edits {
         edits.apply(&mut headers);
     }

@@ -21,6 +21,16 @@ pub enum Denial<'a> {
 }
 
 impl Denial<'_> {
+    /// Every reason, in a fixed order (a header-not-allowed without its name): what an edge defines
+    /// a counter for, so that none goes uncounted.
+    pub const ALL: [Denial<'static>; 5] = [
+        Denial::OriginNotAllowed,
+        Denial::MethodNotAllowed,
+        Denial::HeaderNotAllowed(""),
+        Denial::PrivateNetworkNotAllowed,
+        Denial::MalformedRequest,
+    ];
+
     /// The reason's code, without details: a fixed set, fit for counter names.
     pub fn code(&self) -> &'static str {
         match self {
@@ -69,6 +79,21 @@ impl fmt::Display for Denial<'_> {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn all_lists_every_reason_once() {
+        // A new reason fails this match until it is given the next place, and ALL then until it
+        // lists the reason there.
+        let place = |denial: &Denial| match denial {
+            Denial::OriginNotAllowed => 0,
+            Denial::MethodNotAllowed => 1,
+            Denial::HeaderNotAllowed(_) => 2,
+            Denial::PrivateNetworkNotAllowed => 3,
+            Denial::MalformedRequest => 4,
+        };
+        let places: alloc::vec::Vec<usize> = Denial::ALL.iter().map(place).collect();
+        assert_eq!(places, (0..=4).collect::<alloc::vec::Vec<_>>());
+    }
 
     #[test]
     fn reasons_show_a_long_header_name_cut_short() {
