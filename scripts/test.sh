@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: formatting and lints, the core's unit, vector and
-# property tests, the no_std builds for both Wasm targets, and the end-to-end suites against a real
-# Envoy, real workerd and real Chromium. With CI=true a missing runtime fails the run.
+# Installs what is missing, then runs every test: formatting, lints and docs, the core's unit, vector
+# and property tests, the no_std builds for both Wasm targets, fuzzing, the portable builds, and the
+# end-to-end suites against a real Envoy, real workerd and real Chromium. With CI=true a missing
+# runtime fails the run.
+# Usage: scripts/test.sh           everything (what CI runs)
+#        scripts/test.sh --fast    the fast tier only: formatting, lints, docs, unit, vector and
+#                                  property tests (needs nothing but the Rust toolchain)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export WRANGLER_SEND_METRICS=false
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+fast_tier() {
+  step "format, lints and docs"
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets -- -D warnings
+  cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+  cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+  RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace
+
+  step "core and the corsguard command: unit, vector, property, doc and command tests"
+  cargo test --release -p corsguard -p corsguard-cli -p corsguard-proxy-wasm
+}
+
+if [ "${1:-}" = "--fast" ]; then
+  fast_tier
+  exit 0
+fi
+
 step "setup"
 scripts/setup.sh
-
-step "format and lints"
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
-
-step "core and the corsguard command: unit, vector, property, doc and command tests"
-cargo test --release -p corsguard -p corsguard-cli -p corsguard-proxy-wasm
+fast_tier
 
 step "core: no_std builds for wasm32-unknown-unknown and wasm32-wasip1"
 for target in wasm32-unknown-unknown wasm32-wasip1; do
