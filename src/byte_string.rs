@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 /// A string that is not a byte string (a code point above U+00FF, which only a caller of ours and
 /// never a runtime's `Headers` can produce) is taken as UTF-8: its bytes are then not ASCII, and the
 /// engine refuses them as any other non-ASCII value. ASCII, all a browser sends, is not copied.
+#[must_use]
 pub fn isomorphic_encode(text: &str) -> Cow<'_, [u8]> {
     if text.is_ascii() {
         return Cow::Borrowed(text.as_bytes());

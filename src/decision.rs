@@ -46,6 +46,7 @@ pub enum Action<'a> {
 
 /// The engine's verdict on one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a decision does nothing until the adapter applies its action"]
 pub struct Decision<'a> {
     /// What kind of request it was.
     pub kind: Kind,

@@ -41,6 +41,7 @@ impl<V: AsRef<[u8]> + for<'v> From<&'v str>> ResponseHeaders for HeaderLines<V> 
 /// Repeated lines of one header as HTTP combines them (`a, b`, RFC 9110 section 5.3), or `None`
 /// when there are none. The engine judges the whole: two `Origin` lines are a malformed request,
 /// never a choice of one. One line is borrowed, not copied.
+#[must_use]
 pub fn join_lines<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Option<Cow<'a, [u8]>> {
     let mut joined = None;
     for line in lines {

@@ -20,11 +20,13 @@
 //! assert_eq!(headers.get("access-control-allow-origin"), Some("https://app.example.com"));
 //! ```
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod actual;
 mod byte_string;
 mod config;
 mod decision;

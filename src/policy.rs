@@ -1,6 +1,7 @@
-//! The compiled policy: its routes, the rules each one applies, and the decision on actual
-//! (non-preflight) requests.
+//! The compiled policy: its routes, the rules each one applies, and which of `preflight` and
+//! `actual` decides a request.
 
+use crate::actual;
 use crate::config::{self, Level};
 use crate::decision::{Action, Decision, Kind};
 use crate::denial::Denial;
@@ -11,7 +12,7 @@ use crate::pattern::OriginMatcher;
 use crate::preflight;
 use crate::problem::{Code, Problem, Problems};
 use crate::request::Request;
-use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, DEBUG_HEADER, EXPOSE_HEADERS, HeaderList, ResponseEdits, VARY};
+use crate::response::{DEBUG_HEADER, HeaderList, ResponseEdits, VARY};
 use crate::route::{Route, Routes, Selected};
 use alloc::{
     boxed::Box,
@@ -80,18 +81,21 @@ impl Policy {
     }
 
     /// The warnings found while parsing: legal but risky choices.
+    #[must_use]
     pub fn warnings(&self) -> &[Problem] {
         &self.warnings
     }
 
     /// Whether the policy has routes: only then do a request's path and host take part in its
     /// decision (an adapter can skip reading them otherwise).
+    #[must_use]
     pub fn has_routes(&self) -> bool {
         !self.routes.is_empty()
     }
 
     /// The level of the policy that decides this request. For tools that explain a decision;
     /// [`Policy::evaluate`] uses the same choice.
+    #[must_use]
     pub fn route_for(&self, request: &Request) -> Selected {
         self.routes.select(request)
     }
@@ -211,40 +215,11 @@ impl Rules {
             let (denial, status, headers) = preflight::answer(self, request);
             (Kind::Preflight, denial, Action::Respond { status, headers })
         } else {
-            let (kind, denial, edits) = self.actual(request);
+            let (kind, denial, edits) = actual::edits(self, request);
             (kind, denial, Action::Forward(edits))
         };
         let action = if self.report_only { Action::PassThrough } else { action };
         Decision { kind, denial, enforced: !self.report_only, action }
-    }
-
-    /// An actual request: the answer is `*` for everyone, or the request's allowed origin.
-    fn actual<'a>(&'a self, request: &Request<'a>) -> (Kind, Option<Denial<'a>>, ResponseEdits<'a>) {
-        let kind = if request.origin.is_some() { Kind::Actual } else { Kind::NoOrigin };
-        let mut headers = HeaderList::default();
-        let origin = match request.origin {
-            // Without credentials, `*` is the same answer for every origin (and none): no Vary.
-            _ if self.origins.allows_any() => Ok("*"),
-            Some(origin) => self.allow_origin(origin),
-            None => return (kind, None, ResponseEdits { headers, vary_origin: true }),
-        };
-        let denial = match origin {
-            Ok(origin) => {
-                headers.push(ALLOW_ORIGIN, origin);
-                if self.credentials {
-                    headers.push(ALLOW_CREDENTIALS, "true");
-                }
-                if let Some(exposed) = &self.expose_headers {
-                    headers.push(EXPOSE_HEADERS, exposed);
-                }
-                None
-            }
-            Err(denial) => {
-                self.push_debug(&mut headers, &denial);
-                Some(denial)
-            }
-        };
-        (kind, denial, ResponseEdits { headers, vary_origin: !self.origins.allows_any() })
     }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or why there is none.

@@ -28,6 +28,7 @@ macro_rules! codes {
     ($($(#[doc = $doc:literal])+ $variant:ident = $text:literal,)+) => {
         /// What kind of problem it is: stable, for tools (the message is for people and may change).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum Code {
             $($(#[doc = $doc])+ $variant,)+
         }
@@ -118,6 +119,7 @@ codes! {
 
 /// One problem in a policy file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// Error or warning.
     pub severity: Severity,

@@ -35,6 +35,7 @@ impl Request<'_> {
     ];
 
     /// Fetch's preflight: `OPTIONS` with both `Origin` and `Access-Control-Request-Method`.
+    #[must_use]
     pub fn is_preflight(&self) -> bool {
         self.method == b"OPTIONS" && self.origin.is_some() && self.request_method.is_some()
     }

@@ -108,6 +108,7 @@ pub fn apply_edits<'v>(ours: impl Fn(&str) -> Option<&'v str>, vary_origin: bool
 }
 
 /// `Vary` with `token` merged in, or `None` when it is already covered (listed, or `*`).
+#[must_use]
 pub fn merge_vary(existing: Option<&str>, token: &str) -> Option<String> {
     let existing = existing.map(str::trim).filter(|v| !v.is_empty());
     let covered = existing

@@ -1,11 +1,11 @@
 //! The corsguard command: check a policy, explain a decision, probe a live server, emit edge
 //! configurations. See README.md, "The corsguard command".
 
-pub mod browser;
-pub mod emit;
-pub mod explain;
-pub mod policy_file;
-pub mod probe;
+mod browser;
+mod emit;
+mod explain;
+mod policy_file;
+mod probe;
 pub mod schema;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -26,6 +26,7 @@ struct Cli {
     command: Command,
 }
 
+/// How a command prints its report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// For people.

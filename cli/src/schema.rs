@@ -12,15 +12,21 @@ use serde_json::{Map, Value, json};
 /// Where a field may appear.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// At the top level and in routes (which override it).
     Both,
+    /// At the top level only.
     TopOnly,
+    /// In routes only.
     RouteOnly,
 }
 
 /// One field of the policy file.
 pub struct Field {
+    /// Its key.
     pub name: &'static str,
+    /// Where it may appear.
     pub level: Level,
+    /// The schema's description of it.
     pub description: &'static str,
     /// The schema of its value (without the description).
     pub schema: fn() -> Value,

@@ -4,8 +4,12 @@
 //! `wasm32-unknown-unknown` and turned into a component that imports nothing (see
 //! `component/build.sh`), so any component host can run it.
 
+/// wit-bindgen's glue: the component ABI's exports, the only unsafe code of this crate.
+#[allow(unsafe_code, missing_docs)]
 mod bindings {
     wit_bindgen::generate!({ path: "../wit", world: "engine" });
+    use super::Component;
+    export!(Component with_types_in self);
 }
 
 use bindings::exports::corsguard::engine::policy as wit;
@@ -41,8 +45,6 @@ impl wit::GuestEngine for Engine {
         evaluate(&self.0, &request)
     }
 }
-
-bindings::export!(Component with_types_in bindings);
 
 /// A core problem as a WIT record.
 pub fn problem(problem: &Problem) -> wit::Problem {
