@@ -32,6 +32,8 @@ pub(crate) struct Level {
     pub case_sensitive: bool,
     /// Route only: leave matching requests alone.
     pub disabled: bool,
+    /// The fields this level gives, in file order: where an inherited value comes from.
+    pub given: Vec<&'static str>,
 }
 
 impl Default for Level {
@@ -51,6 +53,7 @@ impl Default for Level {
             path_prefix: None,
             case_sensitive: true,
             disabled: false,
+            given: Vec::new(),
         }
     }
 }
@@ -171,6 +174,9 @@ impl File<'_, '_> {
                 continue;
             }
             let value = &member.value;
+            if let Some(field) = fields.iter().find(|field| **field == key) {
+                level.given.push(field);
+            }
             match key {
                 "$schema" if !route => drop(string(value, path, problems)),
                 _ if !fields.contains(&key) => unknown(key, path, route, problems),

@@ -1,7 +1,5 @@
-//! Why a request was refused, in a short code for counters and logs and in the words a browser
-//! console uses.
+//! Why a request was refused, in a short code for counters, logs and the debug header.
 
-use alloc::{format, string::String};
 use core::fmt;
 
 /// Why the engine refused a request.
@@ -40,19 +38,6 @@ impl Denial<'_> {
             Denial::PrivateNetworkNotAllowed => "private-network-not-allowed",
             Denial::MalformedRequest => "malformed-request",
         }
-    }
-
-    /// What Chromium's console prints when a page at `origin` fetches `url` and is refused
-    /// (checked against Chromium 156 by the browser suite).
-    ///
-    /// A refused preflight carries no `Access-Control-Allow-*` header at all, so the browser
-    /// reports the missing `Access-Control-Allow-Origin` whatever the engine's reason was.
-    pub fn console_message(&self, url: &str, origin: &str, preflight: bool) -> String {
-        let blocked = format!("Access to fetch at '{url}' from origin '{origin}' has been blocked by CORS policy: ");
-        let missing = "No 'Access-Control-Allow-Origin' header is present on the requested resource.";
-        let preflight =
-            if preflight { "Response to preflight request doesn't pass access control check: " } else { "" };
-        format!("{blocked}{preflight}{missing}")
     }
 }
 
@@ -102,21 +87,5 @@ mod tests {
         let reason = Denial::HeaderNotAllowed(&long).to_string();
         assert_eq!(reason, alloc::format!("header-not-allowed: {}...", "x".repeat(SHOWN_NAME)));
         assert_eq!(Denial::OriginNotAllowed.to_string(), "origin-not-allowed");
-    }
-
-    #[test]
-    fn console_messages_are_chromiums_words() {
-        let (url, origin) = ("http://api.example.test:8001/x", "http://app.example.test:8000");
-        assert_eq!(
-            Denial::OriginNotAllowed.console_message(url, origin, false),
-            "Access to fetch at 'http://api.example.test:8001/x' from origin 'http://app.example.test:8000' has been \
-             blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
-        );
-        assert_eq!(
-            Denial::MethodNotAllowed.console_message(url, origin, true),
-            "Access to fetch at 'http://api.example.test:8001/x' from origin 'http://app.example.test:8000' has been \
-             blocked by CORS policy: Response to preflight request doesn't pass access control check: No \
-             'Access-Control-Allow-Origin' header is present on the requested resource."
-        );
     }
 }

@@ -49,6 +49,7 @@ mod public_suffix;
 mod request;
 mod response;
 mod route;
+mod trace;
 
 pub use byte_string::isomorphic_encode;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
@@ -62,3 +63,4 @@ pub use problem::{Code, Problem, Problems, Severity};
 pub use request::Request;
 pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
 pub use route::Selected;
+pub use trace::Trace;

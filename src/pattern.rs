@@ -22,11 +22,13 @@ enum Port {
     Any,
 }
 
-/// The scheme and port an entry allows for a host (or for the subdomains of a parent).
+/// The scheme and port an entry allows for a host (or for the subdomains of a parent), and the
+/// entry's index in the list (for tools that say which entry allowed an origin).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Target {
     scheme: Box<str>,
     port: Port,
+    entry: usize,
 }
 
 impl Target {
@@ -44,10 +46,10 @@ impl Target {
 /// The compiled `origins` list.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OriginMatcher {
-    /// `*`: any origin, answered with a literal `*` (never together with credentials).
-    any: bool,
-    /// The opaque origin `null`, allowed only when listed.
-    null: bool,
+    /// `*`: any origin, answered with a literal `*` (never together with credentials); its index.
+    any: Option<usize>,
+    /// The opaque origin `null`, allowed only when listed; its index.
+    null: Option<usize>,
     /// Exact hosts (`app.example.com`).
     hosts: HashMap<Box<str>, Vec<Target>>,
     /// Wildcard parents with their leading dot (`.example.com` for `https://*.example.com`).
@@ -81,9 +83,9 @@ impl OriginMatcher {
                 continue;
             }
             match normalized.as_str() {
-                "*" => matcher.any = true,
+                "*" => matcher.any = Some(index),
                 "null" => {
-                    matcher.null = true;
+                    matcher.null = Some(index);
                     problems.warning(
                         &at,
                         Code::NullOrigin,
@@ -97,7 +99,7 @@ impl OriginMatcher {
                             if origin.scheme == "http" && !origin.is_loopback() {
                                 problems.warning(&at, Code::PlainHttp, format!("\"{entry}\" is plain http: its responses can be read and altered on the network"));
                             }
-                            let target = Target { scheme: Box::from(origin.scheme), port };
+                            let target = Target { scheme: Box::from(origin.scheme), port, entry: index };
                             let (parent, table) = match kind {
                                 Kind::Exact => (None, Some((&mut matcher.hosts, origin.host))),
                                 Kind::Subdomains => {
@@ -138,7 +140,7 @@ impl OriginMatcher {
                 }
             }
         }
-        if matcher.any && entries.len() > 1 {
+        if matcher.any.is_some() && entries.len() > 1 {
             problems.warning(
                 path,
                 Code::Redundant,
@@ -150,12 +152,40 @@ impl OriginMatcher {
 
     /// Whether the policy allows any origin (answered with a literal `*`).
     pub fn allows_any(&self) -> bool {
-        self.any
+        self.any.is_some()
     }
 
     /// Whether `null` is listed.
     pub fn allows_null(&self) -> bool {
-        self.null
+        self.null.is_some()
+    }
+
+    /// The index of the first entry that allows this `Origin` value, if one does: for tools that
+    /// explain a decision (every table is searched, so it is slower than [`Self::allows`]).
+    pub fn allowing_entry(&self, value: &[u8]) -> Option<usize> {
+        if self.any.is_some() {
+            return self.any;
+        }
+        if value == b"null" {
+            return self.null;
+        }
+        let origin = Origin::split_request(value)?;
+        let mut first: Option<usize> = None;
+        let mut consider = |target: &Target| {
+            if target.allows(&origin) && first.is_none_or(|first| target.entry < first) {
+                first = Some(target.entry);
+            }
+        };
+        let host = origin.host;
+        let parents = host.match_indices('.').filter_map(|(at, _)| host.get(at..));
+        for targets in core::iter::once(self.hosts.get(host)).chain(parents.map(|p| self.parents.get(p))).flatten() {
+            targets.iter().for_each(&mut consider);
+        }
+        self.labels.find(host, |target| {
+            consider(target);
+            false
+        });
+        first.filter(|_| origin.is_serialized())
     }
 
     /// Whether a listed origin or pattern covers this origin; `Err(())` when it is not what a

@@ -14,6 +14,7 @@ use crate::problem::{Code, Problem, Problems};
 use crate::request::Request;
 use crate::response::{DEBUG_HEADER, HeaderList, ResponseEdits, VARY};
 use crate::route::{Route, Routes, Selected};
+use crate::trace::{Sources, Trace};
 use alloc::{
     boxed::Box,
     format,
@@ -50,6 +51,8 @@ pub(crate) struct Rules {
     pub report_only: bool,
     pub debug: bool,
     pub preflight_vary: &'static str,
+    /// Where each field came from (for [`Policy::trace`]).
+    pub sources: Sources,
 }
 
 impl Policy {
@@ -98,6 +101,23 @@ impl Policy {
     #[must_use]
     pub fn route_for(&self, request: &Request) -> Selected {
         self.routes.select(request)
+    }
+
+    /// Decides what to do with one request, and says what the decision was made from: for tools
+    /// that explain a decision (it costs more than [`Policy::evaluate`]).
+    pub fn trace<'a>(&'a self, request: &Request<'a>) -> Trace<'a> {
+        let selected = self.route_for(request);
+        let rules = match selected {
+            Selected::Route(index) => self.routes.get(index).and_then(|route| route.rules.as_ref()),
+            Selected::TopLevel | Selected::Unclear => Some(&self.default),
+        };
+        let entry = |rules: &Rules| {
+            let index = rules.origins.allowing_entry(request.origin?)?;
+            rules.sources.origin_entry(index)
+        };
+        let origin_entry = rules.filter(|_| selected != Selected::Unclear).and_then(entry);
+        let sources = rules.map_or(&self.default.sources, |rules| &rules.sources);
+        Trace { decision: self.evaluate(request), selected, origin_entry, sources }
     }
 
     /// Decides what to do with one request.
@@ -188,6 +208,11 @@ impl Rules {
             report_only: *inherit(top, route, |l| l.report_only.as_ref()).unwrap_or(&false),
             debug: *inherit(top, route, |l| l.debug.as_ref()).unwrap_or(&false),
             preflight_vary: if private_network { PREFLIGHT_VARY_PRIVATE_NETWORK } else { PREFLIGHT_VARY },
+            sources: Sources::resolve(
+                &config::ROUTE_FIELDS,
+                &top.given,
+                route.map(|route| (path, route.given.as_slice())),
+            ),
         }
     }
 
@@ -284,5 +309,35 @@ mod tests {
         assert_eq!(at("other.example", "/v2/"), Selected::TopLevel);
         let disabled = Request { host: b"x", path: b"/v1/", ..Request::default() };
         assert_eq!(policy.evaluate(&disabled).kind, Kind::Disabled);
+    }
+
+    #[test]
+    fn a_trace_names_the_route_the_sources_of_its_fields_and_the_first_entry_that_allows() {
+        let policy = Policy::parse(
+            r#"{"origins": ["https://a.example.com", "https://*.example.com", "https://pr-*.example.com"],
+                "credentials": true,
+                "routes": [{"path_prefix": "/api/", "methods": ["PUT"]},
+                           {"path_prefix": "/own/", "origins": ["https://x.test", "https://pr-*.example.com"]}]}"#,
+        )
+        .unwrap();
+        let trace = |path: &'static str, origin: &'static str| {
+            policy.trace(&Request { path: path.as_bytes(), origin: Some(origin.as_bytes()), ..Request::default() })
+        };
+        let api = trace("/api/items", "https://a.example.com");
+        assert_eq!(api.selected, Selected::Route(0));
+        assert_eq!(api.source("methods"), Some("routes[0].methods"));
+        assert_eq!((api.source("origins"), api.source("credentials")), (Some("origins"), Some("credentials")));
+        assert_eq!(api.source("request_headers"), None);
+        assert_eq!(api.origin_entry.as_deref(), Some("origins[0]"), "the exact entry before the wildcard");
+        assert_eq!(trace("/", "https://pr-7.example.com").origin_entry.as_deref(), Some("origins[1]"));
+        let own = trace("/own/", "https://pr-7.example.com");
+        assert_eq!((own.selected, own.origin_entry.as_deref()), (Selected::Route(1), Some("routes[1].origins[1]")));
+        assert_eq!(trace("/own/", "https://a.example.com").origin_entry, None);
+        assert_eq!(trace("/", "https://A.example.com").origin_entry, None, "not what a browser sends");
+        assert_eq!(trace("/%2e%2e/api/", "https://a.example.com").selected, Selected::Unclear);
+        let any = Policy::parse(r#"{"origins": ["null", "*"]}"#).unwrap();
+        let null = any.trace(&Request { origin: Some(b"null"), ..Request::default() });
+        assert_eq!(null.origin_entry.as_deref(), Some("origins[1]"), "answered by *");
+        assert_eq!(null.decision, any.evaluate(&Request { origin: Some(b"null"), ..Request::default() }));
     }
 }

@@ -4,7 +4,7 @@
 use crate::browser::{self, Fetch, Response};
 use crate::policy_file::{self, PolicyFile};
 use crate::{Failure, Format, Outcome};
-use corsguard::{Action, Decision, Denial, HeaderLines, Policy, Request, Selected};
+use corsguard::{Action, Decision, Denial, HeaderLines, Kind, Policy, Request, Selected, Trace};
 use serde_json::{Value, json};
 
 /// The request to explain.
@@ -48,10 +48,6 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
         ..Request::default()
     };
     let selected = policy.route_for(&base);
-    let route = match selected {
-        Selected::Route(index) => Some(index),
-        Selected::TopLevel | Selected::Unclear => None,
-    };
     let reasons = fetch.preflight_reasons();
 
     let mut steps = Vec::new();
@@ -91,7 +87,7 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
     let undecided = steps.iter().any(|s| s.browser.is_none());
     let rule = match selected {
         Selected::Unclear => Rule::unclear(args),
-        _ => Rule::find(&value, &file, &policy, route, args, fetch),
+        _ => Rule::find(&value, &file, &policy, args, fetch),
     };
     let outcome = if blocked { Outcome::No } else { Outcome::Yes };
 
@@ -211,11 +207,9 @@ fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch
         }
         Action::PassThrough => ("passed through", None, Vec::new(), None),
     };
-    // The edge's own refusals are worded by the core (checked against Chromium); a refusal only
-    // the browser makes (credentials) in the browser model's words.
-    let console = match (&browser, decision.denial) {
-        (Some(Err(_)), Some(denial)) => Some(denial.console_message(url, &fetch.origin, preflight)),
-        (Some(Err(failure)), None) => Some(failure.console(url, &fetch.origin, preflight)),
+    // In Chromium's words (the browser model's, checked against Chromium by the browser suite).
+    let console = match &browser {
+        Some(Err(failure)) => Some(failure.console(url, &fetch.origin, preflight)),
         _ => None,
     };
     Step { preflight, sent, edge, status, headers, denial, browser, console }
@@ -229,14 +223,28 @@ struct Rule {
     fixes: Vec<String>,
 }
 
-/// Where a field's value comes from for a route: its own, else the top level's.
-fn source<'v>(value: &'v Value, route: Option<usize>, field: &str) -> (String, Option<&'v Value>) {
-    if let Some(index) = route {
-        if let Some(own) = value.get("routes").and_then(|r| r.get(index)).and_then(|r| r.get(field)) {
-            return (format!("routes[{index}].{field}"), Some(own));
-        }
+/// Where the deciding level's value of a field comes from, as the core traced it, and that value
+/// as the file writes it; a field nobody gives is named at the top level, where it would go.
+fn source<'v>(value: &'v Value, trace: &Trace, field: &str) -> (String, Option<&'v Value>) {
+    match trace.source(field) {
+        Some(path) => (path.to_string(), lookup(value, path)),
+        None => (field.to_string(), None),
     }
-    (field.to_string(), value.get(field))
+}
+
+/// The value at a JSON path of the core's (`routes[1].origins[0]`).
+fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(value, |value, segment| {
+        let (key, index) = match segment.split_once('[') {
+            Some((key, index)) => (key, index.strip_suffix(']')?.parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let value = value.get(key)?;
+        match index {
+            Some(index) => value.get(index),
+            None => Some(value),
+        }
+    })
 }
 
 fn list(value: Option<&Value>) -> Vec<String> {
@@ -274,16 +282,23 @@ impl Rule {
         Rule { route_path: None, route_line, lines, fixes }
     }
 
-    fn find(
-        value: &Value,
-        file: &PolicyFile,
-        policy: &Policy,
-        route: Option<usize>,
-        args: &Args,
-        fetch: &Fetch,
-    ) -> Self {
+    fn find(value: &Value, file: &PolicyFile, policy: &Policy, args: &Args, fetch: &Fetch) -> Self {
         let mut lines = Vec::new();
         let mut fixes = Vec::new();
+        let request = Request {
+            method: b"GET",
+            scheme: Some(args.scheme.as_bytes()),
+            host: args.host.as_deref().unwrap_or_default().as_bytes(),
+            path: args.path.as_bytes(),
+            origin: Some(fetch.origin.as_bytes()),
+            ..Request::default()
+        };
+        let trace = policy.trace(&request);
+        let route = match trace.selected {
+            Selected::Route(index) => Some(index),
+            Selected::TopLevel | Selected::Unclear => None,
+        };
+        let disabled = trace.decision.kind == Kind::Disabled;
         let route_object = route.and_then(|i| value.get("routes").and_then(|r| r.get(i)));
         let route_line = match (route, route_object) {
             (Some(index), Some(object)) => {
@@ -293,7 +308,6 @@ impl Rule {
                         matched.push(format!("{key} {v}"));
                     }
                 }
-                let disabled = object.get("disabled").and_then(Value::as_bool) == Some(true);
                 let tail = if disabled { ": disabled, corsguard leaves these requests alone" } else { "" };
                 format!("{} matches ({}){tail}", at(file, &format!("routes[{index}]")), matched.join(", "))
             }
@@ -310,31 +324,25 @@ impl Rule {
                 }
             }
         };
-        let (mode_path, mode) = source(value, route, "mode");
-        if mode.and_then(Value::as_str) == Some("report-only") {
+        if !trace.decision.enforced {
+            let (mode_path, _) = source(value, &trace, "mode");
             lines.push(format!("{}: report-only: the edge decides and logs but changes nothing", at(file, &mode_path)));
         }
-        let disabled = route_object.and_then(|o| o.get("disabled")).and_then(Value::as_bool) == Some(true);
-        if !disabled && Self::origin(value, file, policy, route, args, fetch, &mut lines, &mut fixes) {
-            let probe = |method: &str, headers: Option<&str>| {
-                policy
-                    .evaluate(&Request {
-                        method: b"OPTIONS",
-                        scheme: Some(args.scheme.as_bytes()),
-                        host: args.host.as_deref().unwrap_or_default().as_bytes(),
-                        path: args.path.as_bytes(),
-                        origin: Some(fetch.origin.as_bytes()),
-                        request_method: Some(method.as_bytes()),
-                        request_headers: headers.map(str::as_bytes),
-                        request_private_network: None,
-                    })
-                    .denial
-                    .map(|d| d.to_string())
+        if !disabled && Self::origin(value, file, &trace, fetch, &mut lines, &mut fixes) {
+            // Whether the core refuses a preflight asking for this, for this reason.
+            let refuses = |method: &str, headers: Option<&str>, reason: fn(&Denial) -> bool| {
+                let preflight = Request {
+                    method: b"OPTIONS",
+                    request_method: Some(method.as_bytes()),
+                    request_headers: headers.map(str::as_bytes),
+                    ..request
+                };
+                policy.evaluate(&preflight).denial.as_ref().is_some_and(reason)
             };
             if !browser::is_safelisted_method(&fetch.method) {
-                let (path, methods) = source(value, route, "methods");
+                let (path, methods) = source(value, &trace, "methods");
                 let methods = list(methods);
-                if probe(&fetch.method, None).as_deref() == Some("method-not-allowed") {
+                if refuses(&fetch.method, None, |denial| *denial == Denial::MethodNotAllowed) {
                     lines.push(format!("method {}: not in {}: {:?}", fetch.method, at(file, &path), methods));
                     let case = methods.iter().find(|m| m.eq_ignore_ascii_case(&fetch.method));
                     fixes.push(match case {
@@ -351,10 +359,10 @@ impl Rule {
                     lines.push(format!("method {}: allowed by \"*\" in {}", fetch.method, at(file, &path)));
                 }
             }
-            let (path, allowed) = source(value, route, "request_headers");
+            let (path, allowed) = source(value, &trace, "request_headers");
             let allowed = list(allowed);
             for name in fetch.unsafe_header_names() {
-                if probe("GET", Some(&name)).is_some_and(|d| d.starts_with("header-not-allowed")) {
+                if refuses("GET", Some(&name), |denial| matches!(denial, Denial::HeaderNotAllowed(_))) {
                     lines.push(format!("header {name}: not in {}: {:?}", at(file, &path), allowed));
                     let star = if name == "authorization" && allowed.iter().any(|a| a == "*") {
                         " (\"*\" never covers Authorization: Fetch requires it by name)"
@@ -368,7 +376,7 @@ impl Rule {
                     lines.push(format!("header {name}: allowed by \"*\" in {}", at(file, &path)));
                 }
             }
-            let (path, credentials) = source(value, route, "credentials");
+            let (path, credentials) = source(value, &trace, "credentials");
             let credentials = credentials.and_then(Value::as_bool).unwrap_or(false);
             if fetch.credentials && !credentials {
                 lines.push(format!(
@@ -387,28 +395,17 @@ impl Rule {
         Rule { route_path, route_line, lines, fixes }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn origin(
         value: &Value,
         file: &PolicyFile,
-        policy: &Policy,
-        route: Option<usize>,
-        args: &Args,
+        trace: &Trace,
         fetch: &Fetch,
         lines: &mut Vec<String>,
         fixes: &mut Vec<String>,
     ) -> bool {
-        let (path, entries) = source(value, route, "origins");
+        let (path, entries) = source(value, trace, "origins");
         let entries = list(entries);
-        let request = Request {
-            method: b"GET",
-            scheme: Some(args.scheme.as_bytes()),
-            host: args.host.as_deref().unwrap_or_default().as_bytes(),
-            path: args.path.as_bytes(),
-            origin: Some(fetch.origin.as_bytes()),
-            ..Request::default()
-        };
-        match policy.evaluate(&request).denial {
+        match trace.decision.denial {
             Some(Denial::MalformedRequest) => {
                 lines.push(format!(
                     "origin {}: not an origin as a browser sends it (scheme://host[:port], lowercase, no default \
@@ -428,19 +425,11 @@ impl Rule {
                 false
             }
             None => {
-                // The entry that allows it: each entry alone, through the core's own matcher.
-                let entry = entries.iter().enumerate().find(|(_, entry)| {
-                    let single = json!({ "origins": [entry] }).to_string();
-                    Policy::parse(&single).is_ok_and(|alone| {
-                        alone.evaluate(&Request { host: b"", path: b"/", ..request }).denial.is_none()
-                    })
-                });
-                match entry {
-                    Some((index, entry)) => lines.push(format!(
-                        "origin {}: allowed by {} {entry:?}",
-                        fetch.origin,
-                        at(file, &format!("{path}[{index}]"))
-                    )),
+                match &trace.origin_entry {
+                    Some(entry) => {
+                        let written = lookup(value, entry).and_then(Value::as_str).unwrap_or_default();
+                        lines.push(format!("origin {}: allowed by {} {written:?}", fetch.origin, at(file, entry)));
+                    }
                     None => lines.push(format!("origin {}: allowed by {}", fetch.origin, at(file, &path))),
                 }
                 true

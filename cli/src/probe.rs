@@ -131,34 +131,34 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let fix = failed.map(|(preflight, f)| f.fix(fetch, preflight));
     let mut warnings = Vec::new();
     if url_origin(&uri).is_some_and(|o| o == fetch.origin) {
-        warnings.push(format!(
+        warnings.push(Warning::note(format!(
             "{} is the URL's own origin: the browser makes a same-origin request and checks no CORS at all",
             fetch.origin
-        ));
+        )));
     }
     if fetch.credentials {
-        warnings.push(
+        warnings.push(Warning::note(
             "with credentials the browser would also send the page's cookies for this site; this probe sends none, \
              so a server that answers differently with cookies may differ"
                 .to_string(),
-        );
+        ));
     }
     for exchange in &exchanges {
         if exchange.verdict.is_ok() && !exchange.preflight {
-            warnings.extend(browser::warnings(fetch, &exchange.response));
+            warnings.extend(browser::warnings(fetch, &exchange.response).into_iter().map(Warning::risk));
             if (300..400).contains(&exchange.response.status) {
                 let location = exchange.response.get("location").unwrap_or_default();
-                warnings.push(format!(
+                warnings.push(Warning::risk(format!(
                     "the server redirects ({}) to {location}: the browser follows it and checks CORS again there; \
                      probe that URL too",
                     exchange.response.status
-                ));
+                )));
             }
         }
     }
-    // Cookie-less probes and same-origin notes inform; only the others count under --strict.
-    let serious = warnings.iter().filter(|w| !w.starts_with("with credentials") && !w.contains("same-origin")).count();
-    let outcome = if failed.is_some() || (args.strict && serious > 0) { Outcome::No } else { Outcome::Yes };
+    let risky = warnings.iter().any(|w| w.risk);
+    let outcome = if failed.is_some() || (args.strict && risky) { Outcome::No } else { Outcome::Yes };
+    let warnings: Vec<String> = warnings.into_iter().map(|w| w.message).collect();
 
     match args.format {
         Format::Json => {
@@ -239,6 +239,23 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         }
     }
     Ok(outcome)
+}
+
+/// Something the verdict does not show: a note about the probe itself, or a risk in the server's
+/// answer (which `--strict` counts as a failure).
+struct Warning {
+    message: String,
+    risk: bool,
+}
+
+impl Warning {
+    fn note(message: String) -> Self {
+        Warning { message, risk: false }
+    }
+
+    fn risk(message: String) -> Self {
+        Warning { message, risk: true }
+    }
 }
 
 /// A transport error in words, with what to check.

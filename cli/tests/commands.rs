@@ -207,7 +207,9 @@ fn explain_a_denial_names_the_rule_the_fix_and_the_console_message() {
     ));
     assert!(out.contains("           < 403 (answered by the edge)"));
     assert!(out.contains("refused: origin-not-allowed"));
-    let console = corsguard::Denial::OriginNotAllowed.console_message("https://api.test/", "https://example.com", true);
+    let console = "Access to fetch at 'https://api.test/' from origin 'https://example.com' has been blocked by CORS \
+                   policy: Response to preflight request doesn't pass access control check: No \
+                   'Access-Control-Allow-Origin' header is present on the requested resource.";
     assert!(out.contains(&format!("Console    {console}\n")), "{out}");
 
     // A route's own rules, a header it does not allow.
@@ -231,6 +233,26 @@ fn explain_a_denial_names_the_rule_the_fix_and_the_console_message() {
     assert_eq!(json["route"], "routes[0]");
     assert_eq!(json["steps"][0]["denial"], "header-not-allowed: authorization");
     assert_eq!(json["steps"].as_array().unwrap().len(), 1, "a failed preflight stops the request");
+}
+
+#[test]
+fn explain_names_the_entry_the_core_matched_in_the_level_that_decided() {
+    let policy = file(
+        r#"{"origins": ["https://a.example.com"], "methods": ["PUT"],
+            "routes": [{"path_prefix": "/p/", "origins": ["https://x.test", "https://pr-*.example.com",
+                                                        "https://*.example.com"]}]}"#,
+    );
+    let policy = policy.to_str().unwrap();
+    let args = ["explain", policy, "--origin", "https://pr-7.example.com", "--method", "PUT", "--path", "/p/x"];
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "origin https://pr-7.example.com: allowed by routes[0].origins[1] (line 2) \"https://pr-*.example.com\""
+        ),
+        "{out}"
+    );
+    assert!(out.contains("method PUT: listed in methods (line 1)"), "the route inherits the top level's: {out}");
 }
 
 #[test]
@@ -267,8 +289,8 @@ fn explain_takes_the_url_the_page_fetches() {
     let (code, out, _) =
         run(&["explain", &example(), "--origin", "https://evil.example", "--url", "http://api.test/x"]);
     assert_eq!(code, 1, "{out}");
-    let console =
-        corsguard::Denial::OriginNotAllowed.console_message("http://api.test/x", "https://evil.example", false);
+    let console = "Access to fetch at 'http://api.test/x' from origin 'https://evil.example' has been blocked by CORS \
+                   policy: No 'Access-Control-Allow-Origin' header is present on the requested resource.";
     assert!(out.contains(&format!("Console    {console}\n")), "{out}");
     let (code, _, err) = run(&["explain", &example(), "--origin", "https://a.example", "--url", "/no-scheme"]);
     assert_eq!(code, 2, "{err}");
