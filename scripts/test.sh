@@ -21,7 +21,7 @@ fast_tier() {
   RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace
 
   step "core and the corsguard command: unit, vector, property, doc and command tests"
-  cargo test --release -p corsguard -p corsguard-cli -p corsguard-proxy-wasm
+  cargo test --release -p corsguard -p corsguard-browser -p corsguard-cli -p corsguard-proxy-wasm
 }
 
 if [ "${1:-}" = "--fast" ]; then

@@ -1,7 +1,6 @@
 //! The corsguard command: check a policy, explain a decision, probe a live server, emit edge
 //! configurations. See README.md, "The corsguard command".
 
-mod browser;
 mod emit;
 mod explain;
 mod policy_file;
@@ -9,6 +8,7 @@ mod probe;
 pub mod schema;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use corsguard_browser as browser;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -179,6 +179,7 @@ fn fetch(request: RequestArgs) -> Result<browser::Fetch, Failure> {
         method: browser::normalize_method(&request.method),
         headers: headers(&request.headers)?,
         credentials: request.credentials,
+        private_network: false,
     })
 }
 

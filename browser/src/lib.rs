@@ -1,6 +1,11 @@
 //! What a browser does with a cross-origin `fetch()`, from the WHATWG Fetch standard: whether it
 //! sends a preflight, what the preflight asks, and the CORS check it runs on each response, with
 //! the words Chromium's console prints for each failure.
+//!
+//! It is the judge of the engine's answers: `corsguard explain` and `probe` print its verdicts, and
+//! the property tests (`browser/tests/properties.rs`) require it to accept an answer exactly when the policy
+//! means to allow the request. It shares nothing with the engine but Fetch's list of forbidden
+//! request-header names.
 
 /// A request as a page's script makes it with `fetch(url, { method, headers, credentials })`.
 #[derive(Clone, Debug)]
@@ -13,12 +18,17 @@ pub struct Fetch {
     pub headers: Vec<(String, Option<String>)>,
     /// `credentials: "include"`.
     pub credentials: bool,
+    /// A request to a more private address space (Private Network Access): the preflight asks
+    /// with `Access-Control-Request-Private-Network: true`.
+    pub private_network: bool,
 }
 
 /// A response as the browser sees it: the status and every header line, names lowercase, in order.
 #[derive(Clone, Debug, Default)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// Every header line, `(name, value)`.
     pub headers: Vec<(String, String)>,
 }
 
@@ -41,6 +51,7 @@ pub fn normalize_method(method: &str) -> String {
     NORMALIZED.iter().find(|m| m.eq_ignore_ascii_case(method)).map_or_else(|| method.to_string(), |m| m.to_string())
 }
 
+/// Fetch's CORS-safelisted methods: the only ones a request without a preflight may use.
 pub fn is_safelisted_method(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "POST")
 }
@@ -148,16 +159,29 @@ const VALID: &str = "Have the server send the header with a valid value.";
 /// each failure but `InvalidAllowOrigin`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
+    /// No `Access-Control-Allow-Origin`.
     MissingAllowOrigin,
+    /// Several values in `Access-Control-Allow-Origin` (two lines, or a list).
     MultipleAllowOrigin(String),
+    /// An `Access-Control-Allow-Origin` that is no origin.
     InvalidAllowOrigin(String),
+    /// Another origin than the page's.
     AllowOriginMismatch(String),
+    /// `*` for a request with credentials.
     WildcardWithCredentials,
+    /// Credentials without `Access-Control-Allow-Credentials: true`.
     InvalidAllowCredentials(String),
+    /// A preflight answered with another status than 2xx.
     PreflightStatus(u16),
+    /// A preflight answered with a redirect.
     PreflightRedirect,
+    /// The method is not in `Access-Control-Allow-Methods`.
     MethodNotAllowed(String),
+    /// A header is not in `Access-Control-Allow-Headers`.
     HeaderNotAllowed(String),
+    /// A private network request's preflight without `Access-Control-Allow-Private-Network: true`
+    /// (not checked against Chromium, which words it for the address space it found).
+    PrivateNetworkNotAllowed,
     /// `Access-Control-Allow-Headers: *` and an `Authorization` header: the Fetch standard (and
     /// Firefox, Safari) refuse it; Chromium 156 still allows it.
     AuthorizationNotListed,
@@ -205,6 +229,9 @@ impl Failure {
                 return "Access-Control-Allow-Headers: * does not cover Authorization, which must be listed by name."
                     .to_string();
             }
+            Failure::PrivateNetworkNotAllowed => "No 'Access-Control-Allow-Private-Network' header was present in the \
+                                                  preflight response for this private network request."
+                .to_string(),
         };
         if preflight {
             format!("Response to preflight request doesn't pass access control check: {access}")
@@ -242,6 +269,7 @@ impl Failure {
             Failure::MethodNotAllowed(_) => "method-not-allowed",
             Failure::HeaderNotAllowed(_) => "header-not-allowed",
             Failure::AuthorizationNotListed => "authorization-not-listed",
+            Failure::PrivateNetworkNotAllowed => "private-network-not-allowed",
         }
     }
 
@@ -298,6 +326,10 @@ impl Failure {
             Failure::AuthorizationNotListed => "List Authorization by name in the preflight's \
                                                 Access-Control-Allow-Headers (* never covers it). (With corsguard: \
                                                 add \"Authorization\" to request_headers.)"
+                .to_string(),
+            Failure::PrivateNetworkNotAllowed => "Answer the preflight with Access-Control-Allow-Private-Network: \
+                                                  true when public pages may reach this private server. (With \
+                                                  corsguard: set \"private_network\": true.)"
                 .to_string(),
         }
     }
@@ -368,6 +400,9 @@ pub fn preflight_check(fetch: &Fetch, response: &Response) -> Result<(), Failure
             return Err(Failure::AuthorizationNotListed);
         }
     }
+    if fetch.private_network && response.get("access-control-allow-private-network").as_deref() != Some("true") {
+        return Err(Failure::PrivateNetworkNotAllowed);
+    }
     Ok(())
 }
 
@@ -416,6 +451,7 @@ mod tests {
             method: normalize_method(method),
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.map(String::from))).collect(),
             credentials,
+            private_network: false,
         }
     }
 
@@ -489,5 +525,10 @@ mod tests {
         not_found.status = 404;
         assert_eq!(preflight_check(&f, &not_found), Err(Failure::PreflightStatus(404)));
         assert_eq!(preflight_check(&f, &response(404, &[])), Err(Failure::MissingAllowOrigin));
+        let private = Fetch { private_network: true, ..f.clone() };
+        assert_eq!(preflight_check(&private, &allowed), Err(Failure::PrivateNetworkNotAllowed));
+        let mut granted = allowed.clone();
+        granted.headers.push(("Access-Control-Allow-Private-Network".into(), "true".into()));
+        assert_eq!(preflight_check(&private, &granted), Ok(()));
     }
 }
