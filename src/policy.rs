@@ -51,8 +51,8 @@ pub(crate) struct Rules {
     pub report_only: bool,
     pub debug: bool,
     pub preflight_vary: &'static str,
-    /// Where each field came from (for [`Policy::trace`]).
-    pub sources: Sources,
+    /// The fields its own level gives (for [`Policy::trace`]).
+    pub given: Vec<&'static str>,
 }
 
 impl Policy {
@@ -107,16 +107,19 @@ impl Policy {
     /// that explain a decision (it costs more than [`Policy::evaluate`]).
     pub fn trace<'a>(&'a self, request: &Request<'a>) -> Trace<'a> {
         let selected = self.route_for(request);
-        let rules = match selected {
-            Selected::Route(index) => self.routes.get(index).and_then(|route| route.rules.as_ref()),
-            Selected::TopLevel | Selected::Unclear => Some(&self.default),
+        let top = &self.default.given;
+        let (rules, sources) = match selected {
+            Selected::Route(index) => {
+                let rules = self.routes.get(index).and_then(|route| route.rules.as_ref());
+                let own = rules.map_or(&[][..], |rules| &rules.given);
+                (rules, Sources::resolve(&config::ROUTE_FIELDS, top, Some((&format!("routes[{index}]"), own))))
+            }
+            Selected::TopLevel | Selected::Unclear => {
+                (Some(&self.default), Sources::resolve(&config::POLICY_FIELDS, top, None))
+            }
         };
-        let entry = |rules: &Rules| {
-            let index = rules.origins.allowing_entry(request.origin?)?;
-            rules.sources.origin_entry(index)
-        };
+        let entry = |rules: &Rules| sources.origin_entry(rules.origins.allowing_entry(request.origin?)?);
         let origin_entry = rules.filter(|_| selected != Selected::Unclear).and_then(entry);
-        let sources = rules.map_or(&self.default.sources, |rules| &rules.sources);
         Trace { decision: self.evaluate(request), selected, origin_entry, sources }
     }
 
@@ -208,11 +211,7 @@ impl Rules {
             report_only: *inherit(top, route, |l| l.report_only.as_ref()).unwrap_or(&false),
             debug: *inherit(top, route, |l| l.debug.as_ref()).unwrap_or(&false),
             preflight_vary: if private_network { PREFLIGHT_VARY_PRIVATE_NETWORK } else { PREFLIGHT_VARY },
-            sources: Sources::resolve(
-                &config::ROUTE_FIELDS,
-                &top.given,
-                route.map(|route| (path, route.given.as_slice())),
-            ),
+            given: route.unwrap_or(top).given.clone(),
         }
     }
 

@@ -62,6 +62,13 @@ impl<'a> HeaderList<'a> {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, value)| value)
     }
+
+    /// The same list, its values copied out of the policy and the request.
+    pub fn into_owned(self) -> HeaderList<'static> {
+        let borrowed = self.entries.get(..self.len).unwrap_or_default().iter().map(|(n, v)| (*n, String::from(*v)));
+        let formatted = borrowed.chain(self.formatted).collect();
+        HeaderList { entries: [("", ""); CAPACITY], len: 0, formatted }
+    }
 }
 
 /// A host's mutable response headers, as an adapter exposes them to [`ResponseEdits::apply`].
@@ -84,6 +91,12 @@ pub struct ResponseEdits<'a> {
 }
 
 impl ResponseEdits<'_> {
+    /// The same edits, owning their values: what an adapter holds while the upstream answers
+    /// (the request's headers, which a decision borrows, need not be kept).
+    pub fn into_owned(self) -> ResponseEdits<'static> {
+        ResponseEdits { headers: self.headers.into_owned(), vary_origin: self.vary_origin }
+    }
+
     /// Applies the edits: the upstream's CORS headers go, ours are set, `Vary` is merged.
     pub fn apply(&self, response: &mut impl ResponseHeaders) {
         apply_edits(|name| self.headers.get(name), self.vary_origin, response);
@@ -162,6 +175,18 @@ mod tests {
             let vary = if vary_origin { "Accept-Encoding, Origin" } else { "Accept-Encoding" };
             assert_eq!(plain.get_all("vary").as_deref(), Some(vary));
         }
+    }
+
+    #[test]
+    fn owned_edits_are_the_same_edits() {
+        let mut headers = HeaderList::default();
+        headers.push(ALLOW_ORIGIN, "https://app.example.com");
+        headers.push(ALLOW_CREDENTIALS, "true");
+        headers.push_formatted(DEBUG_HEADER, "origin-not-allowed".into());
+        let edits = ResponseEdits { headers, vary_origin: true };
+        let owned = edits.clone().into_owned();
+        assert!(owned.headers.iter().eq(edits.headers.iter()));
+        assert_eq!(owned.vary_origin, edits.vary_origin);
     }
 
     #[test]

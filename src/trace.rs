@@ -16,7 +16,7 @@ pub struct Trace<'a> {
     /// The entry of `origins` that allows the request's origin (`routes[1].origins[0]`), if one
     /// does.
     pub origin_entry: Option<String>,
-    pub(crate) sources: &'a Sources,
+    pub(crate) sources: Sources,
 }
 
 impl Trace<'_> {

@@ -10,7 +10,7 @@
 //! variable is set (workers.dev, `wrangler dev`). The decision is applied to the origin's response
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
-use corsguard::{Action, Policy, Request, ResponseHeaders, isomorphic_encode};
+use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use wasm_bindgen::intern;
@@ -186,16 +186,20 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
             &format!("corsguard (report-only): would refuse a {kind} request to {}: {denial}", input.url).into(),
         );
     }
-    if let Action::Respond { status, headers } = decision.action {
-        let answer = web_sys::Headers::new()?;
-        for (name, value) in headers.iter() {
-            answer.set(name, value)?;
+    let edits = match decision.action {
+        Action::Respond { status, headers } => {
+            let answer = web_sys::Headers::new()?;
+            for (name, value) in headers.iter() {
+                answer.set(name, value)?;
+            }
+            let init = web_sys::ResponseInit::new();
+            init.set_status(status);
+            init.set_headers(&answer);
+            return Ok(web_sys::Response::new_with_opt_str_and_init(None, &init)?.into());
         }
-        let init = web_sys::ResponseInit::new();
-        init.set_status(status);
-        init.set_headers(&answer);
-        return Ok(web_sys::Response::new_with_opt_str_and_init(None, &init)?.into());
-    }
+        Action::Forward(edits) => Some(edits.into_owned()),
+        Action::PassThrough => None,
+    };
     // To `UPSTREAM` (same method, headers and streamed body) when set, else to the zone's origin;
     // either way with the parsed path the decision was made on.
     let request = match upstream {
@@ -205,7 +209,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
         None if input.reparsed => web_sys::Request::new_with_str_and_init(&input.url, req.unchecked_ref())?,
         None => req,
     };
-    Ok(Forward { request, input, policy }.into())
+    Ok(Forward { request, url: input.url, edits }.into())
 }
 
 /// A request to send on, and what to do with the answer. The shim does the sending: a plain
@@ -213,8 +217,10 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
 #[wasm_bindgen]
 pub struct Forward {
     request: web_sys::Request,
-    input: Input,
-    policy: &'static Policy,
+    /// The URL the decision was made on, for the log.
+    url: String,
+    /// What to do to the answer (`None`: pass it through: a disabled route, or report-only).
+    edits: Option<ResponseEdits<'static>>,
 }
 
 #[wasm_bindgen]
@@ -225,12 +231,9 @@ impl Forward {
         Clone::clone(&self.request) // the same JavaScript object (its own `clone()` would tee the body)
     }
 
-    /// Applies the decision to the upstream's response. A decision borrows the request data it was
-    /// made from and cannot wait for the upstream, so it is made again here: it costs nanoseconds.
+    /// Applies the decision to the upstream's response.
     pub fn edit(self, response: web_sys::Response) -> Result<web_sys::Response, JsValue> {
-        let Action::Forward(edits) = self.policy.evaluate(&self.input.request()).action else {
-            return Ok(response); // pass-through: a disabled route, or report-only
-        };
+        let Some(edits) = self.edits else { return Ok(response) };
         // A fetched response's headers are immutable: re-wrap its body stream (not a copy).
         let response = web_sys::Response::new_with_opt_readable_stream_and_init(
             response.body().as_ref(),
@@ -243,9 +246,9 @@ impl Forward {
     /// The answer when the upstream could not be reached: a 502 with the decision's edits (a
     /// browser then shows the real status, not a CORS error), and the error logged.
     pub fn fail(self, error: JsValue) -> Result<web_sys::Response, JsValue> {
-        console::error_1(&format!("corsguard: the upstream did not answer {}: {error:?}", self.input.url).into());
+        console::error_1(&format!("corsguard: the upstream did not answer {}: {error:?}", self.url).into());
         let response = plain(502, "corsguard: the upstream did not answer\n")?;
-        if let Action::Forward(edits) = self.policy.evaluate(&self.input.request()).action {
+        if let Some(edits) = &self.edits {
             edits.apply(&mut Headers(response.headers()));
         }
         Ok(response)

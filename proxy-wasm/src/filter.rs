@@ -4,7 +4,7 @@ use crate::counters::Counters;
 use crate::header_map::HeaderMap;
 use crate::log;
 use crate::response::UpstreamResponse;
-use corsguard::{Action, Decision, Kind, Policy, Request, join_line};
+use corsguard::{Action, Decision, Kind, Policy, Request, ResponseEdits, join_line};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as Next, LogLevel, MapType};
@@ -79,9 +79,9 @@ pub(crate) struct Filter {
 enum State {
     /// Nothing to do on the response (pass-through, or no request headers seen yet).
     Idle,
-    /// Forwarded: the response gets the decision's edits, made again from the same request
-    /// headers (cheaper than copying the decision out of them).
-    Forwarded(HeaderMap),
+    /// Forwarded: the response gets the decision's edits, which own their values (the request's
+    /// headers are not kept).
+    Forwarded(Box<ResponseEdits<'static>>),
     /// Answered locally: Envoy runs the response callback on the local reply too, which must
     /// not be edited a second time.
     Answered,
@@ -119,8 +119,8 @@ impl HttpContext for Filter {
                 let _ = hostcalls::send_http_response(u32::from(status), headers, None);
                 Next::Pause
             }
-            Action::Forward(_) => {
-                self.state = State::Forwarded(request);
+            Action::Forward(edits) => {
+                self.state = State::Forwarded(Box::new(edits.into_owned()));
                 Next::Continue
             }
             Action::PassThrough => Next::Continue,
@@ -128,11 +128,8 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Next {
-        if let (State::Forwarded(request), Some(shared)) = (&self.state, self.shared.as_deref()) {
-            // The same request and policy give the same decision.
-            if let Action::Forward(edits) = shared.policy.evaluate(&Seen::find(request).request()).action {
-                edits.apply(&mut UpstreamResponse::read());
-            }
+        if let State::Forwarded(edits) = &self.state {
+            edits.apply(&mut UpstreamResponse::read());
         }
         Next::Continue
     }
