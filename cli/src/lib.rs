@@ -36,6 +36,20 @@ pub enum Format {
     Json,
 }
 
+/// The policy file a command reads: shared by check, explain and emit.
+#[derive(clap::Args)]
+struct PolicyArg {
+    /// The policy file (- for standard input).
+    policy: String,
+}
+
+/// How a command prints its report: shared by check, explain and probe.
+#[derive(clap::Args)]
+struct FormatArg {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
 /// What a browser would send: shared by explain and probe.
 #[derive(clap::Args)]
 struct RequestArgs {
@@ -58,20 +72,20 @@ enum Command {
     /// Validate a policy file: every error and warning with its JSON path, line and a fix.
     #[command(after_help = EXIT_CODES)]
     Check {
-        /// The policy file (- for standard input).
-        policy: String,
+        #[command(flatten)]
+        policy: PolicyArg,
         /// Count warnings as errors (exit 1).
         #[arg(long)]
         strict: bool,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Show what the edge answers to one browser request (preflight and actual), which rule
     /// decided, and the console message of a refusal.
     #[command(after_help = EXIT_CODES)]
     Explain {
-        /// The policy file (- for standard input).
-        policy: String,
+        #[command(flatten)]
+        policy: PolicyArg,
         #[command(flatten)]
         request: RequestArgs,
         /// The request's path, for routes with path_prefix.
@@ -83,8 +97,8 @@ enum Command {
         /// The URL the page fetches (sets the scheme, --host and --path at once).
         #[arg(long)]
         url: Option<String>,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Act as the browser against a live server: preflight when needed, then the request; run
     /// the browser's CORS check on the real responses.
@@ -100,16 +114,16 @@ enum Command {
         /// Count warnings (such as a missing Vary: Origin) as failures (exit 1).
         #[arg(long)]
         strict: bool,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Print the deployable configuration of an edge with the policy embedded.
     #[command(after_help = EXIT_CODES)]
     Emit {
         #[arg(value_enum)]
         edge: emit::Edge,
-        /// The policy file (- for standard input).
-        policy: String,
+        #[command(flatten)]
+        policy: PolicyArg,
         /// The environment: wrangler's [env.NAME]; for envoy and istio, the plugin is corsguard-NAME.
         #[arg(long, value_name = "NAME")]
         env: Option<String>,
@@ -221,7 +235,7 @@ fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
 
 fn run(cli: Cli) -> Result<Outcome, Failure> {
     match cli.command {
-        Command::Check { policy, strict, format } => check(&policy, strict, format),
+        Command::Check { policy, strict, format } => check(&policy.policy, strict, format.format),
         Command::Explain { policy, request, path, host, url, format } => {
             let (scheme, host, path) = match url {
                 None => ("https".to_string(), host, path),
@@ -235,17 +249,18 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
                     (scheme.to_string(), Some(authority.to_string()), path)
                 }
             };
-            explain::run(&policy, &explain::Args { fetch: fetch(request)?, scheme, host, path, format })
+            let format = format.format;
+            explain::run(&policy.policy, &explain::Args { fetch: fetch(request)?, scheme, host, path, format })
         }
         Command::Probe { url, request, timeout, strict, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {
                 return Err(Failure::Usage(format!("--timeout {timeout}: give 0 < seconds <= 300")));
             }
             let timeout = Duration::from_secs_f64(timeout);
-            probe::run(&probe::Args { url, fetch: fetch(request)?, timeout, strict, format })
+            probe::run(&probe::Args { url, fetch: fetch(request)?, timeout, strict, format: format.format })
         }
         Command::Emit { edge, policy, env, wasm, upstream, namespace, selector } => {
-            emit::run(&policy, &emit::Args { edge, env, wasm, upstream, namespace, selector })
+            emit::run(&policy.policy, &emit::Args { edge, env, wasm, upstream, namespace, selector })
         }
         Command::Schema => {
             print!("{}", schema::text());
