@@ -5,7 +5,8 @@ use crate::browser::{self, Fetch, Response};
 use crate::policy_file::{self, PolicyFile};
 use crate::{Failure, Format, Outcome};
 use corsguard::{Action, Decision, Denial, HeaderLines, Kind, Policy, Request, Selected, Trace};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 /// The request to explain.
 pub struct Args {
@@ -17,20 +18,76 @@ pub struct Args {
     pub format: Format,
 }
 
+/// What `explain` found: printed as JSON as it is, or rendered for people.
+#[derive(Serialize)]
+struct Report {
+    verdict: Verdict,
+    request: Asked,
+    /// The route that decided (`routes[1]`), or `None` for the top level or an unclear request.
+    route: Option<String>,
+    /// Which part of the policy decided, in words.
+    rule: Vec<String>,
+    fixes: Vec<String>,
+    steps: Vec<Step>,
+    /// The route, in words (people only).
+    #[serde(skip)]
+    route_line: String,
+    /// Whether `--host` was given (people only: routes on hosts were not considered without it).
+    #[serde(skip)]
+    host_given: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Verdict {
+    Blocked,
+    /// The edge passes the request through: the upstream's own headers decide.
+    UpstreamDecides,
+    Allowed,
+}
+
+/// The request, as the page's script makes it.
+#[derive(Serialize)]
+struct Asked {
+    url: String,
+    origin: String,
+    method: String,
+    headers: Vec<Header>,
+    credentials: bool,
+    preflight_reasons: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Header {
+    name: String,
+    value: Option<String>,
+}
+
 /// One exchange (the preflight, or the request itself) as the edge and then the browser see it.
+#[derive(Serialize)]
 struct Step {
-    preflight: bool,
-    /// The request line and the CORS headers the browser sends.
-    sent: Vec<(String, String)>,
-    /// What the edge does: "answers", "forwards", "passes through".
+    kind: &'static str,
+    /// What the edge does: "answered", "forwarded", "passed through".
     edge: &'static str,
     /// The status (`None` when it is the upstream's) and the headers the edge sets.
     status: Option<u16>,
     headers: Vec<(String, String)>,
     denial: Option<String>,
     /// The browser's verdict: `None` when it depends on the upstream (corsguard stays out).
-    browser: Option<Result<(), browser::Failure>>,
-    /// The console message for a refusal.
+    browser: Option<Browser>,
+    /// The request line and the CORS headers the browser sends (people only).
+    #[serde(skip)]
+    sent: Vec<(String, String)>,
+}
+
+/// The browser's verdict on one answer.
+#[derive(Serialize)]
+struct Browser {
+    passes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<&'static str>,
+    /// The console message of a refusal, in Chromium's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
     console: Option<String>,
 }
 
@@ -70,7 +127,7 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
         }
         steps.push(step(true, sent, &policy.evaluate(&request), fetch, &url));
     }
-    let preflight_passed = steps.iter().all(|s| matches!(s.browser, Some(Ok(())) | None));
+    let preflight_passed = steps.iter().all(|s| s.browser.as_ref().is_none_or(|b| b.passes));
     if preflight_passed {
         let request = Request { method: fetch.method.as_bytes(), origin: Some(fetch.origin.as_bytes()), ..base };
         let mut sent = vec![(fetch.method.clone(), url.clone()), ("Origin".to_string(), fetch.origin.clone())];
@@ -83,109 +140,112 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
         steps.push(step(false, sent, &policy.evaluate(&request), fetch, &url));
     }
 
-    let blocked = steps.iter().any(|s| matches!(s.browser, Some(Err(_))));
+    let blocked = steps.iter().any(|s| s.browser.as_ref().is_some_and(|b| !b.passes));
     let undecided = steps.iter().any(|s| s.browser.is_none());
     let rule = match selected {
         Selected::Unclear => Rule::unclear(args),
         _ => Rule::find(&value, &file, &policy, args, fetch),
     };
-    let outcome = if blocked { Outcome::No } else { Outcome::Yes };
-
+    let report = Report {
+        verdict: if blocked {
+            Verdict::Blocked
+        } else if undecided {
+            Verdict::UpstreamDecides
+        } else {
+            Verdict::Allowed
+        },
+        request: Asked {
+            url,
+            origin: fetch.origin.clone(),
+            method: fetch.method.clone(),
+            headers: fetch.headers.iter().map(|(name, value)| Header { name: name.clone(), value: value.clone() }).collect(),
+            credentials: fetch.credentials,
+            preflight_reasons: reasons,
+        },
+        route: rule.route_path,
+        rule: rule.lines,
+        fixes: rule.fixes,
+        steps,
+        route_line: rule.route_line,
+        host_given: args.host.is_some(),
+    };
     match args.format {
-        Format::Json => {
-            let json = json!({
-                "verdict": if blocked { "blocked" } else if undecided { "upstream-decides" } else { "allowed" },
-                "request": {
-                    "url": url, "origin": fetch.origin, "method": fetch.method,
-                    "headers": fetch.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
-                    "credentials": fetch.credentials,
-                    "preflight_reasons": reasons,
-                },
-                "route": rule.route_path,
-                "rule": rule.lines,
-                "fixes": rule.fixes,
-                "steps": steps.iter().map(|s| json!({
-                    "kind": if s.preflight { "preflight" } else { "actual" },
-                    "edge": s.edge,
-                    "status": s.status,
-                    "headers": s.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
-                    "denial": s.denial,
-                    "browser": match &s.browser {
-                        None => json!(null),
-                        Some(Ok(())) => json!({"passes": true}),
-                        Some(Err(f)) => json!({"passes": false, "failure": f.code(), "console": s.console}),
-                    },
-                })).collect::<Vec<_>>(),
-            });
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
-        }
-        Format::Human => {
-            let mut out = String::new();
-            let credentials = if fetch.credentials { ", with credentials" } else { "" };
-            out.push_str(&format!("Request    fetch {} {} from {}{credentials}\n", fetch.method, url, fetch.origin));
-            if args.host.is_none() {
-                out.push_str("           (no --host: routes that match on host are not considered)\n");
-            }
-            if reasons.is_empty() {
-                out.push_str("           a simple request: the browser sends no preflight\n");
-            } else {
-                for reason in &reasons {
-                    out.push_str(&format!("           needs a preflight: {reason}\n"));
-                }
-            }
-            out.push_str(&format!("Rule       {}\n", rule.route_line));
-            for line in &rule.lines {
-                out.push_str(&format!("           {line}\n"));
-            }
-            for s in &steps {
-                out.push('\n');
-                let title = if s.preflight { "Preflight" } else { "Actual" };
-                let status = s.status.map_or_else(|| "the upstream's status".to_string(), |st| st.to_string());
-                for (index, (name, value)) in s.sent.iter().enumerate() {
-                    let label = if index == 0 { title } else { "" };
-                    let sep = if index == 0 { " " } else { ": " };
-                    out.push_str(&format!("{label:<10} > {name}{sep}{value}\n"));
-                }
-                out.push_str(&format!("           < {status} ({} by the edge)\n", s.edge));
-                for (name, value) in &s.headers {
-                    out.push_str(&format!("           < {name}: {value}\n"));
-                }
-                if s.edge == "forwarded" {
-                    out.push_str("             (set on the upstream's response; its own CORS headers removed)\n");
-                }
-                if let Some(denial) = &s.denial {
-                    out.push_str(&format!("           refused: {denial}\n"));
-                }
-                match &s.browser {
-                    None => out.push_str("           browser: decided by the upstream's own headers\n"),
-                    Some(Ok(())) => out.push_str("           browser: passes the CORS check\n"),
-                    Some(Err(failure)) => out.push_str(&format!("           browser: fails ({})\n", failure.code())),
-                }
-            }
-            out.push('\n');
-            let verdict = if blocked {
-                "BLOCKED: the page's script cannot read the response"
-            } else if undecided {
-                "NOT DECIDED BY CORSGUARD: the upstream's own CORS headers decide"
-            } else {
-                "ALLOWED: the page's script can read the response"
-            };
-            out.push_str(&format!("Verdict    {verdict}\n"));
-            if let Some(console) = steps.iter().find_map(|s| s.console.as_ref()) {
-                out.push_str(&format!("Console    {console}\n"));
-            }
-            for fix in &rule.fixes {
-                out.push_str(&format!("Fix        {fix}\n"));
-            }
-            print!("{out}");
-        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Human => print!("{}", report.human()),
     }
-    Ok(outcome)
+    Ok(if blocked { Outcome::No } else { Outcome::Yes })
+}
+
+impl Report {
+    /// The report for people.
+    fn human(&self) -> String {
+        let request = &self.request;
+        let mut out = String::new();
+        let credentials = if request.credentials { ", with credentials" } else { "" };
+        out.push_str(&format!(
+            "Request    fetch {} {} from {}{credentials}\n",
+            request.method, request.url, request.origin
+        ));
+        if !self.host_given {
+            out.push_str("           (no --host: routes that match on host are not considered)\n");
+        }
+        if request.preflight_reasons.is_empty() {
+            out.push_str("           a simple request: the browser sends no preflight\n");
+        }
+        for reason in &request.preflight_reasons {
+            out.push_str(&format!("           needs a preflight: {reason}\n"));
+        }
+        out.push_str(&format!("Rule       {}\n", self.route_line));
+        for line in &self.rule {
+            out.push_str(&format!("           {line}\n"));
+        }
+        for s in &self.steps {
+            out.push('\n');
+            let title = if s.kind == "preflight" { "Preflight" } else { "Actual" };
+            let status = s.status.map_or_else(|| "the upstream's status".to_string(), |st| st.to_string());
+            for (index, (name, value)) in s.sent.iter().enumerate() {
+                let label = if index == 0 { title } else { "" };
+                let sep = if index == 0 { " " } else { ": " };
+                out.push_str(&format!("{label:<10} > {name}{sep}{value}\n"));
+            }
+            out.push_str(&format!("           < {status} ({} by the edge)\n", s.edge));
+            for (name, value) in &s.headers {
+                out.push_str(&format!("           < {name}: {value}\n"));
+            }
+            if s.edge == "forwarded" {
+                out.push_str("             (set on the upstream's response; its own CORS headers removed)\n");
+            }
+            if let Some(denial) = &s.denial {
+                out.push_str(&format!("           refused: {denial}\n"));
+            }
+            match &s.browser {
+                None => out.push_str("           browser: decided by the upstream's own headers\n"),
+                Some(Browser { passes: true, .. }) => out.push_str("           browser: passes the CORS check\n"),
+                Some(Browser { failure, .. }) => {
+                    out.push_str(&format!("           browser: fails ({})\n", failure.unwrap_or_default()))
+                }
+            }
+        }
+        out.push('\n');
+        let verdict = match self.verdict {
+            Verdict::Blocked => "BLOCKED: the page's script cannot read the response",
+            Verdict::UpstreamDecides => "NOT DECIDED BY CORSGUARD: the upstream's own CORS headers decide",
+            Verdict::Allowed => "ALLOWED: the page's script can read the response",
+        };
+        out.push_str(&format!("Verdict    {verdict}\n"));
+        if let Some(console) = self.steps.iter().find_map(|s| s.browser.as_ref()?.console.as_ref()) {
+            out.push_str(&format!("Console    {console}\n"));
+        }
+        for fix in &self.fixes {
+            out.push_str(&format!("Fix        {fix}\n"));
+        }
+        out
+    }
 }
 
 fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch: &Fetch, url: &str) -> Step {
     let denial = decision.denial.map(|d| d.to_string());
-    let (edge, status, headers, browser) = match &decision.action {
+    let (edge, status, headers, verdict) = match &decision.action {
         Action::Respond { status, headers } => {
             let response = Response {
                 status: *status,
@@ -208,11 +268,16 @@ fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch
         Action::PassThrough => ("passed through", None, Vec::new(), None),
     };
     // In Chromium's words (the browser model's, checked against Chromium by the browser suite).
-    let console = match &browser {
-        Some(Err(failure)) => Some(failure.console(url, &fetch.origin, preflight)),
-        _ => None,
-    };
-    Step { preflight, sent, edge, status, headers, denial, browser, console }
+    let browser = verdict.map(|verdict| match verdict {
+        Ok(()) => Browser { passes: true, failure: None, console: None },
+        Err(failure) => Browser {
+            passes: false,
+            failure: Some(failure.code()),
+            console: Some(failure.console(url, &fetch.origin, preflight)),
+        },
+    });
+    let kind = if preflight { "preflight" } else { "actual" };
+    Step { kind, edge, status, headers, denial, browser, sent }
 }
 
 /// Which part of the policy decided, in words, with fixes.
