@@ -158,7 +158,11 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
             url,
             origin: fetch.origin.clone(),
             method: fetch.method.clone(),
-            headers: fetch.headers.iter().map(|(name, value)| Header { name: name.clone(), value: value.clone() }).collect(),
+            headers: fetch
+                .headers
+                .iter()
+                .map(|(name, value)| Header { name: name.clone(), value: value.clone() })
+                .collect(),
             credentials: fetch.credentials,
             preflight_reasons: reasons,
         },

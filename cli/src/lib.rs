@@ -204,14 +204,17 @@ fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
     let valid = !checked.has_errors();
     match format {
         Format::Json => {
-            let json = serde_json::json!({
-                "file": checked.file.name,
-                "valid": valid,
-                "errors": errors,
-                "warnings": warnings,
-                "problems": checked.problems.iter().map(policy_file::Located::json).collect::<Vec<_>>(),
-            });
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            /// What `check` found, as tools read it.
+            #[derive(serde::Serialize)]
+            struct Report<'c> {
+                file: &'c str,
+                valid: bool,
+                errors: usize,
+                warnings: usize,
+                problems: &'c [policy_file::Located],
+            }
+            let report = Report { file: &checked.file.name, valid, errors, warnings, problems: &checked.problems };
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         }
         Format::Human => {
             for problem in &checked.problems {

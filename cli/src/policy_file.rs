@@ -2,7 +2,7 @@
 
 use crate::Failure;
 use corsguard::{Code, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
-use serde_json::Value;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -17,8 +17,9 @@ pub struct PolicyFile {
 }
 
 /// One problem, located in the file where it can be, with a suggested fix where one is obvious.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Located {
+    #[serde(serialize_with = "severity")]
     pub severity: Severity,
     /// The core's code (`duplicate-key`).
     pub code: &'static str,
@@ -47,18 +48,10 @@ impl Located {
         }
         out
     }
+}
 
-    pub fn json(&self) -> Value {
-        serde_json::json!({
-            "severity": self.severity.as_str(),
-            "code": self.code,
-            "path": self.path,
-            "line": self.line,
-            "column": self.column,
-            "message": self.message,
-            "fix": self.fix,
-        })
-    }
+fn severity<S: serde::Serializer>(severity: &Severity, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(severity.as_str())
 }
 
 /// Text from the policy file made safe for a terminal: a control character (an ANSI escape that

@@ -3,7 +3,7 @@
 
 use crate::browser::{self, Fetch, Response};
 use crate::{Failure, Format, Outcome};
-use serde_json::json;
+use serde::Serialize;
 use std::time::Duration;
 use ureq::http;
 
@@ -15,12 +15,32 @@ pub struct Args {
     pub format: Format,
 }
 
-/// One request sent and its answer.
-struct Exchange {
-    preflight: bool,
+/// What `probe` found: printed as JSON as it is, or rendered for people.
+#[derive(Serialize)]
+struct Report {
+    verdict: &'static str,
+    url: String,
+    origin: String,
+    preflight_reasons: Vec<String>,
+    steps: Vec<Step>,
+    /// The browser's console message when it blocks, and what to change on the server.
+    console: Option<String>,
+    fix: Option<String>,
+    warnings: Vec<String>,
+    /// The request as the page's script makes it (people only).
+    #[serde(skip)]
+    asked: String,
+}
+
+/// One request sent and its answer, as the browser judges it.
+#[derive(Serialize)]
+struct Step {
+    kind: &'static str,
     sent: Vec<(String, String)>,
-    response: Response,
-    verdict: Result<(), browser::Failure>,
+    status: u16,
+    headers: Vec<(String, String)>,
+    passes: bool,
+    failure: Option<&'static str>,
 }
 
 /// Response headers worth showing: those CORS reads, and where a redirect goes.
@@ -109,9 +129,9 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         let response = send("OPTIONS", &sent)?;
         let verdict = browser::preflight_check(fetch, &response);
         sent.insert(0, ("OPTIONS".to_string(), args.url.clone()));
-        exchanges.push(Exchange { preflight: true, sent, response, verdict });
+        exchanges.push((true, sent, response, verdict));
     }
-    if exchanges.iter().all(|e| e.verdict.is_ok()) {
+    if exchanges.iter().all(|(_, _, _, verdict)| verdict.is_ok()) {
         let mut sent = browser_headers.to_vec();
         for (name, value) in &fetch.headers {
             let value = value.clone().unwrap_or_else(|| {
@@ -123,10 +143,11 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         let response = send(&fetch.method, &sent)?;
         let verdict = browser::cors_check(fetch, &response);
         sent.insert(0, (fetch.method.clone(), args.url.clone()));
-        exchanges.push(Exchange { preflight: false, sent, response, verdict });
+        exchanges.push((false, sent, response, verdict));
     }
 
-    let failed = exchanges.iter().find_map(|e| e.verdict.as_ref().err().map(|f| (e.preflight, f)));
+    let failed =
+        exchanges.iter().find_map(|(preflight, _, _, verdict)| verdict.as_ref().err().map(|f| (*preflight, f)));
     let console = failed.map(|(preflight, f)| f.console(&args.url, &fetch.origin, preflight));
     let fix = failed.map(|(preflight, f)| f.fix(fetch, preflight));
     let mut warnings = Vec::new();
@@ -143,102 +164,100 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
                 .to_string(),
         ));
     }
-    for exchange in &exchanges {
-        if exchange.verdict.is_ok() && !exchange.preflight {
-            warnings.extend(browser::warnings(fetch, &exchange.response).into_iter().map(Warning::risk));
-            if (300..400).contains(&exchange.response.status) {
-                let location = exchange.response.get("location").unwrap_or_default();
-                warnings.push(Warning::risk(format!(
-                    "the server redirects ({}) to {location}: the browser follows it and checks CORS again there; \
-                     probe that URL too",
-                    exchange.response.status
-                )));
-            }
+    for (_, _, response, _) in exchanges.iter().filter(|(preflight, _, _, verdict)| !preflight && verdict.is_ok()) {
+        warnings.extend(browser::warnings(fetch, response).into_iter().map(Warning::risk));
+        if (300..400).contains(&response.status) {
+            let location = response.get("location").unwrap_or_default();
+            warnings.push(Warning::risk(format!(
+                "the server redirects ({}) to {location}: the browser follows it and checks CORS again there; probe \
+                 that URL too",
+                response.status
+            )));
         }
     }
     let risky = warnings.iter().any(|w| w.risk);
     let outcome = if failed.is_some() || (args.strict && risky) { Outcome::No } else { Outcome::Yes };
     let warnings: Vec<String> = warnings.into_iter().map(|w| w.message).collect();
 
+    let credentials = if fetch.credentials { ", with credentials" } else { "" };
+    let report = Report {
+        verdict: if failed.is_some() { "blocked" } else { "allowed" },
+        url: args.url.clone(),
+        origin: fetch.origin.clone(),
+        preflight_reasons: reasons,
+        steps: exchanges
+            .into_iter()
+            .map(|(preflight, sent, response, verdict)| Step {
+                kind: if preflight { "preflight" } else { "actual" },
+                sent,
+                status: response.status,
+                headers: response.headers,
+                passes: verdict.is_ok(),
+                failure: verdict.as_ref().err().map(browser::Failure::code),
+            })
+            .collect(),
+        console,
+        fix,
+        warnings,
+        asked: format!("fetch {} {} from {}{credentials}", fetch.method, args.url, fetch.origin),
+    };
     match args.format {
-        Format::Json => {
-            let json = json!({
-                "verdict": if failed.is_some() { "blocked" } else { "allowed" },
-                "url": args.url,
-                "origin": fetch.origin,
-                "preflight_reasons": reasons,
-                "steps": exchanges.iter().map(|e| json!({
-                    "kind": if e.preflight { "preflight" } else { "actual" },
-                    "sent": e.sent.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
-                    "status": e.response.status,
-                    "headers": e.response.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
-                    "passes": e.verdict.is_ok(),
-                    "failure": e.verdict.as_ref().err().map(browser::Failure::code),
-                })).collect::<Vec<_>>(),
-                "console": console,
-                "fix": fix,
-                "warnings": warnings,
-            });
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
-        }
-        Format::Human => {
-            let mut out = String::new();
-            let credentials = if fetch.credentials { ", with credentials" } else { "" };
-            out.push_str(&format!(
-                "Probe      fetch {} {} from {}{credentials}\n",
-                fetch.method, args.url, fetch.origin
-            ));
-            if reasons.is_empty() {
-                out.push_str("           a simple request: the browser sends no preflight\n");
-            }
-            for reason in &reasons {
-                out.push_str(&format!("           needs a preflight: {reason}\n"));
-            }
-            for e in &exchanges {
-                out.push('\n');
-                let title = if e.preflight { "Preflight" } else { "Actual" };
-                for (index, (name, value)) in e.sent.iter().enumerate() {
-                    let (label, sep) = if index == 0 { (title, " ") } else { ("", ": ") };
-                    out.push_str(&format!("{label:<10} > {name}{sep}{value}\n"));
-                }
-                out.push_str(&format!("           < {}\n", e.response.status));
-                let mut others = 0;
-                for (name, value) in &e.response.headers {
-                    if relevant(name) {
-                        out.push_str(&format!("           < {name}: {value}\n"));
-                    } else {
-                        others += 1;
-                    }
-                }
-                if others > 0 {
-                    out.push_str(&format!("             ({others} other headers)\n"));
-                }
-                match &e.verdict {
-                    Ok(()) => out.push_str("           browser: passes the CORS check\n"),
-                    Err(failure) => out.push_str(&format!("           browser: fails ({})\n", failure.code())),
-                }
-            }
-            out.push('\n');
-            match failed {
-                Some((true, _)) => {
-                    out.push_str("Verdict    BLOCKED: the preflight fails, so the browser never sends the request\n")
-                }
-                Some((false, _)) => out.push_str("Verdict    BLOCKED: the page's script cannot read the response\n"),
-                None => out.push_str("Verdict    ALLOWED: the page's script can read the response\n"),
-            }
-            if let Some(console) = &console {
-                out.push_str(&format!("Console    {console}\n"));
-            }
-            if let Some(fix) = &fix {
-                out.push_str(&format!("Fix        {fix}\n"));
-            }
-            for warning in &warnings {
-                out.push_str(&format!("Warning    {warning}\n"));
-            }
-            print!("{out}");
-        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Human => print!("{}", report.human()),
     }
     Ok(outcome)
+}
+
+impl Report {
+    /// The report for people.
+    fn human(&self) -> String {
+        let mut out = format!("Probe      {}\n", self.asked);
+        if self.preflight_reasons.is_empty() {
+            out.push_str("           a simple request: the browser sends no preflight\n");
+        }
+        for reason in &self.preflight_reasons {
+            out.push_str(&format!("           needs a preflight: {reason}\n"));
+        }
+        for step in &self.steps {
+            out.push('\n');
+            let title = if step.kind == "preflight" { "Preflight" } else { "Actual" };
+            for (index, (name, value)) in step.sent.iter().enumerate() {
+                let (label, sep) = if index == 0 { (title, " ") } else { ("", ": ") };
+                out.push_str(&format!("{label:<10} > {name}{sep}{value}\n"));
+            }
+            out.push_str(&format!("           < {}\n", step.status));
+            let (shown, others): (Vec<_>, Vec<_>) = step.headers.iter().partition(|(name, _)| relevant(name));
+            for (name, value) in shown {
+                out.push_str(&format!("           < {name}: {value}\n"));
+            }
+            if !others.is_empty() {
+                out.push_str(&format!("             ({} other headers)\n", others.len()));
+            }
+            match step.failure {
+                None => out.push_str("           browser: passes the CORS check\n"),
+                Some(code) => out.push_str(&format!("           browser: fails ({code})\n")),
+            }
+        }
+        out.push('\n');
+        let failed = self.steps.iter().find(|step| !step.passes);
+        out.push_str(match failed {
+            Some(step) if step.kind == "preflight" => {
+                "Verdict    BLOCKED: the preflight fails, so the browser never sends the request\n"
+            }
+            Some(_) => "Verdict    BLOCKED: the page's script cannot read the response\n",
+            None => "Verdict    ALLOWED: the page's script can read the response\n",
+        });
+        if let Some(console) = &self.console {
+            out.push_str(&format!("Console    {console}\n"));
+        }
+        if let Some(fix) = &self.fix {
+            out.push_str(&format!("Fix        {fix}\n"));
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("Warning    {warning}\n"));
+        }
+        out
+    }
 }
 
 /// Something the verdict does not show: a note about the probe itself, or a risk in the server's
