@@ -7,6 +7,7 @@
 
 use crate::policy_file;
 use crate::{Failure, Outcome};
+use serde_json::Value;
 
 /// The edges `emit` knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -183,126 +184,50 @@ fn wrangler(policy: &str, source: &str, args: &Args) -> String {
     }
 }
 
-/// JSON tokens, as written.
-enum Token {
-    Open(char),
-    Close(char),
-    Comma,
-    Colon,
-    Scalar(String),
-}
-
-fn tokens(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' | '[' => tokens.push(Token::Open(c)),
-            '}' | ']' => tokens.push(Token::Close(c)),
-            ',' => tokens.push(Token::Comma),
-            ':' => tokens.push(Token::Colon),
-            '"' => {
-                let mut string = String::from('"');
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            string.push('\\');
-                            if let Some(escaped) = chars.next() {
-                                string.push(escaped);
-                            }
-                        }
-                        '"' => break,
-                        // ASCII only: the text embeds safely in YAML and TOML whatever it holds.
-                        c if !c.is_ascii() => {
-                            let mut units = [0u16; 2];
-                            for unit in c.encode_utf16(&mut units) {
-                                string.push_str(&format!("\\u{unit:04x}"));
-                            }
-                        }
-                        c => string.push(c),
-                    }
-                }
-                string.push('"');
-                tokens.push(Token::Scalar(string));
-            }
-            c if c.is_whitespace() || c == '\u{feff}' => {}
-            c => {
-                let mut scalar = String::from(c);
-                while let Some(&next) = chars.peek() {
-                    if next.is_whitespace() || matches!(next, ',' | ']' | '}' | ':') {
-                        break;
-                    }
-                    scalar.push(next);
-                    chars.next();
-                }
-                tokens.push(Token::Scalar(scalar));
-            }
-        }
-    }
-    tokens
-}
-
 /// A valid JSON text re-indented by two spaces, in its own key order (what the edges read is
-/// what was written), lists of plain values on one line, non-ASCII escaped. Ends with a newline.
+/// what was written), lists of plain values on one line, non-ASCII escaped (the text embeds safely
+/// in YAML and TOML whatever it holds). Ends with a newline.
 pub fn pretty(text: &str) -> String {
-    let tokens = tokens(text);
     let mut out = String::new();
-    let mut depth = 0usize;
-    // Nesting levels printed on one line.
-    let mut inline = Vec::new();
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        out.push_str(&"  ".repeat(depth));
-    };
-    for (index, token) in tokens.iter().enumerate() {
-        let on_one_line = inline.last().copied().unwrap_or(false);
-        match token {
-            Token::Open(c) => {
-                let rest = tokens.get(index + 1..).unwrap_or_default();
-                let empty = matches!(rest.first(), Some(Token::Close(_)));
-                let mut level = 0usize;
-                let flat = *c == '['
-                    && rest
-                        .iter()
-                        .take_while(|t| match t {
-                            Token::Close(_) if level == 0 => false,
-                            Token::Open(_) => {
-                                level += 1;
-                                true
-                            }
-                            Token::Close(_) => {
-                                level -= 1;
-                                true
-                            }
-                            _ => true,
-                        })
-                        .all(|t| !matches!(t, Token::Open(_)));
-                out.push(*c);
-                depth += 1;
-                inline.push(empty || flat || on_one_line);
-                if !(empty || flat || on_one_line) {
-                    newline(&mut out, depth);
-                }
-            }
-            Token::Close(c) => {
-                depth = depth.saturating_sub(1);
-                let was_inline = inline.pop().unwrap_or(false);
-                if !was_inline {
-                    newline(&mut out, depth);
-                }
-                out.push(*c);
-            }
-            Token::Comma if on_one_line => out.push_str(", "),
-            Token::Comma => {
-                out.push(',');
-                newline(&mut out, depth);
-            }
-            Token::Colon => out.push_str(": "),
-            Token::Scalar(text) => out.push_str(text),
-        }
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => write(&value, 0, &mut out),
+        Err(_) => out.push_str(text), // checked by policy_file::load before: cannot happen
     }
     out.push('\n');
-    out
+    out.chars()
+        .map(|c| match c {
+            // JSON text is ASCII outside its strings: a non-ASCII char is inside one.
+            c if !c.is_ascii() => c.encode_utf16(&mut [0; 2]).iter().map(|unit| format!("\\u{unit:04x}")).collect(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn write(value: &Value, depth: usize, out: &mut String) {
+    let nested = |items: &[Value]| items.iter().any(|v| v.is_array() || v.is_object());
+    let members: Vec<(Option<&str>, &Value)> = match value {
+        Value::Object(map) if !map.is_empty() => map.iter().map(|(k, v)| (Some(k.as_str()), v)).collect(),
+        Value::Array(items) if nested(items) => items.iter().map(|v| (None, v)).collect(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(Value::to_string).collect();
+            out.push_str(&format!("[{}]", items.join(", ")));
+            return;
+        }
+        other => return out.push_str(&other.to_string()),
+    };
+    let (open, close) = if value.is_object() { ('{', '}') } else { ('[', ']') };
+    out.push(open);
+    for (index, (key, member)) in members.into_iter().enumerate() {
+        out.push_str(if index == 0 { "\n" } else { ",\n" });
+        out.push_str(&"  ".repeat(depth + 1));
+        if let Some(key) = key {
+            out.push_str(&format!("{}: ", Value::from(key)));
+        }
+        write(member, depth + 1, out);
+    }
+    out.push('\n');
+    out.push_str(&"  ".repeat(depth));
+    out.push(close);
 }
 
 #[cfg(test)]
