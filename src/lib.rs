@@ -57,6 +57,7 @@ pub use decision::{Action, Decision, Kind};
 pub use denial::Denial;
 pub use header_lines::{HeaderLines, join_line, join_lines};
 pub use headers::is_forbidden_request_header;
+pub use methods::is_forbidden_method;
 pub use path::canonical_path;
 pub use policy::Policy;
 pub use problem::{Code, Problem, Problems, Severity};

@@ -7,8 +7,16 @@ use alloc::{format, string::String};
 
 /// Fetch uppercases these (and only these) before sending, so the policy does too.
 const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
-/// Browsers refuse to send these; listing one is a mistake.
+/// Fetch's forbidden methods: browsers refuse to send these (`fetch()` throws), so listing one is a
+/// mistake.
 const FORBIDDEN: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
+
+/// Whether Fetch forbids a method (`CONNECT`, `TRACE`, `TRACK`, in any case): `fetch()` throws
+/// rather than send it. For tools that model what a page can send.
+#[must_use]
+pub fn is_forbidden_method(method: &str) -> bool {
+    FORBIDDEN.iter().any(|forbidden| forbidden.eq_ignore_ascii_case(method))
+}
 
 /// The compiled `methods` list.
 #[derive(Clone, Debug, Default)]
@@ -31,7 +39,8 @@ impl Methods {
                     Code::InvalidName,
                     format!("\"{entry}\" is not a valid method name (an HTTP token)"),
                 );
-            } else if let Some(forbidden) = FORBIDDEN.iter().find(|f| f.eq_ignore_ascii_case(entry)) {
+            } else if is_forbidden_method(entry) {
+                let forbidden = entry.to_ascii_uppercase();
                 problems.error(
                     &at,
                     Code::ForbiddenMethod,

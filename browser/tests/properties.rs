@@ -227,5 +227,12 @@ proptest! {
         let intended = spec.allows_origin(browser.origin) && (!browser.credentials || spec.credentials);
         prop_assert_eq!(cors_check(&fetch(&browser), &response).is_ok(), intended, "{:?}", response);
         prop_assert_eq!(decision.denial.is_none(), spec.allows_origin(browser.origin));
+        // The trace (what `corsguard explain` prints) names the entry that decided: `*` when listed
+        // (the answer is then `*` for everyone), else the first the hand-written table allows.
+        let first = match spec.origins.iter().position(|&e| e == ANY) {
+            Some(any) => Some(any),
+            None => spec.origins.iter().position(|e| ORIGINS[browser.origin].1.contains(e)),
+        };
+        prop_assert_eq!(policy.trace(&request).origin_entry, first.map(|i| format!("origins[{i}]")));
     }
 }

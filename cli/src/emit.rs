@@ -152,7 +152,7 @@ fn wrangler(policy: &str, source: &str, args: &Args) -> String {
             "# corsguard on Cloudflare Workers, {generated}`: regenerate it, don't edit it.\n\
              # Deploy from a corsguard checkout: node_modules/.bin/wrangler deploy\n\
              # CORS_POLICY is validated once per isolate; a policy with any error makes every request a 500\n\
-             # naming the errors, never a fail-open. Without UPSTREAM (--upstream), requests go on to the\n\
+             # (its errors logged), never a fail-open. Without UPSTREAM (--upstream), requests go on to the\n\
              # zone's origin: add routes = [...] for the API's route.\n\
              name = \"corsguard\"\n\
              main = {main}\n\

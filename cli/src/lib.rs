@@ -164,6 +164,12 @@ pub enum Failure {
     InvalidPolicy(String),
 }
 
+/// An HTTP token (RFC 9110 section 5.6.2), what a method and a header name are: `fetch()` throws
+/// on anything else.
+fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 fn headers(raw: &[String]) -> Result<Vec<(String, Option<String>)>, Failure> {
     let mut headers = Vec::new();
     for header in raw {
@@ -171,9 +177,7 @@ fn headers(raw: &[String]) -> Result<Vec<(String, Option<String>)>, Failure> {
             Some((name, value)) => (name.trim(), Some(value.trim().to_string())),
             None => (header.trim(), None),
         };
-        let token =
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token {
+        if !is_token(name) {
             return Err(Failure::Usage(format!("--header {header:?}: give \"Name: value\" or a header name")));
         }
         if browser::is_forbidden_header(name) {
@@ -188,6 +192,15 @@ fn headers(raw: &[String]) -> Result<Vec<(String, Option<String>)>, Failure> {
 }
 
 fn fetch(request: RequestArgs) -> Result<browser::Fetch, Failure> {
+    let method = &request.method;
+    if !is_token(method) {
+        return Err(Failure::Usage(format!(
+            "--method {method:?}: fetch() sends only a method name (a token, such as PUT)"
+        )));
+    }
+    if corsguard::is_forbidden_method(method) {
+        return Err(Failure::Usage(format!("--method {method}: fetch() refuses to send CONNECT, TRACE and TRACK")));
+    }
     Ok(browser::Fetch {
         origin: request.origin,
         method: browser::normalize_method(&request.method),

@@ -162,6 +162,15 @@ fn an_unreadable_file_is_exit_2_for_every_command() {
 }
 
 #[test]
+fn a_method_fetch_would_throw_on_is_a_usage_error() {
+    for (method, says) in [("PU T", "a token, such as PUT"), ("", "a token"), ("trace", "refuses to send CONNECT")] {
+        let (code, out, err) = run(&["explain", &example(), "--origin", "https://app.example.com", "--method", method]);
+        assert_eq!((code, out.as_str()), (2, ""), "{method:?}: {err}");
+        assert!(err.contains(says), "{method:?}: {err}");
+    }
+}
+
+#[test]
 fn explain_an_allowed_preflighted_request() {
     let (code, out, _) = run(&[
         "explain",

@@ -34,8 +34,7 @@ enum Loaded {
 }
 
 thread_local! {
-    // Loaded once per isolate, which lives long, and leaked, so that a `Forward` can hold the
-    // policy while the upstream answers.
+    // Loaded once per isolate, which lives long, and leaked: every request borrows it for good.
     static LOADED: OnceCell<&'static Loaded> = const { OnceCell::new() };
 }
 
@@ -58,10 +57,11 @@ fn load(env: &Env) -> Loaded {
     let upstream = upstream.filter(|url| !url.is_empty());
     let policy = match &upstream {
         Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => {
+            let public = format!("{UPSTREAM_VAR} is not an http:// or https:// URL; see the Worker's log");
             let why = format!(
                 "{UPSTREAM_VAR} is \"{url}\": give an http:// or https:// URL, or nothing to reach the zone's origin"
             );
-            Err((why.clone(), why))
+            Err((public, why))
         }
         _ => policy,
     };

@@ -323,12 +323,13 @@ def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, r
 def test_an_unreadable_or_missing_policy_or_a_bad_upstream_refuses_everything(edge, upstream):
     for worker, says in [("not-json", "CORS_POLICY is not a valid policy"),
                          ("unset", "the CORS_POLICY variable is not set"),
-                         ("bad-upstream", 'UPSTREAM is "localhost:8080": give an http:// or https:// URL')]:
+                         ("bad-upstream", "UPSTREAM is not an http:// or https:// URL; see the Worker's log")]:
         for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
             status, headers, body, reached = request(edge, upstream, worker, req)
             assert (status, reached) == (500, False)
             assert says in body.decode()
     assert "not valid JSON" in edge.log()
+    assert 'UPSTREAM is "localhost:8080": give an http:// or https:// URL' in edge.log()
 
 
 def test_policy_problems_are_logged_once_per_isolate(edge, upstream):
