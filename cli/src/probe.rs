@@ -32,6 +32,14 @@ struct Report {
     asked: String,
 }
 
+/// One request sent and its answer.
+struct Exchange {
+    preflight: bool,
+    sent: Vec<(String, String)>,
+    response: Response,
+    verdict: Result<(), browser::Failure>,
+}
+
 /// One request sent and its answer, as the browser judges it.
 #[derive(Serialize)]
 struct Step {
@@ -129,9 +137,9 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         let response = send("OPTIONS", &sent)?;
         let verdict = browser::preflight_check(fetch, &response);
         sent.insert(0, ("OPTIONS".to_string(), args.url.clone()));
-        exchanges.push((true, sent, response, verdict));
+        exchanges.push(Exchange { preflight: true, sent, response, verdict });
     }
-    if exchanges.iter().all(|(_, _, _, verdict)| verdict.is_ok()) {
+    if exchanges.iter().all(|e| e.verdict.is_ok()) {
         let mut sent = browser_headers.to_vec();
         for (name, value) in &fetch.headers {
             let value = value.clone().unwrap_or_else(|| {
@@ -143,11 +151,10 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         let response = send(&fetch.method, &sent)?;
         let verdict = browser::cors_check(fetch, &response);
         sent.insert(0, (fetch.method.clone(), args.url.clone()));
-        exchanges.push((false, sent, response, verdict));
+        exchanges.push(Exchange { preflight: false, sent, response, verdict });
     }
 
-    let failed =
-        exchanges.iter().find_map(|(preflight, _, _, verdict)| verdict.as_ref().err().map(|f| (*preflight, f)));
+    let failed = exchanges.iter().find_map(|e| e.verdict.as_ref().err().map(|f| (e.preflight, f)));
     let console = failed.map(|(preflight, f)| f.console(&args.url, &fetch.origin, preflight));
     let fix = failed.map(|(preflight, f)| f.fix(fetch, preflight));
     let mut warnings = Vec::new();
@@ -164,7 +171,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
                 .to_string(),
         ));
     }
-    for (_, _, response, _) in exchanges.iter().filter(|(preflight, _, _, verdict)| !preflight && verdict.is_ok()) {
+    for Exchange { response, .. } in exchanges.iter().filter(|e| !e.preflight && e.verdict.is_ok()) {
         warnings.extend(browser::warnings(fetch, response).into_iter().map(Warning::risk));
         if (300..400).contains(&response.status) {
             let location = response.get("location").unwrap_or_default();
@@ -187,7 +194,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         preflight_reasons: reasons,
         steps: exchanges
             .into_iter()
-            .map(|(preflight, sent, response, verdict)| Step {
+            .map(|Exchange { preflight, sent, response, verdict }| Step {
                 kind: if preflight { "preflight" } else { "actual" },
                 sent,
                 status: response.status,
