@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is still missing. Everything goes into .tools/ inside the
 # checkout (or node_modules/), pinned, so a fresh machine and CI get exactly the same tools.
-# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [bench]   (default: all but bench)
+# Heavy tools (Viceroy) are built once per machine into $CORSGUARD_TOOL_CACHE (default
+# ~/.cache/corsguard) and linked into .tools/bin, so a fresh checkout reuses them.
+# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [fastly] [bench]
+#        (default: all but bench)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -10,6 +13,8 @@ mkdir -p "$tools"
 WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock (the glue and the module must agree)
 CARGO_FUZZ_VERSION=0.13.2
 ENVOY_VERSION=1.40.0
+VICEROY_VERSION=0.22.0 # --locked: it declares no minimum Rust, so an unpinned resolve picks 0.16
+cache="${CORSGUARD_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/corsguard}"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -31,6 +36,17 @@ cargo_tool() { # name version binary
   CARGO_TARGET_DIR="$tools/cargo-target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
     cargo install --quiet --root "$tools" "$name" --version "=$version"
+}
+
+heavy_cargo_tool() { # name version binary: built once per machine, linked into .tools/bin
+  local name=$1 version=$2 bin=$3 dir="$cache/$1-$2"
+  if [ ! -x "$dir/bin/$bin" ]; then
+    say "cargo install $name@$version --locked (once per machine, into $dir; about 12 minutes on 2 cores)"
+    mkdir -p "$cache"
+    CARGO_TARGET_DIR="$cache/cargo-target" cargo install --quiet --locked --root "$dir" "$name" --version "=$version"
+  fi
+  mkdir -p "$tools/bin"
+  ln -sf "$dir/bin/$bin" "$tools/bin/$bin"
 }
 
 setup_rust() {
@@ -73,6 +89,11 @@ setup_fuzz() { # cargo fuzz runs on the machine's nightly toolchain
   cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz
 }
 
+setup_fastly() { # Viceroy, Fastly Compute's local runtime, and the target the Compute app builds for
+  setup_rust
+  heavy_cargo_tool viceroy "$VICEROY_VERSION" viceroy
+}
+
 setup_bench() {
   apt_install wrk valgrind
 }
@@ -89,5 +110,5 @@ setup_portable() { # the engine component, the wasi:http component and the npm p
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz)
+[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz fastly)
 for step in "${steps[@]}"; do "setup_$step"; done

@@ -1,21 +1,19 @@
 //! Actual requests (every request but a preflight): forwarded, and the upstream's answer given
 //! the policy's CORS headers, never the upstream's own.
 
-use crate::decision::Kind;
 use crate::denial::Denial;
 use crate::policy::Rules;
 use crate::request::Request;
 use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits};
 
 /// An actual request: the answer is `*` for everyone, or the request's allowed origin.
-pub(crate) fn edits<'a>(rules: &'a Rules, request: &Request<'a>) -> (Kind, Option<Denial<'a>>, ResponseEdits<'a>) {
-    let kind = if request.origin.is_some() { Kind::Actual } else { Kind::NoOrigin };
+pub(crate) fn edits<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Denial<'a>>, ResponseEdits<'a>) {
     let mut headers = HeaderList::default();
     let origin = match request.origin {
         // Without credentials, `*` is the same answer for every origin (and none): no Vary.
         _ if rules.origins.allows_any() => Ok("*"),
         Some(origin) => rules.allow_origin(origin),
-        None => return (kind, None, ResponseEdits { headers, vary_origin: true }),
+        None => return (None, ResponseEdits { headers, vary_origin: true }),
     };
     let denial = match origin {
         Ok(origin) => {
@@ -33,5 +31,5 @@ pub(crate) fn edits<'a>(rules: &'a Rules, request: &Request<'a>) -> (Kind, Optio
             Some(denial)
         }
     };
-    (kind, denial, ResponseEdits { headers, vary_origin: !rules.origins.allows_any() })
+    (denial, ResponseEdits { headers, vary_origin: !rules.origins.allows_any() })
 }

@@ -1,6 +1,7 @@
 //! What the engine decided about one request, in terms an adapter can apply blindly.
 
 use crate::denial::Denial;
+use crate::request::Request;
 use crate::response::{HeaderList, ResponseEdits};
 
 /// What kind of request the engine saw.
@@ -12,18 +13,46 @@ pub enum Kind {
     Actual,
     /// A request without `Origin`: not cross-origin as far as CORS can tell.
     NoOrigin,
-    /// A request on a route with `disabled: true`: left to the upstream.
-    Disabled,
 }
 
 impl Kind {
+    /// What a request is, from the request alone (whatever its route says).
+    pub fn of(request: &Request) -> Self {
+        match request.origin {
+            _ if request.is_preflight() => Kind::Preflight,
+            Some(_) => Kind::Actual,
+            None => Kind::NoOrigin,
+        }
+    }
+
     /// A lowercase name for counters and logs.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Preflight => "preflight",
             Kind::Actual => "actual",
             Kind::NoOrigin => "no_origin",
-            Kind::Disabled => "disabled",
+        }
+    }
+}
+
+/// Whether the decision is applied: what tells a refusal that happened from one only logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcement {
+    /// The action carries the policy out.
+    Enforced,
+    /// `mode: "report-only"`: the decision is made and logged, and the request passes through.
+    ReportOnly,
+    /// The request's route has `disabled: true`: corsguard leaves it to the upstream.
+    RouteDisabled,
+}
+
+impl Enforcement {
+    /// A lowercase name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Enforced => "enforced",
+            Enforcement::ReportOnly => "report-only",
+            Enforcement::RouteDisabled => "route-disabled",
         }
     }
 }
@@ -52,8 +81,8 @@ pub struct Decision<'a> {
     pub kind: Kind,
     /// Why the request was refused, if it was (also in `report-only` mode, where nothing changes).
     pub denial: Option<Denial<'a>>,
-    /// Whether the policy enforces (`false` in `report-only` mode).
-    pub enforced: bool,
+    /// Whether the action carries the decision out.
+    pub enforcement: Enforcement,
     /// What to do.
     pub action: Action<'a>,
 }

@@ -53,7 +53,7 @@ mod trace;
 
 pub use byte_string::isomorphic_encode;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
-pub use decision::{Action, Decision, Kind};
+pub use decision::{Action, Decision, Enforcement, Kind};
 pub use denial::Denial;
 pub use header_lines::{HeaderLines, join_line, join_lines};
 pub use headers::is_forbidden_request_header;

@@ -3,7 +3,7 @@
 
 use crate::actual;
 use crate::config::{self, Level};
-use crate::decision::{Action, Decision, Kind};
+use crate::decision::{Action, Decision, Enforcement, Kind};
 use crate::denial::Denial;
 use crate::headers::HeaderNames;
 use crate::methods::Methods;
@@ -129,9 +129,14 @@ impl Policy {
             Selected::TopLevel => self.default.decide(request),
             Selected::Route(index) => match self.routes.get(index).and_then(|route| route.rules.as_ref()) {
                 Some(rules) => rules.decide(request),
-                None => Decision { kind: Kind::Disabled, denial: None, enforced: true, action: Action::PassThrough },
+                None => Decision {
+                    kind: Kind::of(request),
+                    denial: None,
+                    enforcement: Enforcement::RouteDisabled,
+                    action: Action::PassThrough,
+                },
             },
-            Selected::Unclear => self.default.refuse(request, !self.report_only),
+            Selected::Unclear => self.default.refuse(request, self.report_only),
         }
     }
 }
@@ -218,32 +223,38 @@ impl Rules {
     /// The answer to a request whose route is unclear: refused whatever it asks (no
     /// `Access-Control-Allow-*`; a preflight gets `403`, anything else is forwarded with the
     /// upstream's CORS headers removed), and enforced unless the whole policy is report-only.
-    fn refuse<'a>(&'a self, request: &Request<'a>, enforced: bool) -> Decision<'a> {
+    fn refuse<'a>(&'a self, request: &Request<'a>, report_only: bool) -> Decision<'a> {
         let denial = Denial::MalformedRequest;
         let mut headers = HeaderList::default();
-        let (kind, action) = if request.is_preflight() {
+        let kind = Kind::of(request);
+        let action = if kind == Kind::Preflight {
             headers.push(VARY, self.preflight_vary);
             self.push_debug(&mut headers, &denial);
-            (Kind::Preflight, Action::Respond { status: 403, headers })
+            Action::Respond { status: 403, headers }
         } else {
             self.push_debug(&mut headers, &denial);
-            let kind = if request.origin.is_some() { Kind::Actual } else { Kind::NoOrigin };
-            (kind, Action::Forward(ResponseEdits { headers, vary_origin: true }))
+            Action::Forward(ResponseEdits { headers, vary_origin: true })
         };
-        let action = if enforced { action } else { Action::PassThrough };
-        Decision { kind, denial: Some(denial), enforced, action }
+        Self::carried_out(kind, Some(denial), action, report_only)
     }
 
     fn decide<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
-        let (kind, denial, action) = if request.is_preflight() {
+        let kind = Kind::of(request);
+        let (denial, action) = if kind == Kind::Preflight {
             let (denial, status, headers) = preflight::answer(self, request);
-            (Kind::Preflight, denial, Action::Respond { status, headers })
+            (denial, Action::Respond { status, headers })
         } else {
-            let (kind, denial, edits) = actual::edits(self, request);
-            (kind, denial, Action::Forward(edits))
+            let (denial, edits) = actual::edits(self, request);
+            (denial, Action::Forward(edits))
         };
-        let action = if self.report_only { Action::PassThrough } else { action };
-        Decision { kind, denial, enforced: !self.report_only, action }
+        Self::carried_out(kind, denial, action, self.report_only)
+    }
+
+    /// The decision, with its action kept only when it is enforced.
+    fn carried_out<'a>(kind: Kind, denial: Option<Denial<'a>>, action: Action<'a>, report_only: bool) -> Decision<'a> {
+        let (enforcement, action) =
+            if report_only { (Enforcement::ReportOnly, Action::PassThrough) } else { (Enforcement::Enforced, action) };
+        Decision { kind, denial, enforcement, action }
     }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or why there is none.
@@ -306,8 +317,10 @@ mod tests {
         assert_eq!(at("api.example", "/v1/x"), Selected::Route(1));
         assert_eq!(at("api.example:9000", "/v2/"), Selected::Route(2));
         assert_eq!(at("other.example", "/v2/"), Selected::TopLevel);
-        let disabled = Request { host: b"x", path: b"/v1/", ..Request::default() };
-        assert_eq!(policy.evaluate(&disabled).kind, Kind::Disabled);
+        let disabled = Request { host: b"x", path: b"/v1/", origin: Some(b"https://a.example"), ..Request::default() };
+        let decision = policy.evaluate(&disabled);
+        assert_eq!((decision.kind, decision.enforcement), (Kind::Actual, Enforcement::RouteDisabled));
+        assert_eq!(decision.action, Action::PassThrough);
     }
 
     #[test]

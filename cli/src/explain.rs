@@ -4,7 +4,7 @@
 use crate::browser::{self, Fetch, Response};
 use crate::policy_file::{self, PolicyFile};
 use crate::{Failure, Format, Outcome};
-use corsguard::{Action, Decision, Denial, HeaderLines, Kind, Policy, Request, Selected, Trace};
+use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Policy, Request, Selected, Trace};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -367,7 +367,7 @@ impl Rule {
             Selected::Route(index) => Some(index),
             Selected::TopLevel | Selected::Unclear => None,
         };
-        let disabled = trace.decision.kind == Kind::Disabled;
+        let disabled = trace.decision.enforcement == Enforcement::RouteDisabled;
         let route_object = route.and_then(|i| value.get("routes").and_then(|r| r.get(i)));
         let route_line = match (route, route_object) {
             (Some(index), Some(object)) => {
@@ -393,7 +393,7 @@ impl Rule {
                 }
             }
         };
-        if !trace.decision.enforced {
+        if trace.decision.enforcement == Enforcement::ReportOnly {
             let (mode_path, _) = source(value, &trace, "mode");
             lines.push(format!("{}: report-only: the edge decides and logs but changes nothing", at(file, &mode_path)));
         }

@@ -10,7 +10,7 @@
 //! variable is set (workers.dev, `wrangler dev`). The decision is applied to the origin's response
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
-use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode};
+use corsguard::{Action, Enforcement, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use wasm_bindgen::intern;
@@ -180,7 +180,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
     };
     let input = Input::read(&req, policy.has_routes());
     let decision = policy.evaluate(&input.request());
-    if let (false, Some(denial)) = (decision.enforced, &decision.denial) {
+    if let (Enforcement::ReportOnly, Some(denial)) = (decision.enforcement, &decision.denial) {
         let kind = decision.kind.as_str();
         console::log_1(
             &format!("corsguard (report-only): would refuse a {kind} request to {}: {denial}", input.url).into(),

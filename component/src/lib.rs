@@ -13,7 +13,7 @@ mod bindings {
 }
 
 use bindings::exports::corsguard::engine::policy as wit;
-use corsguard::{Action, Decision, Denial, HeaderLines, Kind, Problem, Request, Severity};
+use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Kind, Problem, Request, Severity};
 
 /// The exported interface.
 pub struct Component;
@@ -81,7 +81,11 @@ pub fn decision(decision: &Decision<'_>) -> wit::Decision {
         Kind::Preflight => wit::Kind::Preflight,
         Kind::Actual => wit::Kind::Actual,
         Kind::NoOrigin => wit::Kind::NoOrigin,
-        Kind::Disabled => wit::Kind::Disabled,
+    };
+    let enforcement = match decision.enforcement {
+        Enforcement::Enforced => wit::Enforcement::Enforced,
+        Enforcement::ReportOnly => wit::Enforcement::ReportOnly,
+        Enforcement::RouteDisabled => wit::Enforcement::RouteDisabled,
     };
     let denial = decision.denial.map(|denial| match denial {
         Denial::OriginNotAllowed => wit::Denial::OriginNotAllowed,
@@ -102,7 +106,7 @@ pub fn decision(decision: &Decision<'_>) -> wit::Decision {
             wit::Action::Forward(wit::ForwardEdits { headers: headers(&edits.headers), vary_origin: edits.vary_origin })
         }
     };
-    wit::Decision { kind, denial, enforced: decision.enforced, action }
+    wit::Decision { kind, denial, enforcement, action }
 }
 
 /// Applies forward edits that came back as a WIT record, with the core's [`corsguard::apply_edits`].

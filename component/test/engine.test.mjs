@@ -104,5 +104,19 @@ test('raw bytes cross the boundary unchanged and hostile ones are refused', () =
     assert.ok(!refused.action.val.headers.some((h) => h.name === 'access-control-allow-origin'));
   }
   assert.equal(engine.evaluate(base).kind, 'no-origin');
+  assert.equal(ok.enforcement, 'enforced');
+  engine[Symbol.dispose]();
+});
+
+test('a disabled route and report-only mode pass through, each saying why', () => {
+  const engine = Engine.load(
+    '{"origins": ["https://app.example.com"], "routes": [{"path_prefix": "/internal/", "disabled": true}, ' +
+      '{"path_prefix": "/trial/", "mode": "report-only"}]}',
+  );
+  const at = (path) => engine.evaluate({ method: utf8('GET'), host: utf8('api.test'), path: utf8(path), origin: utf8('https://evil.example') });
+  const disabled = at('/internal/x');
+  assert.deepEqual([disabled.kind, disabled.enforcement, disabled.action.tag, disabled.denial], ['actual', 'route-disabled', 'pass-through', undefined]);
+  const trial = at('/trial/x');
+  assert.deepEqual([trial.kind, trial.enforcement, trial.action.tag, trial.denial], ['actual', 'report-only', 'pass-through', { tag: 'origin-not-allowed' }]);
   engine[Symbol.dispose]();
 });

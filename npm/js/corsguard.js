@@ -74,8 +74,9 @@ export class Policy {
   /**
    * Decides what to do with a request: a Fetch `Request`, a plain `{ method, scheme, host, path,
    * headers }`, or a view as `requestView` makes (`{ method, scheme, host, path, origin, ... }`, no
-   * `headers`). Returns `{ kind, denial, enforced, action }`: `kind` is `preflight`, `actual`,
-   * `no_origin` or `disabled`; `denial` a reason (`header-not-allowed: x-foo`) or null; `action`
+   * `headers`). Returns `{ kind, denial, enforcement, action }`: `kind` is `preflight`, `actual` or
+   * `no_origin`; `denial` a reason (`header-not-allowed: x-foo`) or null; `enforcement` is
+   * `enforced`, `report-only` or `route-disabled` (the route has `disabled: true`); `action`
    * one of `{ type: 'pass-through' }`, `{ type: 'respond', status, headers: [[name, value]] }` and
    * `{ type: 'forward', headers: [[name, value]], varyOrigin }`.
    */

@@ -152,7 +152,7 @@ fn decision(decision: &Decision<'_>) -> Object {
     object(&[
         ("kind", decision.kind.as_str().into()),
         ("denial", denial),
-        ("enforced", decision.enforced.into()),
+        ("enforcement", decision.enforcement.as_str().into()),
         ("action", action.into()),
     ])
 }

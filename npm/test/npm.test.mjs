@@ -129,7 +129,16 @@ test('evaluate takes a Fetch Request, a plain request or a view, and returns pla
   assert.deepEqual(policy.evaluate(view), decision);
   assert.equal(decision.kind, 'preflight');
   assert.equal(decision.denial, null);
-  assert.equal(decision.enforced, true);
+  assert.equal(decision.enforcement, 'enforced');
+  const routed = Policy.parse(JSON.stringify({
+    origins: ['https://app.example.com'],
+    routes: [{ path_prefix: '/internal/', disabled: true }, { path_prefix: '/trial/', mode: 'report-only' }],
+  }));
+  const at = (path) => routed.evaluate({ method: 'GET', host: 'api.test', path, headers: { origin: 'https://evil.example' } });
+  assert.deepEqual(
+    [at('/internal/x'), at('/trial/x')].map(({ kind, enforcement, denial, action }) => [kind, enforcement, denial, action.type]),
+    [['actual', 'route-disabled', null, 'pass-through'], ['actual', 'report-only', 'origin-not-allowed', 'pass-through']],
+  );
   assert.equal(decision.action.type, 'respond');
   assert.equal(decision.action.status, 204);
   assert.deepEqual(Object.fromEntries(decision.action.headers)['access-control-allow-methods'], 'PUT');

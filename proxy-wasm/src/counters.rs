@@ -5,7 +5,7 @@
 //! the root context hands the counts to Envoy on a timer ([`FLUSH_PERIOD`]) and when it is done,
 //! so the hot path makes no host call for them, and `/stats` lags by at most one period.
 
-use corsguard::{Decision, Denial, Kind};
+use corsguard::{Decision, Denial, Enforcement, Kind};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use std::cell::Cell;
@@ -55,6 +55,9 @@ impl Counters {
     /// Counts a preflight or actual request (requests without `Origin` and disabled routes are
     /// not CORS requests and are not counted).
     pub(crate) fn count(&self, decision: &Decision) {
+        if decision.enforcement == Enforcement::RouteDisabled {
+            return;
+        }
         let row = KINDS.iter().position(|kind| *kind == decision.kind).and_then(|row| self.pending.get(row));
         if let Some(count) = row.and_then(|row| row.get(outcome(decision.denial.as_ref()))) {
             count.set(count.get().saturating_add(1));

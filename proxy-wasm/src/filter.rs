@@ -4,7 +4,7 @@ use crate::counters::Counters;
 use crate::header_map::HeaderMap;
 use crate::log;
 use crate::response::UpstreamResponse;
-use corsguard::{Action, Decision, Kind, Policy, Request, ResponseEdits, join_line};
+use corsguard::{Action, Decision, Enforcement, Kind, Policy, Request, ResponseEdits, join_line};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as Next, LogLevel, MapType};
@@ -145,7 +145,10 @@ fn log_denial(decision: &Decision, origin: Option<&[u8]>) {
         Kind::Preflight => "preflight",
         _ => "request",
     };
-    let mode = if decision.enforced { "denied" } else { "would be denied (report-only)" };
+    let mode = match decision.enforcement {
+        Enforcement::ReportOnly => "would be denied (report-only)",
+        Enforcement::Enforced | Enforcement::RouteDisabled => "denied",
+    };
     let origin = origin.map(|origin| {
         let shown = origin.get(..LOGGED_ORIGIN).unwrap_or(origin);
         let cut = if shown.len() < origin.len() { "..." } else { "" };
