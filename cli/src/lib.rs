@@ -124,13 +124,15 @@ enum Command {
         edge: emit::Edge,
         #[command(flatten)]
         policy: PolicyArg,
-        /// The environment: wrangler's [env.NAME]; for envoy and istio, the plugin is corsguard-NAME.
+        /// The environment: wrangler's [env.NAME]; for envoy and istio, the plugin is corsguard-NAME;
+        /// for fastly, the package.
         #[arg(long, value_name = "NAME")]
         env: Option<String>,
         /// Where the module is: a path for envoy, a file://, https:// or oci:// URL for istio.
         #[arg(long)]
         wasm: Option<String>,
-        /// wrangler: the UPSTREAM URL (without it, requests go on to the zone's origin).
+        /// wrangler: the UPSTREAM URL (without it, requests go on to the zone's origin); fastly: the
+        /// `origin` backend (default for local runs: http://127.0.0.1:8080).
         #[arg(long)]
         upstream: Option<String>,
         /// istio: the WasmPlugin's namespace.

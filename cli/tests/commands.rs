@@ -484,3 +484,46 @@ fn check_reports_every_validation_vector() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn emit_fastly_is_the_repository_fastly_toml_and_keeps_the_policy_in_one_entry() {
+    let output = Command::new(env!("CARGO_BIN_EXE_corsguard"))
+        .args(["emit", "fastly", "examples/policy.json"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8(output.stdout).unwrap();
+    let ours = std::fs::read_to_string(root().join("fastly/fastly.toml")).unwrap();
+    assert_eq!(out, ours, "fastly/fastly.toml is out of date: run corsguard emit fastly examples/policy.json");
+    let emitted: toml::Table = out.parse().unwrap();
+    assert!(emitted.get("setup").unwrap().get("backends").is_none(), "no production backend unless --upstream");
+    assert_eq!(emitted["local_server"]["backends"]["origin"]["url"].as_str(), Some("http://127.0.0.1:8080"));
+    let local = &emitted["local_server"]["config_stores"]["corsguard"];
+    assert_eq!(local["format"].as_str(), Some("inline-toml"));
+    embedded_equals_example(local["contents"]["policy"].as_str().unwrap());
+    let setup = emitted["setup"]["config_stores"]["corsguard"]["items"]["policy"]["value"].as_str().unwrap();
+    embedded_equals_example(setup);
+    assert!(!setup.contains('\n'), "one line: a Config Store entry holds 8000 characters");
+
+    let (code, out, _) =
+        run(&["emit", "fastly", &example(), "--upstream", "https://api.example.com:8443/", "--env", "prod"]);
+    assert_eq!(code, 0);
+    let emitted: toml::Table = out.parse().unwrap();
+    assert_eq!(emitted["name"].as_str(), Some("corsguard-prod"));
+    let backend = &emitted["setup"]["backends"]["origin"];
+    assert_eq!((backend["address"].as_str(), backend["port"].as_integer()), (Some("api.example.com"), Some(8443)));
+    let (_, out, _) = run(&["emit", "fastly", &example(), "--upstream", "http://[::1]"]);
+    let emitted: toml::Table = out.parse().unwrap();
+    let backend = &emitted["setup"]["backends"]["origin"];
+    assert_eq!((backend["address"].as_str(), backend["port"].as_integer()), (Some("[::1]"), Some(80)));
+}
+
+#[test]
+fn emit_fastly_refuses_a_policy_too_long_for_a_config_store_entry() {
+    let origins: Vec<String> = (0..400).map(|i| format!("https://app{i}.example.com")).collect();
+    let policy = file(&serde_json::json!({ "origins": origins }).to_string());
+    let (code, out, err) = run(&["emit", "fastly", policy.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("a Fastly Config Store entry holds at most 8000"), "{err}");
+}

@@ -41,6 +41,10 @@ REPEATED_HEADERS = [
     ("Vary", "Cookie"),
 ]
 
+# /cookies/ adds these Set-Cookie lines, which must reach the client as separate lines.
+COOKIES = ["a=1; Path=/", "b=2; Path=/; HttpOnly"]
+# /echo/ answers with the request's body.
+
 # /large/ streams this many bytes of a repeating pattern, to prove bodies pass through intact.
 LARGE_BODY_SIZE = 8 * 1024 * 1024
 LARGE_CHUNK = bytes(range(256)) * 256
@@ -74,15 +78,17 @@ def free_ports(count: int) -> list[int]:
 class Upstream:
     """The upstream every runner uses: 200, `upstream`, and CORS headers of its own to replace.
 
-    `/status/NNN` answers with that status; `/large/` streams LARGE_BODY_SIZE bytes; `/stream/`
+    `/status/NNN` answers with that status; `/cookies/` adds two `Set-Cookie` lines; `/echo/`
+    answers with the request's body; `/large/` streams LARGE_BODY_SIZE bytes; `/stream/`
     sends STREAM_HEAD, then waits until `release` is set (at most STREAM_WAIT seconds) to send
     STREAM_TAIL, so a suite can prove an edge passes the head on before the body is complete;
     `hits` counts every request that reached it, so a suite can prove preflights never do, and
-    `paths` holds the request-target of each, as it arrived."""
+    `paths` and `hosts` hold the request-target and `Host` of each, as they arrived."""
 
     def __init__(self) -> None:
         self.hits = 0
         self.paths: list[str] = []
+        self.hosts: list[str | None] = []
         self.lock = threading.Lock()
         self.release = threading.Event()
         upstream = self
@@ -94,9 +100,8 @@ class Upstream:
                 with upstream.lock:
                     upstream.hits += 1
                     upstream.paths.append(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                    upstream.hosts.append(self.headers.get("Host"))
+                received = self.body()
                 status = 200
                 if self.path.startswith("/status/"):
                     status = int(self.path.split("/")[2])
@@ -106,6 +111,14 @@ class Upstream:
                 if self.path.startswith("/repeated/"):
                     for name, value in REPEATED_HEADERS:
                         self.send_header(name, value)
+                if self.path.startswith("/cookies/"):
+                    for cookie in COOKIES:
+                        self.send_header("Set-Cookie", cookie)
+                if self.path.startswith("/echo/"):
+                    self.send_header("Content-Length", str(len(received)))
+                    self.end_headers()
+                    self.wfile.write(received)
+                    return
                 if self.path.startswith("/large/"):
                     self.send_header("Content-Length", str(LARGE_BODY_SIZE))
                     self.end_headers()
@@ -131,6 +144,18 @@ class Upstream:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(UPSTREAM_BODY)
+
+            def body(self) -> bytes:
+                """The request's body, sent with a length or chunked."""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_one
 
@@ -194,7 +219,8 @@ def header_lines(request: dict) -> list[tuple[str, str]]:
 
 def send(port: int, request: dict, timeout: float = 10.0) -> tuple[int, list[tuple[str, str]], bytes]:
     """Sends a vector's request to an edge on 127.0.0.1:port, its request-target and header lines
-    exactly as written; returns status, headers, body."""
+    exactly as written; returns status, headers, body. Status 0: the edge closed the connection
+    without answering (Viceroy's refusal of a request-target or host it cannot parse)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.putrequest(request.get("method", "GET"), request.get("path", "/"), skip_host=True,
@@ -203,17 +229,22 @@ def send(port: int, request: dict, timeout: float = 10.0) -> tuple[int, list[tup
         for name, value in header_lines(request):
             conn.putheader(name, value)
         conn.endheaders()
-        response = conn.getresponse()
+        try:
+            response = conn.getresponse()
+        except http.client.RemoteDisconnected:
+            return 0, [], b""
         return response.status, response.getheaders(), response.read()
     finally:
         conn.close()
 
 
 def edge_refused(status: int, got: dict[str, list[str]], reached_upstream: bool) -> bool:
-    """The edge's own HTTP server refused the request before corsguard: a 4xx (or a redirect to
-    the normalized path) that never reached the upstream and allows nothing."""
+    """The edge's own HTTP server refused the request before corsguard: a 4xx, a redirect to the
+    normalized path, or no answer at all (status 0), that never reached the upstream and allows
+    nothing."""
     allows = any(name.startswith("access-control-allow-") for name in got)
-    return (400 <= status < 500 or status in (301, 307, 308)) and not reached_upstream and not allows
+    refused = 400 <= status < 500 or status in (0, 301, 307, 308)
+    return refused and not reached_upstream and not allows
 
 
 def tokens(values: list[str]) -> list[str]:
@@ -271,3 +302,72 @@ def check(case: dict, status: int, headers: list[tuple[str, str]], body: bytes,
     else:
         problems.append(f"unknown action {action!r}")
     return problems
+
+
+# --- what every proxy suite sends: its policies and hostile requests --------------------------------
+
+ALLOWED = "https://app.example.com"
+
+# The policy of the proxy and hostile-input cases.
+GUARD_POLICY = {
+    "origins": [ALLOWED],
+    "methods": ["PUT"],
+    "request_headers": ["X-A", "X-B", "Content-Type"],
+    "expose_headers": ["X-Request-Id"],
+    "credentials": True,
+    "debug": True,
+}
+# Two errors, each to be named in the 500.
+BAD_POLICY = {"origins": ["https://bad.example.com/", "*"], "credentials": True}
+# Valid, with a warning to be logged once per isolate or instance.
+WARNED_POLICY = {"origins": [ALLOWED], "max_age": 86399}
+
+
+def head(*lines: bytes, method: bytes = b"OPTIONS") -> bytes:
+    return b"\r\n".join([method + b" /api HTTP/1.1", b"Host: api.test", *lines, b"Connection: close", b"", b""])
+
+
+ACRM = b"Access-Control-Request-Method: PUT"
+MANY_ALLOWED = ", ".join(["x-a", "X-B", "content-type"] * 334)
+MANY_UNKNOWN = ", ".join(f"x-h{i}" for i in range(1000))
+
+# The hostile requests every edge's suite sends, to a policy allowing ALLOWED with method PUT
+# and headers X-A, X-B and Content-Type, with debug on.
+# (id, request head, outcome, detail). "allowed": a preflight answered 204 (detail: the expected
+# Access-Control-Allow-Headers, or None for none); "refused": a preflight refused by corsguard (403)
+# or a request forwarded without CORS headers (detail: the Corsguard-Reason); "rejected": either
+# that, or the runtime's own 400/413/431 for bytes HTTP does not allow, before corsguard ran.
+HOSTILE = [
+    ("non-UTF-8 origin, preflight", head(b"Origin: https://\xff\xfe.example.com", ACRM), "refused", "malformed-request"),
+    ("non-UTF-8 origin, GET", head(b"Origin: https://\xff\xfe.example.com", method=b"GET"), "refused",
+     "malformed-request"),
+    ("non-UTF-8 request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                       b"Access-Control-Request-Headers: x-\xe9t\xe9"), "refused", "malformed-request"),
+    ("60 KiB of request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                      b"Access-Control-Request-Headers: " + b"x" * 61440), "refused",
+     "header-not-allowed: " + "x" * 64 + "..."),  # the reason shows a long name cut short
+    ("1000 allowed request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                          b"Access-Control-Request-Headers: " + MANY_ALLOWED.encode()), "allowed",
+     MANY_ALLOWED.replace(", ", ",")),  # echoed in Fetch's form
+    ("1000 unknown request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
+                                          b"Access-Control-Request-Headers: " + MANY_UNKNOWN.encode()), "refused",
+     "header-not-allowed: x-h0"),
+    ("two Origin headers, preflight", head(b"Origin: " + ALLOWED.encode(), b"Origin: " + ALLOWED.encode(), ACRM),
+     "refused", "malformed-request"),
+    ("two Origin headers, GET", head(b"Origin: " + ALLOWED.encode(), b"Origin: https://evil.example", method=b"GET"),
+     "refused", "malformed-request"),
+    ("encoded CR LF in the origin", head(b"Origin: https://app.example.com%0d%0aX-Injected:%201", ACRM), "refused",
+     "malformed-request"),
+    ("bare CR in the origin", head(b"Origin: https://app.example.com\rX-Injected: 1", ACRM), "rejected", None),
+    # The runtimes end the line at the bare LF: an ordinary preflight, plus a header nobody echoes.
+    ("bare LF in the method", head(b"Origin: " + ALLOWED.encode(), b"Access-Control-Request-Method: PUT\nX-Injected: 1"),
+     "allowed", None),
+    ("folded origin line", head(b"Origin: https://app.example.com", b" X-Injected: 1", ACRM), "rejected", None),
+    ("NUL in the origin", head(b"Origin: https://app.example.com\x00", ACRM), "rejected", None),
+    ("uppercase scheme", head(b"Origin: HTTPS://APP.EXAMPLE.COM", ACRM), "refused", "malformed-request"),
+    ("uppercase host", head(b"Origin: https://APP.example.com", method=b"GET"), "refused", "malformed-request"),
+    ("null origin, preflight", head(b"Origin: null", ACRM), "refused", "origin-not-allowed"),
+    ("null origin, GET", head(b"Origin: null", method=b"GET"), "refused", "origin-not-allowed"),
+    ("lowercase method asked", head(b"Origin: " + ALLOWED.encode(), b"Access-Control-Request-Method: put"), "refused",
+     "method-not-allowed"),
+]

@@ -15,21 +15,9 @@ import pytest
 import harness
 import workers_edge
 
-ALLOWED = "https://app.example.com"
+ALLOWED = harness.ALLOWED
 
-# The policy of the proxy and hostile-input cases.
-GUARD_POLICY = {
-    "origins": [ALLOWED],
-    "methods": ["PUT"],
-    "request_headers": ["X-A", "X-B", "Content-Type"],
-    "expose_headers": ["X-Request-Id"],
-    "credentials": True,
-    "debug": True,
-}
-# Two errors, each to be named in the 500.
-BAD_POLICY = {"origins": ["https://bad.example.com/", "*"], "credentials": True}
-# Valid, with a warning to be logged once per isolate.
-WARNED_POLICY = {"origins": [ALLOWED], "max_age": 86399}
+GUARD_POLICY, BAD_POLICY, WARNED_POLICY = harness.GUARD_POLICY, harness.BAD_POLICY, harness.WARNED_POLICY
 
 FILES = harness.vector_files()
 VALIDATION = harness.validation_cases()
@@ -211,54 +199,6 @@ def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
 
 # --- hostile input -------------------------------------------------------------------------------
 
-def head(*lines: bytes, method: bytes = b"OPTIONS") -> bytes:
-    return b"\r\n".join([method + b" /api HTTP/1.1", b"Host: api.test", *lines, b"Connection: close", b"", b""])
-
-
-ACRM = b"Access-Control-Request-Method: PUT"
-MANY_ALLOWED = ", ".join(["x-a", "X-B", "content-type"] * 334)
-MANY_UNKNOWN = ", ".join(f"x-h{i}" for i in range(1000))
-
-# (id, request head, outcome, detail). "allowed": a preflight answered 204 (detail: the expected
-# Access-Control-Allow-Headers, or None for none); "refused": a preflight refused by corsguard (403)
-# or a request forwarded without CORS headers (detail: the Corsguard-Reason); "rejected": either
-# that, or the runtime's own 400/413/431 for bytes HTTP does not allow, before any Worker ran.
-HOSTILE = [
-    ("non-UTF-8 origin, preflight", head(b"Origin: https://\xff\xfe.example.com", ACRM), "refused", "malformed-request"),
-    ("non-UTF-8 origin, GET", head(b"Origin: https://\xff\xfe.example.com", method=b"GET"), "refused",
-     "malformed-request"),
-    ("non-UTF-8 request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
-                                       b"Access-Control-Request-Headers: x-\xe9t\xe9"), "refused", "malformed-request"),
-    ("60 KiB of request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
-                                      b"Access-Control-Request-Headers: " + b"x" * 61440), "refused",
-     "header-not-allowed: " + "x" * 64 + "..."),  # the reason shows a long name cut short
-    ("1000 allowed request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
-                                          b"Access-Control-Request-Headers: " + MANY_ALLOWED.encode()), "allowed",
-     MANY_ALLOWED.replace(", ", ",")),  # echoed in Fetch's form
-    ("1000 unknown request headers", head(b"Origin: " + ALLOWED.encode(), ACRM,
-                                          b"Access-Control-Request-Headers: " + MANY_UNKNOWN.encode()), "refused",
-     "header-not-allowed: x-h0"),
-    ("two Origin headers, preflight", head(b"Origin: " + ALLOWED.encode(), b"Origin: " + ALLOWED.encode(), ACRM),
-     "refused", "malformed-request"),
-    ("two Origin headers, GET", head(b"Origin: " + ALLOWED.encode(), b"Origin: https://evil.example", method=b"GET"),
-     "refused", "malformed-request"),
-    ("encoded CR LF in the origin", head(b"Origin: https://app.example.com%0d%0aX-Injected:%201", ACRM), "refused",
-     "malformed-request"),
-    ("bare CR in the origin", head(b"Origin: https://app.example.com\rX-Injected: 1", ACRM), "rejected", None),
-    # workerd ends the line at the bare LF: an ordinary preflight, plus a header nobody echoes.
-    ("bare LF in the method", head(b"Origin: " + ALLOWED.encode(), b"Access-Control-Request-Method: PUT\nX-Injected: 1"),
-     "allowed", None),
-    ("folded origin line", head(b"Origin: https://app.example.com", b" X-Injected: 1", ACRM), "rejected", None),
-    ("NUL in the origin", head(b"Origin: https://app.example.com\x00", ACRM), "rejected", None),
-    ("uppercase scheme", head(b"Origin: HTTPS://APP.EXAMPLE.COM", ACRM), "refused", "malformed-request"),
-    ("uppercase host", head(b"Origin: https://APP.example.com", method=b"GET"), "refused", "malformed-request"),
-    ("null origin, preflight", head(b"Origin: null", ACRM), "refused", "origin-not-allowed"),
-    ("null origin, GET", head(b"Origin: null", method=b"GET"), "refused", "origin-not-allowed"),
-    ("lowercase method asked", head(b"Origin: " + ALLOWED.encode(), b"Access-Control-Request-Method: put"), "refused",
-     "method-not-allowed"),
-]
-
-
 def assert_serving(edge, upstream) -> None:
     """The isolate answers an ordinary preflight and an ordinary GET correctly."""
     status, headers, _, reached = request(edge, upstream, "guard", preflight(**{"Access-Control-Request-Headers": "x-a"}))
@@ -270,7 +210,7 @@ def assert_serving(edge, upstream) -> None:
     assert values(headers, "access-control-allow-origin") == [ALLOWED]
 
 
-@pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+@pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE], ids=[h[0] for h in harness.HOSTILE])
 def test_hostile_input_is_refused_and_the_isolate_keeps_serving(edge, upstream, raw, outcome, detail):
     before = upstream.hits
     status, headers, body = workers_edge.send_raw(edge.ports["guard"], raw)

@@ -1,0 +1,370 @@
+"""corsguard's Fastly Compute app in real Viceroy: every conformance vector, the proxy's own duties,
+hostile input, broken and warned policies, the decision on exactly what is forwarded, and the
+repository's fastly.toml.
+
+Each app runs in its own Viceroy (one per policy, each on its own 127.0.0.1 port) in front of the
+harness's upstream, with the policy in its `corsguard` Config Store as a user deploys it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import tomllib
+
+import pytest
+
+import fastly_edge
+import harness
+import workers_edge
+
+ALLOWED = harness.ALLOWED
+FILES = harness.vector_files()
+VALIDATION = harness.validation_cases()
+REPORT_ONLY_POLICY = {"origins": [ALLOWED], "mode": "report-only", "debug": True}
+
+
+@pytest.fixture(scope="module")
+def built() -> None:
+    absent = fastly_edge.missing()
+    if absent:
+        message = f"Viceroy is not installed ({', '.join(absent)}): run scripts/setup.sh fastly node"
+        if harness.REQUIRED:
+            pytest.fail(message + " (CI=true: a missing runtime is a failure)")
+        pytest.skip(message)
+    fastly_edge.build()
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with harness.Upstream() as upstream:
+        yield upstream
+
+
+def shipped(backend: str) -> str:
+    """The repository's fastly/fastly.toml, its local backend pointed at `backend`."""
+    text = fastly_edge.MANIFEST.read_text()
+    local = tomllib.loads(text)["local_server"]["backends"]["origin"]["url"]
+    assert text.count(f"url = {json.dumps(local)}") == 1
+    return text.replace(f"url = {json.dumps(local)}", f"url = {json.dumps(backend)}")
+
+
+def app(policy: dict | str | None, backend: str) -> str:
+    """The fastly.toml of an app with this policy in its Config Store, in front of `backend`."""
+    return fastly_edge.manifest(policy if policy is None or isinstance(policy, str) else json.dumps(policy), backend)
+
+
+@pytest.fixture(scope="module")
+def edge(built, upstream):
+    url = f"http://127.0.0.1:{upstream.port}/"
+    apps = {f"vector-{path.stem}": app(harness.load(path)["policy"], url) for path in FILES}
+    apps["guard"] = app(harness.GUARD_POLICY, url)
+    apps["bad"] = app(harness.BAD_POLICY, url)
+    apps["not-json"] = app('{"origins": [', url)
+    apps["unset"] = app(None, url)
+    apps["warned"] = app(harness.WARNED_POLICY, url)
+    apps["report-only"] = app(REPORT_ONLY_POLICY, url)
+    apps["dead-backend"] = app(harness.GUARD_POLICY, f"http://127.0.0.1:{harness.free_port()}/")
+    apps["shipped"] = shipped(url)
+    with fastly_edge.Viceroys(apps) as edge:
+        yield edge
+
+
+@pytest.fixture(scope="module")
+def validation_answers(built, upstream) -> dict[int, tuple[int, bool, str]]:
+    """Each validation case's policy in its own Viceroy, a few at a time (none needs to stay up):
+    the status and reach of a GET, and what the app logged."""
+    url = f"http://127.0.0.1:{upstream.port}/"
+    answers = {}
+    indices = list(range(len(VALIDATION)))
+    for at in range(0, len(indices), fastly_edge.STARTING_AT_ONCE):
+        batch = indices[at:at + fastly_edge.STARTING_AT_ONCE]
+        with fastly_edge.Viceroys({str(i): app(harness.policy_text(VALIDATION[i]), url) for i in batch}) as edge:
+            for i in batch:
+                status, _, _, reached = request(edge, upstream, str(i), {"path": "/"})
+                answers[i] = (status, reached, edge.log(str(i)))
+    return answers
+
+
+def request(edge, upstream, app: str, req: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    before = upstream.hits
+    status, headers, body = harness.send(edge.ports[app], req)
+    return status, headers, body, upstream.hits > before
+
+
+def values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for n, v in headers if n.lower() == name]
+
+
+def preflight(origin: str = ALLOWED, method: str = "PUT", **headers: str) -> dict:
+    return {"method": "OPTIONS", "path": "/api",
+            "headers": {"Origin": origin, "Access-Control-Request-Method": method, **headers}}
+
+
+# --- conformance vectors -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path,case", [(path, case) for path in FILES for case in harness.load(path)["cases"]],
+                         ids=[f"{path.stem}: {case['name']}" for path in FILES for case in harness.load(path)["cases"]])
+def test_vector(edge, upstream, path, case):
+    status, headers, body, reached = request(edge, upstream, f"vector-{path.stem}", case["request"])
+    assert harness.check(case, status, headers, body, reached) == []
+
+
+def test_the_path_and_host_are_forwarded_exactly_as_the_decision_read_them(edge, upstream):
+    """Viceroy forwards the request-target and `Host` as they came, and the app decides on those
+    bytes (the SDK's re-parsed URL is never read): the route-confusion vectors replayed above are
+    then decisions on exactly what the backend gets."""
+    for path in ["/public/../api/x", "/public/%2e%2e/api/x", "/public%2F..%2Fapi/x", "/public//x", "/API/x"]:
+        status, _, _, reached = request(edge, upstream, "vector-routes", {"path": path, "headers": {
+            "Origin": "https://evil.example"}})
+        assert (status, reached, upstream.paths[-1]) == (200, True, path), path
+    for host in ["admin.test.", "ADMIN.test", "admin.test:80"]:
+        status, _, _, reached = request(edge, upstream, "vector-routes", {"host": host, "path": "/", "headers": {
+            "Origin": "https://evil.example"}})
+        assert (status, reached, upstream.hosts[-1]) == (200, True, host), host
+
+
+# --- the proxy's own duties ----------------------------------------------------------------------
+
+def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
+    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/api", "headers": {"Origin": ALLOWED}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-allow-credentials") == ["true"]
+    assert [v.lower() for v in values(headers, "access-control-expose-headers")] == ["x-request-id"]
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+    assert values(headers, "x-upstream") == ["1"]
+
+
+def test_repeated_upstream_lines_are_all_replaced(edge, upstream):
+    _, headers, _, _ = request(edge, upstream, "guard", {"path": "/repeated/", "headers": {"Origin": ALLOWED}})
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-max-age") == []
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "cookie", "origin"]
+
+
+def test_every_set_cookie_line_reaches_the_client(edge, upstream):
+    _, headers, _, _ = request(edge, upstream, "guard", {"path": "/cookies/", "headers": {"Origin": ALLOWED}})
+    assert values(headers, "set-cookie") == harness.COOKIES
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
+    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/api", "headers": {
+        "Origin": "https://evil.example"}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    for name in harness.OWNED[:-1]:
+        assert values(headers, name) == [], name
+    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
+
+
+@pytest.mark.parametrize("status", [201, 204, 301, 302, 304, 307, 404, 500, 503])
+def test_the_upstream_status_passes_through_and_redirects_are_not_followed(edge, upstream, status):
+    got, headers, body, reached = request(edge, upstream, "guard", {"path": f"/status/{status}", "headers": {
+        "Origin": ALLOWED}})
+    assert (got, reached) == (status, True)
+    assert body == (b"" if status in (204, 304) else harness.UPSTREAM_BODY)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_bodies_stream_both_ways_intact(edge, upstream):
+    sent = harness.LARGE_CHUNK * 16  # 1 MiB up, and back from /echo/
+    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["guard"], timeout=20)
+    try:
+        conn.request("POST", "/echo/", body=sent, headers={"Host": "api.test", "Origin": ALLOWED})
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, sent)
+        assert response.getheader("access-control-allow-origin") == ALLOWED
+    finally:
+        conn.close()
+    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/large/", "headers": {"Origin": ALLOWED}})
+    assert (status, reached) == (200, True)
+    assert harness.large_body_ok(body)
+
+
+def test_the_body_streams_before_the_upstream_has_finished(edge, upstream):
+    upstream.release.clear()
+    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["guard"], timeout=8)
+    try:
+        conn.request("GET", "/stream/", headers={"Host": "api.test", "Origin": ALLOWED})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("access-control-allow-origin") == ALLOWED
+        # The upstream holds its tail back: a buffering edge would not answer before it times out.
+        assert response.read(len(harness.STREAM_HEAD)) == harness.STREAM_HEAD
+        upstream.release.set()
+        assert response.read() == harness.STREAM_TAIL
+    finally:
+        upstream.release.set()
+        conn.close()
+
+
+def test_preflights_never_reach_the_backend(edge, upstream):
+    for req in [preflight(), preflight("https://evil.example"), preflight(method="PATCH")]:
+        status, _, body, reached = request(edge, upstream, "guard", req)
+        assert (status in (204, 403), body, reached) == (True, b"", False)
+
+
+def test_an_unreachable_backend_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
+    status, headers, body, _ = request(edge, upstream, "dead-backend", {"headers": {"Origin": ALLOWED}})
+    assert (status, body) == (502, b"corsguard: the backend did not answer\n")
+    # The decision's headers: the page sees a 502, not a misleading CORS error.
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "vary") == ["Origin"]
+    status, headers, _, _ = request(edge, upstream, "dead-backend", {"headers": {"Origin": "https://evil.example"}})
+    assert status == 502 and values(headers, "access-control-allow-origin") == []
+    status, headers, _, _ = request(edge, upstream, "dead-backend", preflight())
+    assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert "the origin backend did not answer" in edge.log("dead-backend")
+
+
+def test_denials_are_logged_one_line_each_with_their_reason(edge, upstream):
+    request(edge, upstream, "guard", preflight("https://logged.example"))
+    request(edge, upstream, "guard", {"path": "/x", "headers": {"Origin": "https://evil.example\u00e9"}})  # one byte, 0xe9
+    lines = edge.log("guard").splitlines()
+    assert 'corsguard :: corsguard refused: origin-not-allowed; preflight request to ' \
+           '"http://api.test/api", origin "https://logged.example"' in lines, lines[-20:]
+    assert any(line.startswith("corsguard :: corsguard refused: malformed-request; actual request") and
+               'origin "https://evil.example\\xe9"' in line for line in lines), lines[-20:]
+
+
+def test_report_only_logs_and_changes_nothing(edge, upstream):
+    status, headers, _, reached = request(edge, upstream, "report-only", preflight("https://report.example"))
+    assert reached and values(headers, "access-control-allow-origin") == ["https://upstream.invalid"]
+    assert values(headers, "corsguard-reason") == []
+    assert "corsguard :: corsguard would refuse (report-only): origin-not-allowed; preflight request" in \
+           edge.log("report-only")
+
+
+# --- hostile input -------------------------------------------------------------------------------
+
+def assert_serving(edge, upstream) -> None:
+    """The app answers an ordinary preflight and an ordinary GET correctly."""
+    status, headers, _, reached = request(edge, upstream, "guard", preflight(**{"Access-Control-Request-Headers": "x-a"}))
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-headers") == ["x-a"]
+    status, headers, body, reached = request(edge, upstream, "guard", {"headers": {"Origin": ALLOWED}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+@pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE], ids=[h[0] for h in harness.HOSTILE])
+def test_hostile_input_is_refused_and_the_app_keeps_serving(edge, upstream, raw, outcome, detail):
+    before = upstream.hits
+    status, headers, body = workers_edge.send_raw(edge.ports["guard"], raw)
+    reached = upstream.hits > before
+    names = [n.lower() for n, _ in headers]
+    assert "x-injected" not in names
+    assert all("\r" not in v and "\n" not in v and "\0" not in v for _, v in headers)
+    preflight_sent = raw.startswith(b"OPTIONS")
+    if outcome == "allowed":
+        assert (status, reached) == (204, False)
+        assert values(headers, "access-control-allow-origin") == [ALLOWED]
+        assert values(headers, "access-control-allow-headers") == ([detail] if detail else [])
+    elif outcome == "rejected" and status in (400, 413, 431):
+        assert not reached  # Viceroy refused the bytes before the app ran
+        assert "access-control-allow-origin" not in names
+    else:
+        assert status == (403 if preflight_sent else 200)
+        assert reached == (not preflight_sent)
+        for name in harness.OWNED[:-1]:
+            assert name not in names, name
+        if detail is not None:
+            assert values(headers, "corsguard-reason") == [detail]
+    assert_serving(edge, upstream)
+
+
+@pytest.mark.parametrize("host", [b"a%zz.test", b"a b.test", b"a|b.test", b"[::1", b"", b"\xff.test", b"a.test, b.test"])
+def test_a_host_no_url_parser_takes_never_traps_the_app(edge, upstream, host):
+    """The SDK's URL parser panics on hosts like these; the app never calls it."""
+    raw = b"GET /api HTTP/1.1\r\nHost: " + host + b"\r\nOrigin: " + ALLOWED.encode() + b"\r\nConnection: close\r\n\r\n"
+    before = upstream.hits
+    try:
+        status, headers, _ = workers_edge.send_raw(edge.ports["vector-routes"], raw)
+    except http.client.RemoteDisconnected:
+        status, headers = 0, []  # Viceroy closed the connection: nothing ran
+    if status not in (0, 400):  # else Viceroy's own HTTP server refused it before the app ran
+        assert status == 200 and upstream.hits == before + 1
+        assert values(headers, "access-control-allow-origin") in ([], [ALLOWED])
+    assert_serving(edge, upstream)
+    assert "panicked" not in edge.log("vector-routes")
+
+
+def test_nothing_trapped(edge, upstream):
+    assert_serving(edge, upstream)
+    for app in edge.apps:
+        log = edge.log(app)
+        for sign in ["panicked", "wasm trap", "error while executing", "unreachable"]:
+            assert sign not in log, (app, log[-4000:])
+
+
+# --- broken and warned policies ------------------------------------------------------------------
+
+@pytest.mark.parametrize("req", [preflight(), {"headers": {"Origin": ALLOWED}}, {"method": "POST"}, {"path": "/"}],
+                         ids=["preflight", "GET with origin", "POST", "GET"])
+def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, req):
+    status, headers, body, reached = request(edge, upstream, "bad", req)
+    assert (status, reached) == (500, False)
+    text = body.decode()
+    assert "its policy is not valid; the problems are in the log" in text
+    # The problems describe the policy: they go to the log, never to a client.
+    assert "example.com" not in text and "credentials" not in text
+    log = edge.log("bad")
+    assert 'corsguard :: corsguard: corsguard.policy: error[trailing-slash]: origins[0]: "https://bad.example.com/" ' \
+           'has a trailing slash' in log, log[-3000:]
+    assert '"*" cannot be used with credentials: true' in log
+    assert not any(name.lower().startswith("access-control-") for name, _ in headers)
+
+
+def test_an_unreadable_or_missing_policy_refuses_everything(edge, upstream):
+    for app, logged in [("not-json", "not valid JSON"), ("unset", 'the corsguard Config Store has no "policy" entry')]:
+        for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
+            status, _, body, reached = request(edge, upstream, app, req)
+            assert (status, reached) == (500, False)
+            assert "corsguard refuses every request" in body.decode()
+        assert logged in edge.log(app)
+
+
+def test_policy_problems_are_logged_once_per_instance(edge, upstream):
+    """An instance serves many requests (Fastly's reusable sandboxes) and reads its policy once."""
+    for _ in range(5):
+        assert request(edge, upstream, "bad", preflight())[0] == 500
+        assert request(edge, upstream, "warned", preflight(method="GET"))[0] == 204
+    bad, warned = edge.log("bad"), edge.log("warned")
+    refusals = bad.count("error[trailing-slash]: origins[0]")
+    warnings = warned.count("corsguard: corsguard.policy: warning[max-age]: max_age: 86399 seconds")
+    assert 1 <= refusals < 5 and 1 <= warnings < 5, (refusals, warnings)
+
+
+@pytest.mark.parametrize("index", range(len(VALIDATION)), ids=[c["name"] for c in VALIDATION])
+def test_validation_vector(validation_answers, index):
+    """Each validation case as the Config Store's policy: refused with a 500 and every error logged,
+    or serving with every warning logged."""
+    case = VALIDATION[index]
+    status, reached, log = validation_answers[index]
+    assert (status, reached) == ((500, False) if case["errors"] else (200, True))
+    for severity, key in [("error", "errors"), ("warning", "warnings")]:
+        for problem in case[key]:
+            at = f"{severity}[{problem['code']}]: " + (f"{problem['path']}: " if problem["path"] else "")
+            assert any(at in line and problem["contains"] in line for line in log.splitlines()), (problem, log[-3000:])
+
+
+# --- fastly/fastly.toml --------------------------------------------------------------------------
+
+def test_the_repository_fastly_toml_serves_its_policy(edge, upstream):
+    """fastly/fastly.toml as a user runs it: the demo policy from its Config Store."""
+    status, headers, _, reached = request(edge, upstream, "shipped", preflight("http://localhost:5173", "DELETE", **{
+        "Access-Control-Request-Headers": "Authorization"}))
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-origin") == ["http://localhost:5173"]
+    assert values(headers, "access-control-allow-credentials") == ["true"]
+    assert values(headers, "access-control-max-age") == ["7200"]
+    _, headers, _, _ = request(edge, upstream, "shipped", {"path": "/public/logo.png", "headers": {
+        "Origin": "https://evil.example"}})
+    assert values(headers, "access-control-allow-origin") == ["*"]
+    # A disabled route: the upstream's answer, its own CORS headers and all.
+    _, headers, _, _ = request(edge, upstream, "shipped", {"path": "/internal/x", "headers": {
+        "Origin": "https://evil.example"}})
+    assert values(headers, "access-control-allow-origin") == ["https://upstream.invalid"]
+    _, headers, _, _ = request(edge, upstream, "shipped", {"path": "/api", "headers": {"Origin": "https://evil.example"}})
+    assert values(headers, "access-control-allow-origin") == []
+    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
