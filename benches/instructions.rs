@@ -8,7 +8,9 @@
 //! `longest-path` (the worst case: 1 KiB that every reading must make, and all agree on),
 //! `headers-1` / `headers-10000` (a preflight asking for the last of 1 or 10,000 listed request
 //! headers), `label-1` / `label-10000` (an actual request from an origin that the last of 1 or
-//! 10,000 preview-deployment patterns matches).
+//! 10,000 preview-deployment patterns matches); and `load-wildcard`, which is no request: the policy
+//! `{"origins": ["https://*.example.com"], "credentials": true}` read N times (a wildcard makes the
+//! reader consult the public suffix table, which every edge pays once per VM, isolate or instance).
 
 // A test or benchmark may panic; only the engine must not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -25,6 +27,13 @@ const ROUTES: &str = r#""routes": [{"path_prefix": "/admin/", "origins": []},
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let (kind, n) = (args[0].as_str(), args[1].parse::<usize>().unwrap());
+    if kind == "load-wildcard" {
+        for _ in 0..n {
+            black_box(Policy::parse(black_box(r#"{"origins": ["https://*.example.com"], "credentials": true}"#)))
+                .unwrap();
+        }
+        return;
+    }
     let preflight_policy = r#""methods": ["GET", "POST", "PUT", "DELETE"], "request_headers": ["Content-Type", "Authorization"], "max_age": 7200"#;
     let listed = |n: usize| (0..n).map(|i| format!("\"X-H{i}\"")).collect::<Vec<_>>().join(", ");
     let patterns =

@@ -53,6 +53,7 @@ if [ "${1:-}" = "--instructions" ]; then
     echo "| $kind | $(( ($(count "$kind" 11000) - $(count "$kind" 1000)) / 10000 )) |"
   done
   echo "| longest-path | $(( ($(count longest-path 110) - $(count longest-path 10)) / 100 )) |"
+  echo "| load-wildcard (per policy read, not per request) | $(( ($(count load-wildcard 11) - $(count load-wildcard 1)) / 10 )) |"
   exit 0
 fi
 cargo bench --no-run --bench evaluate >/dev/null 2>&1 || cargo bench --no-run --bench evaluate

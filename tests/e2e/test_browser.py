@@ -1,4 +1,5 @@
-"""Real Chromium makes cross-origin requests through corsguard on a real Envoy and a real workerd.
+"""Real Chromium makes cross-origin requests through corsguard on a real Envoy, a real workerd and a
+real Viceroy (Fastly Compute).
 
 A page on one origin fetches an API on another, through each edge, under one policy. For each
 scenario the browser must do what the policy intends (allowed: the script reads the body; refused:
@@ -19,6 +20,7 @@ import tempfile
 import threading
 
 import envoy_edge
+import fastly_edge
 import harness
 import pytest
 import workers_edge
@@ -233,7 +235,7 @@ def tools():
     needed = {"Chromium": CHROMIUM, "Node 22 (npm node)": NODE, "playwright-core": harness.ROOT / "node_modules" /
               "playwright-core", "Envoy": envoy_edge.binary()}
     absent = [name for name, path in needed.items() if path is None or not os.path.exists(path)]
-    absent += workers_edge.missing()
+    absent += workers_edge.missing() + fastly_edge.missing()
     if absent:
         message = f"missing for the browser suite: {', '.join(map(str, absent))}: run scripts/setup.sh"
         if harness.REQUIRED:
@@ -243,6 +245,7 @@ def tools():
                    timeout=envoy_edge.BUILD_TIMEOUT)
     envoy_edge.build()
     workers_edge.build()
+    fastly_edge.build()
 
 
 def test_chromium_agrees_with_the_policy_and_with_explain(tools, capsys, request):
@@ -259,10 +262,12 @@ def test_chromium_agrees_with_the_policy_and_with_explain(tools, capsys, request
     listeners = [envoy_edge.listener("browser", envoy_port, [envoy_edge.wasm_filter(policy)])]
     worker = dict(workers_edge.corsguard(),
                   bindings={"UPSTREAM": f"http://127.0.0.1:{api_port}", "CORS_POLICY": json.dumps(policy)})
+    fastly = fastly_edge.manifest(json.dumps(policy), f"http://127.0.0.1:{api_port}/")
     try:
         with envoy_edge.Envoy(listeners, api_port), workers_edge.Workerd({"browser": worker}) as workerd, \
-                CountingProxy(envoy_port) as envoy, CountingProxy(workerd.ports["browser"]) as workers:
-            edges = {"envoy": envoy, "workerd": workers}
+                fastly_edge.Viceroys({"browser": fastly}) as viceroy, CountingProxy(envoy_port) as envoy, \
+                CountingProxy(workerd.ports["browser"]) as workers, CountingProxy(viceroy.ports["browser"]) as compute:
+            edges = {"envoy": envoy, "workerd": workers, "fastly": compute}
             runs = []
             for edge, proxy in edges.items():
                 for scenario in scenarios(page_port):
@@ -321,8 +326,9 @@ def test_chromium_agrees_with_the_policy_and_with_explain(tools, capsys, request
     names = list(dict.fromkeys(r[0] for r in rows))
     cell = {(r[0], r[1]): r[2] for r in rows}
     width = max(map(len, names))
-    table = [f"{'scenario':<{width}}  envoy  workerd"]
-    table += [f"{n:<{width}}  {cell[(n, 'envoy')]:<5}  {cell[(n, 'workerd')]}" for n in names]
+    edges = list(dict.fromkeys(r[1] for r in rows))
+    table = [f"{'scenario':<{width}}  " + "  ".join(f"{e:<7}" for e in edges)]
+    table += [f"{n:<{width}}  " + "  ".join(f"{cell[(n, e)]:<7}" for e in edges) for n in names]
     with capsys.disabled():
         print("\n" + "\n".join(table))
     assert not failures, "\n".join(failures)
