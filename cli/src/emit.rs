@@ -101,6 +101,9 @@ fn envoy(policy: &str, source: &str, args: &Args) -> String {
          #   merge_slashes: true\n\
          #   path_with_escaped_slashes_action: REJECT_REQUEST\n\
          #   strip_trailing_host_dot: true\n\
+         # and, if the policy lists methods Envoy does not know (NEW; PROPFIND is known), so that they\n\
+         # reach the filter instead of a 400 from Envoy:\n\
+         #   http_protocol_options: {{ allow_custom_methods: true }}\n\
          # Envoy refuses the filter, and logs why, if the policy has any error.\n\
          - name: envoy.filters.http.wasm\n\
          \x20 typed_config:\n\

@@ -1,6 +1,7 @@
 //! The corsguard command: check a policy, explain a decision, probe a live server, emit edge
 //! configurations. See README.md, "The corsguard command".
 
+mod edge_methods;
 mod emit;
 mod explain;
 mod policy_file;

@@ -134,6 +134,9 @@ pub fn check(path: &str) -> Result<Checked, Failure> {
         file.positions = positions(&file.text);
     }
     let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
+    if policy.is_some() {
+        problems.extend(crate::edge_methods::warnings(&file));
+    }
     // File order, as an editor shows them (the core reports object members in key order).
     problems.sort_by_key(|p| (p.line, p.column));
     Ok(Checked { file, policy, problems })
@@ -159,25 +162,31 @@ fn locate(file: &PolicyFile, problem: &Problem) -> Located {
     if problem.code == Code::InvalidJson {
         return not_json(file, &problem.message);
     }
-    // A missing field is placed where its object starts (the file's start for the top level).
-    let mut path = problem.path.as_str();
-    let at = loop {
-        if let Some(&at) = file.positions.get(path) {
-            break Some(at);
-        }
-        match path.rfind(['.', '[']) {
-            Some(cut) => path = path.get(..cut).unwrap_or_default(),
-            None => break Some((1, 1)),
-        }
-    };
-    Located {
-        severity: problem.severity,
-        code: problem.code.as_str(),
-        path: problem.path.clone(),
-        line: at.map(|(l, _)| l),
-        column: at.map(|(_, c)| c),
-        message: problem.message.clone(),
-        fix: suggest(problem),
+    file.locate(problem.severity, problem.code.as_str(), &problem.path, problem.message.clone(), suggest(problem))
+}
+
+impl PolicyFile {
+    /// A problem at a JSON path, with its line and column. A missing field is placed where its
+    /// object starts (the file's start for the top level).
+    pub fn locate(
+        &self,
+        severity: Severity,
+        code: &'static str,
+        path: &str,
+        message: String,
+        fix: Option<String>,
+    ) -> Located {
+        let mut at = path;
+        let (line, column) = loop {
+            if let Some(&position) = self.positions.get(at) {
+                break position;
+            }
+            match at.rfind(['.', '[']) {
+                Some(cut) => at = at.get(..cut).unwrap_or_default(),
+                None => break (1, 1),
+            }
+        };
+        Located { severity, code, path: path.to_string(), line: Some(line), column: Some(column), message, fix }
     }
 }
 

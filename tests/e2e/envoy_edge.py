@@ -71,6 +71,8 @@ NORMALIZED = {
     "path_with_escaped_slashes_action": "REJECT_REQUEST",
     "strip_trailing_host_dot": True,
 }
+# What envoy/envoy.yaml ships so that the methods a policy lists reach the filter (and the upstream).
+CUSTOM_METHODS = {"http_protocol_options": {"allow_custom_methods": True}}
 
 ROUTER = {
     "name": "envoy.filters.http.router",

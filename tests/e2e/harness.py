@@ -83,12 +83,14 @@ class Upstream:
     sends STREAM_HEAD, then waits until `release` is set (at most STREAM_WAIT seconds) to send
     STREAM_TAIL, so a suite can prove an edge passes the head on before the body is complete;
     `hits` counts every request that reached it, so a suite can prove preflights never do, and
-    `paths` and `hosts` hold the request-target and `Host` of each, as they arrived."""
+    `paths` and `hosts` hold the request-target and `Host` of each, as they arrived, and `methods`
+    the method (every method is answered alike)."""
 
     def __init__(self) -> None:
         self.hits = 0
         self.paths: list[str] = []
         self.hosts: list[str | None] = []
+        self.methods: list[str] = []
         self.lock = threading.Lock()
         self.release = threading.Event()
         upstream = self
@@ -101,6 +103,7 @@ class Upstream:
                     upstream.hits += 1
                     upstream.paths.append(self.path)
                     upstream.hosts.append(self.headers.get("Host"))
+                    upstream.methods.append(self.command)
                 received = self.body()
                 status = 200
                 if self.path.startswith("/status/"):
@@ -158,6 +161,11 @@ class Upstream:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_one
+
+            def __getattr__(self, name: str):
+                if name.startswith("do_"):  # any other method (PURGE, NEW, lowercase patch): the same
+                    return self.handle_one
+                raise AttributeError(name)
 
             def log_message(self, *args) -> None:
                 pass

@@ -64,7 +64,7 @@ class Edge:
 def start(wasm, upstream, policies: dict[str, dict], hcm_extra: dict | None = None,
           normalized: tuple[str, ...] = ()) -> tuple[envoy_edge.Envoy, dict]:
     """One listener per policy, each with `hcm_extra`; those named in `normalized` also with the
-    normalization settings envoy/envoy.yaml ships."""
+    settings envoy/envoy.yaml ships (normalization, custom methods)."""
     ports = {name: harness.free_port() for name in policies}
     listeners = [envoy_edge.listener(name, ports[name], [envoy_edge.wasm_filter(policy, wasm)])
                  for name, policy in policies.items()]
@@ -72,7 +72,7 @@ def start(wasm, upstream, policies: dict[str, dict], hcm_extra: dict | None = No
         hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
         hcm.update(hcm_extra or {})
         if listener["name"] in normalized:
-            hcm.update(envoy_edge.NORMALIZED)
+            hcm.update(envoy_edge.NORMALIZED | envoy_edge.CUSTOM_METHODS)
     return envoy_edge.Envoy(listeners, upstream.port), ports
 
 
@@ -114,10 +114,11 @@ def test_route_confusion_vector_without_envoys_normalization(edge, case):
     assert harness.check(case, status, headers, body, reached) == []
 
 
-def test_the_shipped_envoy_config_normalizes_paths_and_hosts():
+def test_the_shipped_envoy_config_normalizes_paths_and_hosts_and_carries_custom_methods():
     shipped = (harness.ROOT / "envoy" / "envoy.yaml").read_text()
     for key, value in envoy_edge.NORMALIZED.items():
         assert f"{key}: {str(value).lower() if isinstance(value, bool) else value}" in shipped, key
+    assert "http_protocol_options:\n                  allow_custom_methods: true" in shipped
 
 
 def test_every_vector_file_is_replayed():

@@ -1,0 +1,169 @@
+//! The request methods each edge's own HTTP server lets through to corsguard. A method a policy
+//! lists but a server refuses gets through the preflight (corsguard answers it), and then the
+//! request fails: the server answers it itself, without CORS headers, and the page reports a CORS
+//! error. Observed in the pinned runtimes; `tests/e2e/test_methods.py` checks every entry against
+//! them, through `corsguard check`.
+
+use crate::policy_file::{Located, PolicyFile};
+use corsguard::Severity;
+use serde_json::Value;
+
+/// The code of `check`'s warning (the core's codes are in `corsguard::Code`).
+pub const CODE: &str = "edge-refuses-method";
+
+/// An edge's HTTP server, and which methods it carries to corsguard.
+pub struct EdgeServer {
+    /// The server, as it refuses (the method follows).
+    refuser: &'static str,
+    carries: Carries,
+}
+
+enum Carries {
+    /// These methods only, compared case-sensitively.
+    Only(&'static [&'static str]),
+    /// Every method but these.
+    AllBut(&'static [&'static str]),
+}
+
+/// Every edge that refuses some method, in the order `check` reports them. Fastly Compute is not
+/// here: Viceroy 0.22 carries every method (Fastly's own servers were not tried).
+pub const EDGE_SERVERS: [EdgeServer; 3] = [
+    EdgeServer {
+        refuser: "Envoy 1.40 (even with allow_custom_methods, as envoy/envoy.yaml ships it) answers 400 to",
+        carries: Carries::AllBut(&["QUERY"]),
+    },
+    EdgeServer {
+        refuser: "workerd (Cloudflare Workers) answers 501 to",
+        // kj-http's methods, and QUERY and BAN, which the pinned workerd also knows.
+        carries: Carries::Only(&[
+            "GET",
+            "HEAD",
+            "POST",
+            "PUT",
+            "DELETE",
+            "PATCH",
+            "PURGE",
+            "OPTIONS",
+            "TRACE",
+            "COPY",
+            "LOCK",
+            "MKCOL",
+            "MOVE",
+            "PROPFIND",
+            "PROPPATCH",
+            "SEARCH",
+            "UNLOCK",
+            "ACL",
+            "REPORT",
+            "MKACTIVITY",
+            "CHECKOUT",
+            "MERGE",
+            "MSEARCH",
+            "NOTIFY",
+            "SUBSCRIBE",
+            "UNSUBSCRIBE",
+            "QUERY",
+            "BAN",
+        ]),
+    },
+    EdgeServer {
+        refuser: "Node's HTTP server (the npm package on node:http) answers 400 to",
+        // Node 22's `http.METHODS`, less CONNECT (which a policy cannot list).
+        carries: Carries::Only(&[
+            "ACL",
+            "BIND",
+            "CHECKOUT",
+            "COPY",
+            "DELETE",
+            "GET",
+            "HEAD",
+            "LINK",
+            "LOCK",
+            "M-SEARCH",
+            "MERGE",
+            "MKACTIVITY",
+            "MKCALENDAR",
+            "MKCOL",
+            "MOVE",
+            "NOTIFY",
+            "OPTIONS",
+            "PATCH",
+            "POST",
+            "PROPFIND",
+            "PROPPATCH",
+            "PURGE",
+            "PUT",
+            "QUERY",
+            "REBIND",
+            "REPORT",
+            "SEARCH",
+            "SOURCE",
+            "SUBSCRIBE",
+            "TRACE",
+            "UNBIND",
+            "UNLINK",
+            "UNLOCK",
+            "UNSUBSCRIBE",
+        ]),
+    },
+];
+
+impl EdgeServer {
+    /// Whether a request with this method reaches corsguard on this edge.
+    pub fn carries(&self, method: &str) -> bool {
+        match self.carries {
+            Carries::Only(methods) => methods.contains(&method),
+            Carries::AllBut(methods) => !methods.contains(&method),
+        }
+    }
+}
+
+/// A warning for each listed method (top level and routes) that an edge's server refuses.
+pub fn warnings(file: &PolicyFile) -> Vec<Located> {
+    let Ok(value) = serde_json::from_str::<Value>(&file.text) else { return Vec::new() };
+    let mut lists = vec![("methods".to_string(), value.get("methods"))];
+    for (index, route) in value.get("routes").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        lists.push((format!("routes[{index}].methods"), route.get("methods")));
+    }
+    let mut warnings = Vec::new();
+    for (path, list) in lists {
+        for (index, method) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let Some(method) = method.as_str().filter(|m| *m != "*") else { continue };
+            for server in EDGE_SERVERS.iter().filter(|server| !server.carries(method)) {
+                let path = format!("{path}[{index}]");
+                warnings.push(
+                    file.locate(
+                        Severity::Warning,
+                        CODE,
+                        &path,
+                        format!(
+                            "{} {method} before corsguard sees it: the preflight passes, then the request fails with a \
+                         CORS error",
+                            server.refuser
+                        ),
+                        Some(
+                            "list it only if no edge in front of this API refuses it (README: \"Methods each edge \
+                          carries\")"
+                                .into(),
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_methods_reach_every_edge() {
+        for server in &EDGE_SERVERS {
+            for method in ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+                assert!(server.carries(method), "{} {method}", server.refuser);
+            }
+        }
+    }
+}
