@@ -27,7 +27,7 @@ enum Carries {
 
 /// Every edge that refuses some method, in the order `check` reports them. Fastly Compute is not
 /// here: Viceroy 0.22 carries every method (Fastly's own servers were not tried).
-pub const EDGE_SERVERS: [EdgeServer; 3] = [
+pub const EDGE_SERVERS: [EdgeServer; 4] = [
     EdgeServer {
         refuser: "Envoy 1.40 (even with allow_custom_methods, as envoy/envoy.yaml ships it) answers 400 to",
         carries: Carries::AllBut(&["QUERY"]),
@@ -68,44 +68,51 @@ pub const EDGE_SERVERS: [EdgeServer; 3] = [
     },
     EdgeServer {
         refuser: "Node's HTTP server (the npm package on node:http) answers 400 to",
-        // Node 22's `http.METHODS`, less CONNECT (which a policy cannot list).
-        carries: Carries::Only(&[
-            "ACL",
-            "BIND",
-            "CHECKOUT",
-            "COPY",
-            "DELETE",
-            "GET",
-            "HEAD",
-            "LINK",
-            "LOCK",
-            "M-SEARCH",
-            "MERGE",
-            "MKACTIVITY",
-            "MKCALENDAR",
-            "MKCOL",
-            "MOVE",
-            "NOTIFY",
-            "OPTIONS",
-            "PATCH",
-            "POST",
-            "PROPFIND",
-            "PROPPATCH",
-            "PURGE",
-            "PUT",
-            "QUERY",
-            "REBIND",
-            "REPORT",
-            "SEARCH",
-            "SOURCE",
-            "SUBSCRIBE",
-            "TRACE",
-            "UNBIND",
-            "UNLINK",
-            "UNLOCK",
-            "UNSUBSCRIBE",
-        ]),
+        carries: Carries::Only(&NODE_METHODS),
     },
+    EdgeServer {
+        refuser: "jco serve (the wasi:http component, on node:http) answers 400 to",
+        carries: Carries::Only(&NODE_METHODS),
+    },
+];
+
+/// Node 22's `http.METHODS`, less CONNECT (which a policy cannot list): what its parser takes, and
+/// so `jco serve`, which runs on it.
+const NODE_METHODS: [&str; 34] = [
+    "ACL",
+    "BIND",
+    "CHECKOUT",
+    "COPY",
+    "DELETE",
+    "GET",
+    "HEAD",
+    "LINK",
+    "LOCK",
+    "M-SEARCH",
+    "MERGE",
+    "MKACTIVITY",
+    "MKCALENDAR",
+    "MKCOL",
+    "MOVE",
+    "NOTIFY",
+    "OPTIONS",
+    "PATCH",
+    "POST",
+    "PROPFIND",
+    "PROPPATCH",
+    "PURGE",
+    "PUT",
+    "QUERY",
+    "REBIND",
+    "REPORT",
+    "SEARCH",
+    "SOURCE",
+    "SUBSCRIBE",
+    "TRACE",
+    "UNBIND",
+    "UNLINK",
+    "UNLOCK",
+    "UNSUBSCRIBE",
 ];
 
 impl EdgeServer {

@@ -548,10 +548,11 @@ fn check_warns_where_an_edges_server_refuses_a_listed_method() {
         .map(|p| (p["path"].as_str().unwrap().to_string(), p["message"].as_str().unwrap().to_string()))
         .collect();
     let paths: Vec<&str> = warned.iter().map(|(path, _)| path.as_str()).collect();
-    assert_eq!(paths, ["methods[1]", "methods[1]", "routes[0].methods[0]"], "{warned:?}");
+    assert_eq!(paths, ["methods[1]", "methods[1]", "methods[1]", "routes[0].methods[0]"], "{warned:?}");
     assert!(warned[0].1.starts_with("workerd (Cloudflare Workers) answers 501 to NEW before corsguard sees it"));
     assert!(warned[1].1.starts_with("Node's HTTP server"));
-    assert!(warned[2].1.starts_with("Envoy 1.40"));
+    assert!(warned[2].1.starts_with("jco serve"));
+    assert!(warned[3].1.starts_with("Envoy 1.40"));
     let (code, _, _) = run(&["check", policy.to_str().unwrap(), "--strict"]);
     assert_eq!(code, 1);
 }
