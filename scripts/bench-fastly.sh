@@ -19,7 +19,6 @@ fastly/build.sh --bench >/dev/null
 exec "$root/.tools/venv/bin/python" - "${1:-5}" "${2:-5}" "${3:-16}" "${4:-wildcard}" <<'EOF'
 import gzip
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -28,24 +27,12 @@ sys.path.insert(0, "tests/e2e")
 import envoy_edge
 import fastly_edge
 import harness
+import wrk_load
 
 rounds, seconds, connections = (int(a) for a in sys.argv[1:4])
-ORIGINS = {"wildcard": ["https://app.example.com", "https://*.example.com", "http://localhost:*"],
-           "exact": ["https://app.example.com", "http://localhost:*"]}[sys.argv[4]]
-POLICY = {
-    "origins": ORIGINS,
-    "methods": ["GET", "POST", "PUT", "DELETE"],
-    "request_headers": ["Content-Type", "Authorization"],
-    "expose_headers": ["X-Request-Id"],
-    "credentials": True,
-    "max_age": 7200,
-}
-ORIGIN = "https://app.example.com"
-SCENARIOS = {
-    "preflight": ("OPTIONS", {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT",
-                              "Access-Control-Request-Headers": "content-type"}),
-    "GET with Origin": ("GET", {"Origin": ORIGIN}),
-}
+ORIGINS = {"wildcard": wrk_load.POLICY["origins"], "exact": ["https://app.example.com", "http://localhost:*"]}[sys.argv[4]]
+POLICY = dict(wrk_load.POLICY, origins=ORIGINS)
+ORIGIN, SCENARIOS = wrk_load.ORIGIN, wrk_load.SCENARIOS
 CONTENDERS = ["corsguard", "passthrough"]
 WASM = {"corsguard": fastly_edge.WASM, "passthrough": fastly_edge.WASM.with_name("passthrough.wasm")}
 UPSTREAM_ORIGIN = "https://upstream.invalid"
@@ -62,37 +49,17 @@ edges = {name: fastly_edge.Viceroys({name: manifest}, wasm=WASM[name], prefix=["
          for name in CONTENDERS}
 
 
-def lua(method, headers):
-    path = fastly_edge.ROOT / "target" / "fastly" / f"bench-{method}.lua"
-    lines = [f'wrk.method = "{method}"'] + [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def to_ms(value):
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def wrk(name, script, duration):
     edge = edges[name]
     cpu = edge.cpu_seconds(name)
-    done = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-                           "-s", str(script), f"http://127.0.0.1:{edge.ports[name]}/api"],
-                          capture_output=True, text=True, timeout=duration + 60)
-    text = done.stdout
-    if done.returncode != 0 or "Non-2xx" in text or "Socket errors" in text:
-        sys.exit(f"wrk run failed or saw errors on {name}:\n{text}\n{done.stderr}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
-    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    rps, p50, p99, requests = wrk_load.run(f"http://127.0.0.1:{edge.ports[name]}/api", script, duration, connections,
+                                           ["taskset", "-c", "1"])
     return rps, p50, p99, (edge.cpu_seconds(name) - cpu) / requests * 1e6
 
 
 results = {(c, s): [] for c in CONTENDERS for s in SCENARIOS}
 with backend, edges["corsguard"], edges["passthrough"]:
-    scripts = {s: lua(method, headers) for s, (method, headers) in SCENARIOS.items()}
+    scripts = {s: wrk_load.script(fastly_edge.WASM.parent, method, headers) for s, (method, headers) in SCENARIOS.items()}
     # Each contender must do its job before it is timed.
     for name in CONTENDERS:
         port = edges[name].ports[name]

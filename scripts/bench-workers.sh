@@ -19,7 +19,6 @@ import gzip
 import json
 import os
 import pathlib
-import re
 import shutil
 import statistics
 import subprocess
@@ -29,23 +28,11 @@ import tempfile
 sys.path.insert(0, "tests/e2e")
 import harness
 import workers_edge
+import wrk_load
 
 rounds, seconds, connections = (int(a) for a in sys.argv[1:4])
 ROOT = workers_edge.ROOT
-POLICY = {
-    "origins": ["https://app.example.com", "https://*.example.com", "http://localhost:*"],
-    "methods": ["GET", "POST", "PUT", "DELETE"],
-    "request_headers": ["Content-Type", "Authorization"],
-    "expose_headers": ["X-Request-Id"],
-    "credentials": True,
-    "max_age": 7200,
-}
-ORIGIN = "https://app.example.com"
-SCENARIOS = {
-    "preflight": ("OPTIONS", {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT",
-                              "Access-Control-Request-Headers": "content-type"}),
-    "GET with Origin": ("GET", {"Origin": ORIGIN}),
-}
+POLICY, ORIGIN, SCENARIOS = wrk_load.POLICY, wrk_load.ORIGIN, wrk_load.SCENARIOS
 CONTENDERS = ["corsguard", "hono", "passthrough"]
 
 missing = workers_edge.missing()
@@ -81,35 +68,16 @@ for name in CONTENDERS:
 edge = workers_edge.Workerd(workers, prefix=["taskset", "-c", "0"] if PIN else None)
 
 
-def lua(method, headers):
-    path = out / f"{method}.lua"
-    lines = [f'wrk.method = "{method}"'] + [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def to_ms(value):
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def wrk(port, script, duration):
     cpu = edge.cpu_seconds()
-    done = subprocess.run([*(["taskset", "-c", "1"] if PIN else []), "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-                           f"http://127.0.0.1:{port}/api"], capture_output=True, text=True, timeout=duration + 60)
-    text = done.stdout
-    if done.returncode != 0 or "Non-2xx" in text or "Socket errors" in text:
-        sys.exit(f"wrk run failed or saw errors:\n{text}\n{done.stderr}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
-    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    rps, p50, p99, requests = wrk_load.run(f"http://127.0.0.1:{port}/api", script, duration, connections,
+                                           ["taskset", "-c", "1"] if PIN else [])
     return rps, p50, p99, (edge.cpu_seconds() - cpu) / requests * 1e6
 
 
 results = {(c, s): [] for c in CONTENDERS for s in SCENARIOS}
 with edge:
-    scripts = {s: lua(method, headers) for s, (method, headers) in SCENARIOS.items()}
+    scripts = {s: wrk_load.script(out, method, headers) for s, (method, headers) in SCENARIOS.items()}
     # Each contender must do its job before it is timed.
     for name in CONTENDERS:
         port = edge.ports[name]

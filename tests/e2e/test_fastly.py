@@ -15,6 +15,7 @@ import pytest
 
 import fastly_edge
 import harness
+import proxy_duties
 import workers_edge
 
 ALLOWED = harness.ALLOWED
@@ -86,18 +87,10 @@ def validation_answers(built, upstream) -> dict[int, tuple[int, bool, str]]:
 
 
 def request(edge, upstream, app: str, req: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
-    before = upstream.hits
-    status, headers, body = harness.send(edge.ports[app], req)
-    return status, headers, body, upstream.hits > before
+    return proxy_duties.exchange(edge.ports[app], upstream, req)
 
 
-def values(headers: list[tuple[str, str]], name: str) -> list[str]:
-    return [v for n, v in headers if n.lower() == name]
-
-
-def preflight(origin: str = ALLOWED, method: str = "PUT", **headers: str) -> dict:
-    return {"method": "OPTIONS", "path": "/api",
-            "headers": {"Origin": origin, "Access-Control-Request-Method": method, **headers}}
+values, preflight = proxy_duties.values, proxy_duties.preflight
 
 
 # --- conformance vectors -------------------------------------------------------------------------
@@ -126,20 +119,11 @@ def test_the_path_and_host_are_forwarded_exactly_as_the_decision_read_them(edge,
 # --- the proxy's own duties ----------------------------------------------------------------------
 
 def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
-    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/api", "headers": {"Origin": ALLOWED}})
-    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "access-control-allow-credentials") == ["true"]
-    assert [v.lower() for v in values(headers, "access-control-expose-headers")] == ["x-request-id"]
-    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
-    assert values(headers, "x-upstream") == ["1"]
+    proxy_duties.upstream_cors_headers_are_replaced_and_vary_merged(edge.ports["guard"], upstream)
 
 
 def test_repeated_upstream_lines_are_all_replaced(edge, upstream):
-    _, headers, _, _ = request(edge, upstream, "guard", {"path": "/repeated/", "headers": {"Origin": ALLOWED}})
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "access-control-max-age") == []
-    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "cookie", "origin"]
+    proxy_duties.repeated_upstream_lines_are_all_replaced(edge.ports["guard"], upstream)
 
 
 def test_every_set_cookie_line_reaches_the_client(edge, upstream):
@@ -149,21 +133,12 @@ def test_every_set_cookie_line_reaches_the_client(edge, upstream):
 
 
 def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
-    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/api", "headers": {
-        "Origin": "https://evil.example"}})
-    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
-    for name in harness.OWNED[:-1]:
-        assert values(headers, name) == [], name
-    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
+    proxy_duties.a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge.ports["guard"], upstream)
 
 
 @pytest.mark.parametrize("status", [201, 204, 301, 302, 304, 307, 404, 500, 503])
 def test_the_upstream_status_passes_through_and_redirects_are_not_followed(edge, upstream, status):
-    got, headers, body, reached = request(edge, upstream, "guard", {"path": f"/status/{status}", "headers": {
-        "Origin": ALLOWED}})
-    assert (got, reached) == (status, True)
-    assert body == (b"" if status in (204, 304) else harness.UPSTREAM_BODY)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    proxy_duties.the_upstream_status_passes_through(edge.ports["guard"], upstream, status)
 
 
 def test_bodies_stream_both_ways_intact(edge, upstream):
@@ -182,20 +157,7 @@ def test_bodies_stream_both_ways_intact(edge, upstream):
 
 
 def test_the_body_streams_before_the_upstream_has_finished(edge, upstream):
-    upstream.release.clear()
-    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["guard"], timeout=8)
-    try:
-        conn.request("GET", "/stream/", headers={"Host": "api.test", "Origin": ALLOWED})
-        response = conn.getresponse()
-        assert response.status == 200
-        assert response.getheader("access-control-allow-origin") == ALLOWED
-        # The upstream holds its tail back: a buffering edge would not answer before it times out.
-        assert response.read(len(harness.STREAM_HEAD)) == harness.STREAM_HEAD
-        upstream.release.set()
-        assert response.read() == harness.STREAM_TAIL
-    finally:
-        upstream.release.set()
-        conn.close()
+    proxy_duties.the_body_streams_before_the_upstream_has_finished(edge.ports["guard"], upstream)
 
 
 def test_preflights_never_reach_the_backend(edge, upstream):
@@ -205,15 +167,8 @@ def test_preflights_never_reach_the_backend(edge, upstream):
 
 
 def test_an_unreachable_backend_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
-    status, headers, body, _ = request(edge, upstream, "dead-backend", {"headers": {"Origin": ALLOWED}})
-    assert (status, body) == (502, b"corsguard: the backend did not answer\n")
-    # The decision's headers: the page sees a 502, not a misleading CORS error.
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "vary") == ["Origin"]
-    status, headers, _, _ = request(edge, upstream, "dead-backend", {"headers": {"Origin": "https://evil.example"}})
-    assert status == 502 and values(headers, "access-control-allow-origin") == []
-    status, headers, _, _ = request(edge, upstream, "dead-backend", preflight())
-    assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
+    proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
+        edge.ports["dead-backend"], upstream, b"corsguard: the backend did not answer\n")
     assert "the origin backend did not answer" in edge.log("dead-backend")
 
 
@@ -237,40 +192,9 @@ def test_report_only_logs_and_changes_nothing(edge, upstream):
 
 # --- hostile input -------------------------------------------------------------------------------
 
-def assert_serving(edge, upstream) -> None:
-    """The app answers an ordinary preflight and an ordinary GET correctly."""
-    status, headers, _, reached = request(edge, upstream, "guard", preflight(**{"Access-Control-Request-Headers": "x-a"}))
-    assert (status, reached) == (204, False)
-    assert values(headers, "access-control-allow-headers") == ["x-a"]
-    status, headers, body, reached = request(edge, upstream, "guard", {"headers": {"Origin": ALLOWED}})
-    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-
-
 @pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE], ids=[h[0] for h in harness.HOSTILE])
 def test_hostile_input_is_refused_and_the_app_keeps_serving(edge, upstream, raw, outcome, detail):
-    before = upstream.hits
-    status, headers, body = workers_edge.send_raw(edge.ports["guard"], raw)
-    reached = upstream.hits > before
-    names = [n.lower() for n, _ in headers]
-    assert "x-injected" not in names
-    assert all("\r" not in v and "\n" not in v and "\0" not in v for _, v in headers)
-    preflight_sent = raw.startswith(b"OPTIONS")
-    if outcome == "allowed":
-        assert (status, reached) == (204, False)
-        assert values(headers, "access-control-allow-origin") == [ALLOWED]
-        assert values(headers, "access-control-allow-headers") == ([detail] if detail else [])
-    elif outcome == "rejected" and status in (400, 413, 431):
-        assert not reached  # Viceroy refused the bytes before the app ran
-        assert "access-control-allow-origin" not in names
-    else:
-        assert status == (403 if preflight_sent else 200)
-        assert reached == (not preflight_sent)
-        for name in harness.OWNED[:-1]:
-            assert name not in names, name
-        if detail is not None:
-            assert values(headers, "corsguard-reason") == [detail]
-    assert_serving(edge, upstream)
+    proxy_duties.hostile_input_is_refused_and_the_edge_keeps_serving(edge.ports["guard"], upstream, raw, outcome, detail)
 
 
 @pytest.mark.parametrize("host", [b"a%zz.test", b"a b.test", b"a|b.test", b"[::1", b"", b"\xff.test", b"a.test, b.test"])
@@ -285,12 +209,12 @@ def test_a_host_no_url_parser_takes_never_traps_the_app(edge, upstream, host):
     if status not in (0, 400):  # else Viceroy's own HTTP server refused it before the app ran
         assert status == 200 and upstream.hits == before + 1
         assert values(headers, "access-control-allow-origin") in ([], [ALLOWED])
-    assert_serving(edge, upstream)
+    proxy_duties.still_serving(edge.ports["guard"], upstream)
     assert "panicked" not in edge.log("vector-routes")
 
 
 def test_nothing_trapped(edge, upstream):
-    assert_serving(edge, upstream)
+    proxy_duties.still_serving(edge.ports["guard"], upstream)
     for app in edge.apps:
         log = edge.log(app)
         for sign in ["panicked", "wasm trap", "error while executing", "unreachable"]:
@@ -342,10 +266,7 @@ def test_validation_vector(validation_answers, index):
     case = VALIDATION[index]
     status, reached, log = validation_answers[index]
     assert (status, reached) == ((500, False) if case["errors"] else (200, True))
-    for severity, key in [("error", "errors"), ("warning", "warnings")]:
-        for problem in case[key]:
-            at = f"{severity}[{problem['code']}]: " + (f"{problem['path']}: " if problem["path"] else "")
-            assert any(at in line and problem["contains"] in line for line in log.splitlines()), (problem, log[-3000:])
+    proxy_duties.every_problem_is_logged(case, log)
 
 
 # --- fastly/fastly.toml --------------------------------------------------------------------------

@@ -6,13 +6,13 @@ policy on its own 127.0.0.1 port, in front of the harness's upstream."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 
 import pytest
 
 import harness
+import proxy_duties
 import workers_edge
 
 ALLOWED = harness.ALLOWED
@@ -74,18 +74,10 @@ def edge(built, upstream):
 
 
 def request(edge, upstream, worker: str, req: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
-    before = upstream.hits
-    status, headers, body = harness.send(edge.ports[worker], req)
-    return status, headers, body, upstream.hits > before
+    return proxy_duties.exchange(edge.ports[worker], upstream, req)
 
 
-def values(headers: list[tuple[str, str]], name: str) -> list[str]:
-    return [v for n, v in headers if n.lower() == name]
-
-
-def preflight(origin: str = ALLOWED, method: str = "PUT", **headers: str) -> dict:
-    return {"method": "OPTIONS", "path": "/api",
-            "headers": {"Origin": origin, "Access-Control-Request-Method": method, **headers}}
+values, preflight = proxy_duties.values, proxy_duties.preflight
 
 
 # --- conformance vectors -------------------------------------------------------------------------
@@ -104,40 +96,20 @@ def test_vector(edge, upstream, path, case):
 # --- the proxy's own duties ----------------------------------------------------------------------
 
 def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
-    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/api", "headers": {"Origin": ALLOWED}})
-    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "access-control-allow-credentials") == ["true"]
-    assert [v.lower() for v in values(headers, "access-control-expose-headers")] == ["x-request-id"]
-    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
-    assert values(headers, "x-upstream") == ["1"]
+    proxy_duties.upstream_cors_headers_are_replaced_and_vary_merged(edge.ports["guard"], upstream)
 
 
 def test_repeated_upstream_lines_are_all_replaced(edge, upstream):
-    req = {"path": "/repeated/", "headers": {"Origin": ALLOWED}}
-    _, headers, _, _ = request(edge, upstream, "guard", req)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "access-control-max-age") == []
-    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "cookie", "origin"]
+    proxy_duties.repeated_upstream_lines_are_all_replaced(edge.ports["guard"], upstream)
 
 
 def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
-    req = {"path": "/api", "headers": {"Origin": "https://evil.example"}}
-    status, headers, body, reached = request(edge, upstream, "guard", req)
-    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
-    for name in harness.OWNED[:-1]:
-        assert values(headers, name) == [], name
-    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
-    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+    proxy_duties.a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge.ports["guard"], upstream)
 
 
 @pytest.mark.parametrize("status", [201, 204, 302, 304, 404, 500, 503])
 def test_the_upstream_status_passes_through(edge, upstream, status):
-    req = {"path": f"/status/{status}", "headers": {"Origin": ALLOWED}}
-    got, headers, body, reached = request(edge, upstream, "guard", req)
-    assert (got, reached) == (status, True)
-    assert body == (b"" if status in (204, 304) else harness.UPSTREAM_BODY)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    proxy_duties.the_upstream_status_passes_through(edge.ports["guard"], upstream, status)
 
 
 def test_a_large_body_passes_through_intact(edge, upstream):
@@ -148,20 +120,7 @@ def test_a_large_body_passes_through_intact(edge, upstream):
 
 
 def test_the_body_streams_before_the_upstream_has_finished(edge, upstream):
-    upstream.release.clear()
-    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["guard"], timeout=8)
-    try:
-        conn.request("GET", "/stream/", headers={"Host": "api.test", "Origin": ALLOWED})
-        response = conn.getresponse()
-        assert response.status == 200
-        assert response.getheader("access-control-allow-origin") == ALLOWED
-        # The upstream holds its tail back: a buffering edge would not answer before it times out.
-        assert response.read(len(harness.STREAM_HEAD)) == harness.STREAM_HEAD
-        upstream.release.set()
-        assert response.read() == harness.STREAM_TAIL
-    finally:
-        upstream.release.set()
-        conn.close()
+    proxy_duties.the_body_streams_before_the_upstream_has_finished(edge.ports["guard"], upstream)
 
 
 def test_a_request_with_a_body_is_forwarded(edge, upstream):
@@ -174,15 +133,8 @@ def test_a_request_with_a_body_is_forwarded(edge, upstream):
 
 
 def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
-    status, headers, body, _ = request(edge, upstream, "dead-upstream", {"headers": {"Origin": ALLOWED}})
-    assert (status, body) == (502, b"corsguard: the upstream did not answer\n")
-    # The decision's headers: the page sees a 502, not a misleading CORS error.
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "vary") == ["Origin"]
-    status, headers, _, _ = request(edge, upstream, "dead-upstream", {"headers": {"Origin": "https://evil.example"}})
-    assert status == 502 and values(headers, "access-control-allow-origin") == []
-    status, headers, _, _ = request(edge, upstream, "dead-upstream", preflight())
-    assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
+    proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
+        edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")
 
 
 def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
@@ -199,46 +151,13 @@ def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
 
 # --- hostile input -------------------------------------------------------------------------------
 
-def assert_serving(edge, upstream) -> None:
-    """The isolate answers an ordinary preflight and an ordinary GET correctly."""
-    status, headers, _, reached = request(edge, upstream, "guard", preflight(**{"Access-Control-Request-Headers": "x-a"}))
-    assert (status, reached) == (204, False)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-    assert values(headers, "access-control-allow-headers") == ["x-a"]
-    status, headers, body, reached = request(edge, upstream, "guard", {"headers": {"Origin": ALLOWED}})
-    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-
-
 @pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE], ids=[h[0] for h in harness.HOSTILE])
 def test_hostile_input_is_refused_and_the_isolate_keeps_serving(edge, upstream, raw, outcome, detail):
-    before = upstream.hits
-    status, headers, body = workers_edge.send_raw(edge.ports["guard"], raw)
-    reached = upstream.hits > before
-    names = [n.lower() for n, _ in headers]
-    assert "x-injected" not in names
-    assert all("\r" not in v and "\n" not in v and "\0" not in v for _, v in headers)
-    preflight_sent = raw.startswith(b"OPTIONS")
-    if outcome == "allowed":
-        assert (status, reached) == (204, False)
-        assert values(headers, "access-control-allow-origin") == [ALLOWED]
-        assert values(headers, "access-control-allow-methods") == ["PUT"]
-        assert values(headers, "access-control-allow-headers") == ([detail] if detail else [])
-    elif outcome == "rejected" and status in (400, 413, 431):
-        assert not reached  # the runtime refused the bytes before any Worker ran
-        assert "access-control-allow-origin" not in names
-    else:
-        assert status == (403 if preflight_sent else 200)
-        assert reached == (not preflight_sent)
-        for name in harness.OWNED[:-1]:
-            assert name not in names, name
-        if detail is not None:
-            assert values(headers, "corsguard-reason") == [detail]
-    assert_serving(edge, upstream)
+    proxy_duties.hostile_input_is_refused_and_the_edge_keeps_serving(edge.ports["guard"], upstream, raw, outcome, detail)
 
 
 def test_nothing_trapped(edge, upstream):
-    assert_serving(edge, upstream)
+    proxy_duties.still_serving(edge.ports["guard"], upstream)
     log = edge.log()
     for sign in ["panicked", "RuntimeError", "unreachable", "Module terminated", "Uncaught"]:
         assert sign not in log, log[-4000:]
@@ -297,11 +216,7 @@ def test_validation_vector(edge, upstream, index):
     case = VALIDATION[index]
     status, _, _, reached = request(edge, upstream, f"validation-{index}", {"path": "/"})
     assert (status, reached) == ((500, False) if case["errors"] else (200, True))
-    log = edge.log()
-    for severity, key in [("error", "errors"), ("warning", "warnings")]:
-        for problem in case[key]:
-            at = f"{severity}[{problem['code']}]: " + (f"{problem['path']}: " if problem["path"] else "")
-            assert any(at in line and problem["contains"] in line for line in log.splitlines()), (problem, log[-3000:])
+    proxy_duties.every_problem_is_logged(case, edge.log())
 
 
 def test_a_policy_given_as_an_object_works(edge, upstream):

@@ -1,0 +1,139 @@
+"""What every edge that forwards (a Worker, a Compute app) must do, as checks that each suite runs
+against its own edge: `port` serves `harness.GUARD_POLICY` in front of `upstream`."""
+
+from __future__ import annotations
+
+import http.client
+
+import harness
+import workers_edge
+
+ALLOWED = harness.ALLOWED
+
+
+def exchange(port: int, upstream: harness.Upstream, req: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    """Status, headers, body, and whether the request reached the upstream."""
+    before = upstream.hits
+    status, headers, body = harness.send(port, req)
+    return status, headers, body, upstream.hits > before
+
+
+def values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [v for n, v in headers if n.lower() == name]
+
+
+def preflight(origin: str = ALLOWED, method: str = "PUT", **headers: str) -> dict:
+    return {"method": "OPTIONS", "path": "/api",
+            "headers": {"Origin": origin, "Access-Control-Request-Method": method, **headers}}
+
+
+def upstream_cors_headers_are_replaced_and_vary_merged(port: int, upstream: harness.Upstream) -> None:
+    status, headers, body, reached = exchange(port, upstream, {"path": "/api", "headers": {"Origin": ALLOWED}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-allow-credentials") == ["true"]
+    assert [v.lower() for v in values(headers, "access-control-expose-headers")] == ["x-request-id"]
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+    assert values(headers, "x-upstream") == ["1"]
+
+
+def repeated_upstream_lines_are_all_replaced(port: int, upstream: harness.Upstream) -> None:
+    _, headers, _, _ = exchange(port, upstream, {"path": "/repeated/", "headers": {"Origin": ALLOWED}})
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-max-age") == []
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "cookie", "origin"]
+
+
+def a_refused_origin_gets_none_of_the_upstreams_cors_headers(port: int, upstream: harness.Upstream) -> None:
+    status, headers, body, reached = exchange(port, upstream, {"path": "/api", "headers": {
+        "Origin": "https://evil.example"}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    for name in harness.OWNED[:-1]:
+        assert values(headers, name) == [], name
+    assert values(headers, "corsguard-reason") == ["origin-not-allowed"]
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+
+
+def the_upstream_status_passes_through(port: int, upstream: harness.Upstream, status: int) -> None:
+    got, headers, body, reached = exchange(port, upstream, {"path": f"/status/{status}", "headers": {
+        "Origin": ALLOWED}})
+    assert (got, reached) == (status, True)
+    assert body == (b"" if status in (204, 304) else harness.UPSTREAM_BODY)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def the_body_streams_before_the_upstream_has_finished(port: int, upstream: harness.Upstream) -> None:
+    upstream.release.clear()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=8)
+    try:
+        conn.request("GET", "/stream/", headers={"Host": "api.test", "Origin": ALLOWED})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("access-control-allow-origin") == ALLOWED
+        # The upstream holds its tail back: a buffering edge would not answer before it times out.
+        assert response.read(len(harness.STREAM_HEAD)) == harness.STREAM_HEAD
+        upstream.release.set()
+        assert response.read() == harness.STREAM_TAIL
+    finally:
+        upstream.release.set()
+        conn.close()
+
+
+def still_serving(port: int, upstream: harness.Upstream) -> None:
+    """The edge answers an ordinary preflight and an ordinary GET correctly."""
+    status, headers, _, reached = exchange(port, upstream, preflight(**{"Access-Control-Request-Headers": "x-a"}))
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "access-control-allow-headers") == ["x-a"]
+    status, headers, body, reached = exchange(port, upstream, {"headers": {"Origin": ALLOWED}})
+    assert (status, body, reached) == (200, harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def hostile_input_is_refused_and_the_edge_keeps_serving(port: int, upstream: harness.Upstream, raw: bytes,
+                                                        outcome: str, detail: str | None) -> None:
+    """One case of `harness.HOSTILE`."""
+    before = upstream.hits
+    status, headers, _ = workers_edge.send_raw(port, raw)
+    reached = upstream.hits > before
+    names = [n.lower() for n, _ in headers]
+    assert "x-injected" not in names
+    assert all("\r" not in v and "\n" not in v and "\0" not in v for _, v in headers)
+    preflight_sent = raw.startswith(b"OPTIONS")
+    if outcome == "allowed":
+        assert (status, reached) == (204, False)
+        assert values(headers, "access-control-allow-origin") == [ALLOWED]
+        assert values(headers, "access-control-allow-methods") == ["PUT"]
+        assert values(headers, "access-control-allow-headers") == ([detail] if detail else [])
+    elif outcome == "rejected" and status in (400, 413, 431):
+        assert not reached  # the runtime refused the bytes before corsguard ran
+        assert "access-control-allow-origin" not in names
+    else:
+        assert status == (403 if preflight_sent else 200)
+        assert reached == (not preflight_sent)
+        for name in harness.OWNED[:-1]:
+            assert name not in names, name
+        if detail is not None:
+            assert values(headers, "corsguard-reason") == [detail]
+    still_serving(port, upstream)
+
+
+def an_unreachable_upstream_is_a_502_with_cors_headers(port: int, upstream: harness.Upstream, says: bytes) -> None:
+    """`port` forwards to an upstream that is not there: a 502 (its body `says`) with the
+    decision's headers, so the page sees a 502, not a misleading CORS error; preflights still work."""
+    status, headers, body, _ = exchange(port, upstream, {"headers": {"Origin": ALLOWED}})
+    assert (status, body) == (502, says)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert values(headers, "vary") == ["Origin"]
+    status, headers, _, _ = exchange(port, upstream, {"headers": {"Origin": "https://evil.example"}})
+    assert status == 502 and values(headers, "access-control-allow-origin") == []
+    status, headers, _, _ = exchange(port, upstream, preflight())
+    assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def every_problem_is_logged(case: dict, log: str) -> None:
+    """Each error and warning of a validation case appears in the edge's log, as `check` writes it."""
+    for severity, key in [("error", "errors"), ("warning", "warnings")]:
+        for problem in case[key]:
+            at = f"{severity}[{problem['code']}]: " + (f"{problem['path']}: " if problem["path"] else "")
+            assert any(at in line and problem["contains"] in line for line in log.splitlines()), (problem, log[-3000:])
