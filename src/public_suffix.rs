@@ -2,15 +2,21 @@
 //! `vercel.app`). A wildcard over one of them trusts every tenant of the registry or platform.
 //!
 //! The list is a table generated from the `psl` crate by `tests/public_suffixes.rs` (which also
-//! checks that it is current), deflated to keep every edge's `.wasm` small, and inflated
-//! ([`crate::inflate`]) only while a policy with wildcards is read. The table is a tree of labels
-//! from the right: each node is the label, `!` if the name is a public suffix, `*` if every label under it is one (unless listed
-//! without `!`), its children in parentheses, then `,`. Top-level domains without children are
-//! left out: every single label is a public suffix (the list's default rule).
+//! checks that it is current). The table is a tree of labels from the right: each node is the
+//! label, `!` if the name is a public suffix, `*` if every label under it is one (unless listed
+//! without `!`), its children in parentheses, then `,`; siblings are in byte order. Top-level
+//! domains without children are left out: every single label is a public suffix (the list's
+//! default rule).
+//!
+//! To keep every edge's `.wasm` small the table is deflated, in chunks: one per first byte of the
+//! top-level domains, so that reading `*.example.com` inflates ([`crate::inflate`]) the top-level
+//! domains starting with `c` only. Every edge pays that once per policy read (on Fastly, once per
+//! instance). The file is a count of chunks, then for each its first byte and its deflated length
+//! (two bytes, little-endian), then the deflated chunks in that order.
 
 use alloc::vec::Vec;
 
-/// The table, deflated.
+/// The table, deflated in chunks.
 const TABLE: &[u8] = include_bytes!("public_suffix.deflate");
 
 /// What the table says of a name: whether it is a public suffix, whether its children are, and
@@ -33,25 +39,44 @@ pub(crate) enum Reach {
     Above,
 }
 
-/// The inflated table, for the duration of one policy read. It is searched as it is: a policy has
-/// few wildcards, and indexing the whole list would cost more than every search.
+/// The table's chunks, each inflated when a name first needs it, for the duration of one policy
+/// read. A chunk is searched as it is: a policy has few wildcards, and indexing the list would cost
+/// more than every search.
 pub(crate) struct PublicSuffixes {
-    table: Vec<u8>,
+    /// Empty when the file's index is malformed.
+    chunks: Vec<Chunk>,
+}
+
+/// One chunk: the first byte of its top-level domains, its deflated bytes, and its text once
+/// inflated (`Some(None)`: it would not inflate).
+struct Chunk {
+    first: u8,
+    deflated: &'static [u8],
+    text: Option<Option<Vec<u8>>>,
 }
 
 impl PublicSuffixes {
     pub fn load() -> Self {
-        PublicSuffixes { table: crate::inflate::inflate(TABLE).unwrap_or_default() }
+        PublicSuffixes { chunks: index(TABLE).unwrap_or_default() }
     }
 
-    /// How `host` (lowercase ASCII, no trailing dot) stands to the list. Without its table (it
-    /// failed to inflate), every name is a public suffix: refusing is the safe side.
-    pub fn reach(&self, host: &str) -> Reach {
-        if self.table.is_empty() {
+    /// How `host` (lowercase ASCII, no trailing dot) stands to the list. Where the table cannot be
+    /// read (a chunk that does not inflate, a malformed index), every name is a public suffix:
+    /// refusing is the safe side.
+    pub fn reach(&mut self, host: &str) -> Reach {
+        if self.chunks.is_empty() {
             return Reach::Suffix;
         }
+        let key = host.rsplit('.').next().and_then(|tld| tld.bytes().next());
+        let top: &[u8] = match self.chunks.iter_mut().find(|chunk| Some(chunk.first) == key) {
+            Some(Chunk { deflated, text, .. }) => match text.get_or_insert_with(|| crate::inflate::inflate(deflated)) {
+                Some(text) => text,
+                None => return Reach::Suffix,
+            },
+            None => &[], // no top-level domain with children starts with this byte
+        };
         let mut labels = host.rsplit('.');
-        let (mut entries, mut parent, mut depth) = (&self.table[..], Node::default(), 0);
+        let (mut entries, mut parent, mut depth) = (top, Node::default(), 0);
         while let Some(label) = labels.next() {
             let Some((node, children)) = find(entries, label.as_bytes()) else {
                 // A label the table does not hold is a suffix only as the leftmost one, under a
@@ -67,6 +92,21 @@ impl PublicSuffixes {
             _ => Reach::Private,
         }
     }
+}
+
+/// The chunks of the file: each one's first byte and deflated bytes, or `None` if the index does
+/// not describe the file exactly.
+fn index(file: &'static [u8]) -> Option<Vec<Chunk>> {
+    let (&count, rest) = file.split_first()?;
+    let (entries, mut data) = rest.split_at_checked(usize::from(count) * 3)?;
+    let mut chunks = Vec::with_capacity(usize::from(count));
+    for entry in entries.chunks_exact(3) {
+        let [first, low, high] = *entry else { return None };
+        let (deflated, after) = data.split_at_checked(usize::from(u16::from_le_bytes([low, high])))?;
+        chunks.push(Chunk { first, deflated, text: None });
+        data = after;
+    }
+    data.is_empty().then_some(chunks)
 }
 
 /// The node of `label` among the entries of one level (`label[!][*][(children)],` each, in byte

@@ -157,10 +157,54 @@ fn the_table_is_generated_from_the_pinned_psl() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(TABLE);
     let table = generate();
     if env::var_os("CORSGUARD_BLESS").is_some() {
-        fs::write(&path, miniz_oxide::deflate::compress_to_vec(&table, 10)).unwrap();
+        fs::write(&path, pack(&table)).unwrap();
     }
-    let shipped = miniz_oxide::inflate::decompress_to_vec(&fs::read(&path).unwrap()).unwrap();
+    let (mut shipped, file) = (Vec::new(), fs::read(&path).unwrap());
+    let count = usize::from(file[0]);
+    let mut at = 1 + 3 * count;
+    for entry in file[1..at].chunks(3) {
+        let length = usize::from(u16::from_le_bytes([entry[1], entry[2]]));
+        let chunk = miniz_oxide::inflate::decompress_to_vec(&file[at..at + length]).unwrap();
+        assert_eq!(chunk[0], entry[0], "a chunk holds the top-level domains of its first byte");
+        shipped.extend(chunk);
+        at += length;
+    }
+    assert_eq!(at, file.len());
     assert!(shipped == table, "{TABLE} is not what psl makes: run CORSGUARD_BLESS=1 cargo test --test public_suffixes");
+}
+
+/// The table in `src/public_suffix.rs`'s file format: its top-level entries grouped by first byte,
+/// each group deflated, after an index of (first byte, deflated length).
+fn pack(table: &[u8]) -> Vec<u8> {
+    let mut groups: Vec<(u8, Vec<u8>)> = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (at, &byte) in table.iter().enumerate() {
+        match byte {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b',' if depth == 0 => {
+                let entry = &table[start..=at];
+                match groups.last_mut() {
+                    Some((first, group)) if *first == entry[0] => group.extend_from_slice(entry),
+                    _ => groups.push((entry[0], entry.to_vec())),
+                }
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(start, table.len(), "the table ends with a top-level entry");
+    let deflated: Vec<(u8, Vec<u8>)> =
+        groups.iter().map(|(first, group)| (*first, miniz_oxide::deflate::compress_to_vec(group, 10))).collect();
+    let mut file = vec![u8::try_from(deflated.len()).unwrap()];
+    for (first, chunk) in &deflated {
+        file.push(*first);
+        file.extend_from_slice(&u16::try_from(chunk.len()).unwrap().to_le_bytes());
+    }
+    for (_, chunk) in &deflated {
+        file.extend_from_slice(chunk);
+    }
+    file
 }
 
 /// Through the public API: a wildcard entry over each name the list knows, and over a name one
