@@ -137,3 +137,14 @@ def every_problem_is_logged(case: dict, log: str) -> None:
         for problem in case[key]:
             at = f"{severity}[{problem['code']}]: " + (f"{problem['path']}: " if problem["path"] else "")
             assert any(at in line and problem["contains"] in line for line in log.splitlines()), (problem, log[-3000:])
+
+
+def an_invalid_policy_refuses_with_a_clear_500(port: int, upstream: harness.Upstream, req: dict, says: str) -> None:
+    """`port` has `harness.BAD_POLICY`: a 500 saying `says`, never forwarded, no CORS headers, and
+    nothing of the policy (its problems describe it: they go to the log, never to a client)."""
+    status, headers, body, reached = exchange(port, upstream, req)
+    assert (status, reached) == (500, False)
+    text = body.decode()
+    assert says in text
+    assert "example.com" not in text and "credentials" not in text
+    assert not any(name.lower().startswith("access-control-") for name, _ in headers)

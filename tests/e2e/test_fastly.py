@@ -226,17 +226,12 @@ def test_nothing_trapped(edge, upstream):
 @pytest.mark.parametrize("req", [preflight(), {"headers": {"Origin": ALLOWED}}, {"method": "POST"}, {"path": "/"}],
                          ids=["preflight", "GET with origin", "POST", "GET"])
 def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, req):
-    status, headers, body, reached = request(edge, upstream, "bad", req)
-    assert (status, reached) == (500, False)
-    text = body.decode()
-    assert "its policy is not valid; the problems are in the log" in text
-    # The problems describe the policy: they go to the log, never to a client.
-    assert "example.com" not in text and "credentials" not in text
+    proxy_duties.an_invalid_policy_refuses_with_a_clear_500(
+        edge.ports["bad"], upstream, req, "its policy is not valid; the problems are in the log")
     log = edge.log("bad")
     assert 'corsguard :: corsguard: corsguard.policy: error[trailing-slash]: origins[0]: "https://bad.example.com/" ' \
            'has a trailing slash' in log, log[-3000:]
     assert '"*" cannot be used with credentials: true' in log
-    assert not any(name.lower().startswith("access-control-") for name, _ in headers)
 
 
 def test_an_unreadable_or_missing_policy_refuses_everything(edge, upstream):

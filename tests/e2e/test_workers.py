@@ -168,15 +168,10 @@ def test_nothing_trapped(edge, upstream):
 @pytest.mark.parametrize("req", [preflight(), {"headers": {"Origin": ALLOWED}}, {"method": "POST"}, {"path": "/"}],
                          ids=["preflight", "GET with origin", "POST", "GET"])
 def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, req):
-    status, headers, body, reached = request(edge, upstream, "bad", req)
-    assert (status, reached) == (500, False)
-    text = body.decode()
-    assert "CORS_POLICY is not a valid policy; its problems are in the Worker's log" in text
-    # The problems describe the policy: they go to the log, never to a client.
-    assert "example.com" not in text and "credentials" not in text
+    proxy_duties.an_invalid_policy_refuses_with_a_clear_500(
+        edge.ports["bad"], upstream, req, "CORS_POLICY is not a valid policy; its problems are in the Worker's log")
     assert 'origins[0]: "https://bad.example.com/" has a trailing slash' in edge.log()
     assert '"*" cannot be used with credentials: true' in edge.log()
-    assert not any(name.lower().startswith("access-control-") for name, _ in headers)
 
 
 def test_an_unreadable_or_missing_policy_or_a_bad_upstream_refuses_everything(edge, upstream):
