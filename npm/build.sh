@@ -11,6 +11,6 @@ cargo build --quiet --release --target wasm32-unknown-unknown -p corsguard-npm
 "$root/.tools/bin/wasm-bindgen" --target web --no-typescript --out-dir pkg --out-name engine \
   "$target/wasm32-unknown-unknown/release/corsguard_npm.wasm"
 "$root/scripts/wasm-opt.sh" pkg/engine_bg.wasm pkg/engine_bg.wasm
-cp js/corsguard.js js/node.js pkg/
+cp js/*.js js/*.d.ts pkg/
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)
 sed "s/VERSION/$version/" js/package.json >pkg/package.json

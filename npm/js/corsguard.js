@@ -19,11 +19,12 @@ export class PolicyError extends Error {
 
 /**
  * The request view the engine reads, from a Fetch `Request` or from a plain object
- * `{ method, scheme, host, path, headers }` (`headers`: a `Headers`, or an object of name → value).
- * A URL is read as the WHATWG URL parser reads it, as `fetch` and handlers do.
+ * `{ method, scheme, host, path, headers }` (`headers`: a `Headers` or anything with its `get`, or
+ * an object of name → value). A URL is read as the WHATWG URL parser reads it, as `fetch` and
+ * handlers do.
  */
 export function requestView(request) {
-  const headers = request.headers instanceof Headers ? request.headers : new Headers(request.headers ?? {});
+  const headers = typeof request.headers?.get === 'function' ? request.headers : new Headers(request.headers ?? {});
   let { scheme, host, path } = request;
   if (request.url !== undefined && (scheme === undefined || host === undefined || path === undefined)) {
     const url = new URL(request.url);

@@ -1,7 +1,8 @@
 // The conformance vectors of tests/vectors/ for JavaScript runners: loading them, the upstream
 // every runner uses, and the response check, as tests/vectors/README.md defines them. Shared by
 // the npm package's tests and the component tests.
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,4 +205,19 @@ export async function startUpstream({ large } = {}) {
     requests,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
+}
+
+/**
+ * Packs npm/pkg and installs the tarball, offline, into `dir` (a fresh project): what a user's
+ * `npm install corsguard` gives.
+ */
+export function installPacked(dir) {
+  const npm = (args, cwd) => {
+    const run = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 60_000 });
+    if (run.status !== 0) throw new Error(`npm ${args.join(' ')}: ${run.stderr}${run.error ?? ''}`);
+    return run.stdout.trim();
+  };
+  const tarball = npm(['pack', '--pack-destination', dir], join(ROOT, 'npm', 'pkg')).split('\n').at(-1);
+  writeFileSync(join(dir, 'package.json'), '{ "private": true, "type": "module" }');
+  npm(['install', '--offline', `./${tarball}`], dir);
 }

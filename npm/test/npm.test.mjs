@@ -3,13 +3,14 @@
 // vectors' upstream; then what the helper promises beyond the vectors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Policy, PolicyError, requestView, withCors } from '../pkg/node.js';
 import {
-  ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkValidation, decisionFiles, request, validationCases,
+  ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkValidation, decisionFiles, installPacked, request,
+  validationCases,
 } from './harness.mjs';
 
 const lines = (headers) => [...headers];
@@ -251,14 +252,7 @@ test('a loaded policy reports its warnings', () => {
 test('the packed package installs offline and resolves through its exports', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'corsguard-npm-'));
   try {
-    const npm = (args, cwd) => {
-      const run = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 60_000 });
-      assert.equal(run.status, 0, `npm ${args.join(' ')}: ${run.stderr}${run.error ?? ''}`);
-      return run.stdout.trim();
-    };
-    const tarball = npm(['pack', '--pack-destination', dir], join(ROOT, 'npm', 'pkg')).split('\n').at(-1);
-    writeFileSync(join(dir, 'package.json'), '{ "private": true, "type": "module" }');
-    npm(['install', '--offline', `./${tarball}`], dir);
+    installPacked(dir);
     const script = `
       import { Policy, PolicyError, withCors } from 'corsguard';
       import { createRequire } from 'node:module';

@@ -5,15 +5,11 @@ started at once."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pathlib
-import socket
 import subprocess
-import tempfile
-import time
 
 import harness
+import servers
 
 ROOT = harness.ROOT
 VICEROY = ROOT / ".tools" / "bin" / "viceroy"
@@ -22,7 +18,6 @@ MANIFEST = ROOT / "fastly" / "fastly.toml"
 TOOLS = [VICEROY, ROOT / "node_modules" / ".bin" / "wasm-opt"]
 
 BUILD_TIMEOUT = 900
-START_TIMEOUT = 60
 # Viceroy compiles the module as it starts (0.8 CPU-seconds, on every core): this many start at once.
 STARTING_AT_ONCE = 8
 
@@ -57,82 +52,18 @@ def manifest(policy: str | None, backend: str) -> str:
             f'[local_server.config_stores.corsguard.contents]\n{entry}')
 
 
-def accepting(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-        return True
-    return False
+class Viceroys(servers.Servers):
+    """Many Compute apps, each in its own real Viceroy: `apps` maps a name to its fastly.toml text."""
 
-
-class Viceroys:
-    """Many Compute apps, each in its own real Viceroy on its own 127.0.0.1 port.
-
-    `apps` maps a name to its fastly.toml text; after entering, `ports[name]` is where it serves
-    and `log(name)` is what its Viceroy printed (the app's log lines among it). `prefix` goes
-    before each command (e.g. `taskset -c 0` for a benchmark)."""
+    kind = "viceroy"
+    at_once = STARTING_AT_ONCE
 
     def __init__(self, apps: dict[str, str], wasm: pathlib.Path = WASM, prefix: list[str] | None = None) -> None:
-        self.apps = apps
+        super().__init__(apps, prefix)
         self.wasm = wasm
-        self.prefix = prefix or []
-        self.ports: dict[str, int] = {}
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.dir: tempfile.TemporaryDirectory | None = None
 
-    def __enter__(self) -> "Viceroys":
-        self.dir = tempfile.TemporaryDirectory(prefix="corsguard-viceroy-")
-        self.ports = dict(zip(self.apps, harness.free_ports(len(self.apps))))
-        try:
-            names = list(self.apps)
-            for at in range(0, len(names), STARTING_AT_ONCE):
-                batch = names[at:at + STARTING_AT_ONCE]
-                for name in batch:
-                    self.start(name)
-                for name in batch:
-                    self.wait(name)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def path(self, name: str, suffix: str) -> pathlib.Path:
-        return pathlib.Path(self.dir.name) / f"{name}.{suffix}"
-
-    def start(self, name: str) -> None:
+    def command(self, name: str, port: int) -> tuple[list[str], dict[str, str]]:
         config = self.path(name, "toml")
         config.write_text(self.apps[name])
-        with open(self.path(name, "log"), "wb") as log:
-            self.processes[name] = subprocess.Popen(
-                [*self.prefix, str(VICEROY), "serve", "-C", str(config), "--addr", f"127.0.0.1:{self.ports[name]}",
-                 str(self.wasm)],
-                cwd=self.dir.name, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=dict(os.environ, RUST_LOG="warn"), start_new_session=True)
-
-    def wait(self, name: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not accepting(self.ports[name]):
-            if self.processes[name].poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Viceroy did not start {name}:\n{self.log(name)[-4000:]}")
-            time.sleep(0.05)
-
-    def log(self, name: str) -> str:
-        return self.path(name, "log").read_text(errors="replace")
-
-    def cpu_seconds(self, name: str) -> float:
-        """CPU time used so far by one Viceroy (all its threads)."""
-        fields = pathlib.Path(f"/proc/{self.processes[name].pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def __exit__(self, *exc) -> None:
-        for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 15)
-        for process in self.processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait(5)
-        self.processes.clear()
-        if self.dir:
-            self.dir.cleanup()
-            self.dir = None
+        return [str(VICEROY), "serve", "-C", str(config), "--addr", f"127.0.0.1:{port}", str(self.wasm)], \
+            {"RUST_LOG": "warn"}

@@ -18,6 +18,7 @@ import pytest
 import envoy_edge
 import fastly_edge
 import harness
+import servers
 import workers_edge
 
 CLI = harness.ROOT / "target" / "release" / "corsguard"
@@ -98,7 +99,7 @@ def jco_serve(work: str, upstream_port: int) -> tuple[subprocess.Popen, int]:
     server = subprocess.Popen([str(NODE), str(JCO), "serve", wasm, "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not fastly_edge.accepting(port):
+    while not servers.accepting(port):
         assert server.poll() is None and time.monotonic() < deadline, "jco serve did not start"
         time.sleep(0.1)
     return server, port

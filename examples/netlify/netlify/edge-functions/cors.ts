@@ -1,0 +1,15 @@
+// corsguard as a Netlify Edge Function in front of the site and its functions: preflights are
+// answered at the edge, every other answer (`context.next()`) gets the policy's headers.
+import { Policy, withCors } from 'corsguard';
+import policyFile from '../../policy.json' with { type: 'json' };
+
+/** What this function uses of Netlify's `Context`. */
+interface Context {
+  next(): Promise<Response>;
+}
+
+const policy = Policy.parse(policyFile);
+
+export default withCors(policy, (_request: Request, context: Context) => context.next());
+
+export const config = { path: '/api/*' };

@@ -1,0 +1,12 @@
+// A handler behind the policy that upgrades `/socket` to a WebSocket echoing what it receives:
+// the 101 must pass through withCors unchanged.
+import { Policy, withCors } from 'corsguard';
+import policyFile from './policy.json' with { type: 'json' };
+
+function echo(request: Request): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  socket.onmessage = (message) => socket.send(message.data);
+  return response;
+}
+
+export default { fetch: withCors(Policy.parse(policyFile), echo) } satisfies Deno.ServeDefaultExport;

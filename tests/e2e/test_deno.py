@@ -1,0 +1,272 @@
+"""The npm package under real Deno, installed from its tarball: the examples of examples/ (Deno
+Deploy, Netlify Edge Functions, Supabase Edge Functions) type-checked and served, every conformance
+vector over HTTP through the Deno Deploy example in front of the harness's upstream, the proxy's
+own duties, hostile input, a WebSocket upgrade, and refused policies."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import socket
+
+import pytest
+
+import deno_edge
+import harness
+import proxy_duties
+
+ALLOWED = harness.ALLOWED
+FILES = harness.vector_files()
+VALIDATION = harness.validation_cases()
+DEPLOY = ("deno-deploy", "main.ts")
+
+values, preflight = proxy_duties.values, proxy_duties.preflight
+
+
+@pytest.fixture(scope="module")
+def project():
+    absent = deno_edge.missing()
+    if absent:
+        message = f"Deno or the package's tools are not installed ({', '.join(absent)}): run scripts/setup.sh node portable"
+        if harness.REQUIRED:
+            pytest.fail(message + " (CI=true: a missing runtime is a failure)")
+        pytest.skip(message)
+    with deno_edge.Project() as project:
+        yield project
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with harness.Upstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def edge(project, upstream):
+    url = f"http://127.0.0.1:{upstream.port}"
+    apps = {f"vector-{path.stem}": deno_edge.App(*DEPLOY, harness.load(path)["policy"], url) for path in FILES}
+    apps["guard"] = deno_edge.App(*DEPLOY, harness.GUARD_POLICY, url)
+    apps["dead-upstream"] = deno_edge.App(*DEPLOY, harness.GUARD_POLICY, f"http://127.0.0.1:{harness.free_port()}")
+    apps["netlify"] = deno_edge.App("netlify", "netlify_site.ts", harness.GUARD_POLICY, url)
+    apps["supabase"] = deno_edge.App("supabase", "supabase/functions/api/index.ts", harness.GUARD_POLICY, serve=False)
+    apps["socket"] = deno_edge.App(*DEPLOY[:1], "socket.ts", harness.GUARD_POLICY)
+    with deno_edge.Denos(project, apps) as edge:
+        yield edge
+
+
+def request(edge, upstream, app: str, req: dict) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    return proxy_duties.exchange(edge.ports[app], upstream, req)
+
+
+# --- the examples and the types ------------------------------------------------------------------
+
+@pytest.mark.parametrize("example,entry", [DEPLOY, ("netlify", "netlify/edge-functions/cors.ts"),
+                                           ("supabase", "supabase/functions/api/index.ts")])
+def test_the_example_type_checks(project, tmp_path, example, entry):
+    root = project.app(example, (harness.ROOT / "examples" / "policy.json").read_text(), tmp_path / example)
+    done = project.deno("check", entry, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_package_types_describe_its_whole_api(project, tmp_path):
+    """npm/test/types.ts uses every export as typed; its `@ts-expect-error` lines fail the check
+    if a type is loose enough to accept what it must refuse."""
+    root = project.app(DEPLOY[0], "{}", tmp_path / "types")
+    (root / "types.ts").write_text((harness.ROOT / "npm" / "test" / "types.ts").read_text())
+    done = project.deno("check", "types.ts", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = (root / "types.ts").read_text().replace("// @ts-expect-error", "// (expected an error here)", 1)
+    (root / "types.ts").write_text(broken)
+    assert project.deno("check", "types.ts", cwd=root).returncode != 0
+
+
+def test_the_package_loads_its_engine_as_deno_loads_modules(project, tmp_path):
+    """Through the package's `deno` entry: the `.wasm` imported as a module source, no read permission."""
+    root = project.app(DEPLOY[0], "{}", tmp_path / "entry")
+    (root / "entry.ts").write_text(
+        "import { Policy } from 'corsguard';\n"
+        "const policy = Policy.parse({ origins: ['https://app.example.com'] });\n"
+        "console.log(import.meta.resolve('corsguard'), policy.evaluate({ method: 'GET', host: 'a', path: '/', "
+        "headers: { origin: 'https://app.example.com' } }).action.type);\n")
+    done = project.deno("run", "--cached-only", "entry.ts", cwd=root)
+    assert done.returncode == 0, done.stderr
+    resolved, action = done.stdout.split()
+    assert resolved.endswith("/node_modules/corsguard/deno.js") and action == "forward", done.stdout
+
+
+# --- conformance vectors -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path,case", [(path, case) for path in FILES for case in harness.load(path)["cases"]],
+                         ids=[f"{path.stem}: {case['name']}" for path in FILES for case in harness.load(path)["cases"]])
+def test_vector(edge, upstream, path, case):
+    status, headers, body, reached = request(edge, upstream, f"vector-{path.stem}", case["request"])
+    assert harness.check(case, status, headers, body, reached) == []
+
+
+def test_the_decision_reads_the_url_that_is_forwarded(edge, upstream):
+    """Deno hands the handler a URL the WHATWG parser normalized; the example decides on it and
+    forwards exactly its path, so the upstream never gets a spelling the decision did not read."""
+    for sent, forwarded in [("/public/../api/x", "/api/x"), ("/public/%2e%2e/api/x", "/api/x"),
+                            ("/public//x", "/public//x"), ("/API/x", "/API/x")]:
+        status, headers, _, reached = request(edge, upstream, "vector-routes", {"path": sent, "headers": {
+            "Origin": "https://evil.example"}})
+        assert (status, reached, upstream.paths[-1]) == (200, True, forwarded), sent
+    # The one spelling Deno's fetch changes: it sends a leading `//` as `/`. The engine refuses
+    # every path starting with `//` (the route-confusion vectors), so no answer to one allows anything.
+    status, headers, _, reached = request(edge, upstream, "vector-routes", {"path": "//other.test/admin/x",
+                                                                             "headers": {"Origin": ALLOWED}})
+    assert (status, reached) == (200, True)
+    assert (upstream.paths[-1], upstream.hosts[-1]) == ("/other.test/admin/x", f"127.0.0.1:{upstream.port}")
+    assert values(headers, "access-control-allow-origin") == values(headers, "access-control-allow-credentials") == []
+
+
+# --- the proxy's own duties ----------------------------------------------------------------------
+
+def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
+    proxy_duties.upstream_cors_headers_are_replaced_and_vary_merged(edge.ports["guard"], upstream)
+
+
+def test_repeated_upstream_lines_are_all_replaced(edge, upstream):
+    proxy_duties.repeated_upstream_lines_are_all_replaced(edge.ports["guard"], upstream)
+
+
+def test_every_set_cookie_line_reaches_the_client(edge, upstream):
+    _, headers, _, _ = request(edge, upstream, "guard", {"path": "/cookies/", "headers": {"Origin": ALLOWED}})
+    assert values(headers, "set-cookie") == harness.COOKIES
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
+    proxy_duties.a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge.ports["guard"], upstream)
+
+
+@pytest.mark.parametrize("status", [201, 204, 301, 302, 304, 307, 404, 500, 503])
+def test_the_upstream_status_passes_through_and_redirects_are_not_followed(edge, upstream, status):
+    proxy_duties.the_upstream_status_passes_through(edge.ports["guard"], upstream, status)
+
+
+def test_bodies_stream_both_ways_intact(edge, upstream):
+    sent = harness.LARGE_CHUNK * 16  # 1 MiB up, and back from /echo/
+    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["guard"], timeout=20)
+    try:
+        conn.request("POST", "/echo/", body=sent, headers={"Host": "api.test", "Origin": ALLOWED})
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, sent)
+        assert response.getheader("access-control-allow-origin") == ALLOWED
+    finally:
+        conn.close()
+    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/large/", "headers": {"Origin": ALLOWED}})
+    assert (status, reached) == (200, True)
+    assert harness.large_body_ok(body)
+
+
+def test_the_body_streams_before_the_upstream_has_finished(edge, upstream):
+    proxy_duties.the_body_streams_before_the_upstream_has_finished(edge.ports["guard"], upstream)
+
+
+def test_preflights_never_reach_the_upstream(edge, upstream):
+    for req in [preflight(), preflight("https://evil.example"), preflight(method="PATCH")]:
+        status, _, body, reached = request(edge, upstream, "guard", req)
+        assert (status in (204, 403), body, reached) == (True, b"", False)
+
+
+def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
+    proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
+        edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")
+
+
+@pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE], ids=[h[0] for h in harness.HOSTILE])
+def test_hostile_input_is_refused_and_deno_keeps_serving(edge, upstream, raw, outcome, detail):
+    proxy_duties.hostile_input_is_refused_and_the_edge_keeps_serving(edge.ports["guard"], upstream, raw, outcome, detail)
+
+
+def test_nothing_crashed(edge, upstream):
+    proxy_duties.still_serving(edge.ports["guard"], upstream)
+    for app in edge.apps:
+        log = edge.log(app)
+        assert "error: Uncaught" not in log and "panicked" not in log, (app, log[-4000:])
+
+
+def test_a_websocket_upgrade_passes_through_unchanged(edge):
+    """withCors hands a 101 on as the handler made it: the socket opens and echoes."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", edge.ports["socket"]), timeout=10) as conn:
+        conn.sendall((f"GET /socket HTTP/1.1\r\nHost: api.test\r\nOrigin: {ALLOWED}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        head, rest = head.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        assert lines[0].startswith("HTTP/1.1 101"), lines
+        assert not any(line.lower().startswith("access-control-") for line in lines), lines
+        mask = os.urandom(4)
+        payload = b"ping"
+        conn.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        frame = rest
+        while len(frame) < 2 + len(payload):
+            frame += conn.recv(4096)
+        assert frame[:2 + len(payload)] == bytes([0x81, len(payload)]) + payload
+
+
+# --- the other examples --------------------------------------------------------------------------
+
+def test_netlify_edge_function_guards_its_paths_and_leaves_the_others(edge, upstream):
+    status, headers, _, reached = request(edge, upstream, "netlify", {**preflight(), "path": "/api/items"})
+    assert (status, reached) == (204, False)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    _, headers, body, reached = request(edge, upstream, "netlify", {"path": "/api/items", "headers": {"Origin": ALLOWED}})
+    assert (body, reached) == (harness.UPSTREAM_BODY, True)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert harness.tokens(values(headers, "vary")) == ["accept-encoding", "origin"]
+    # Outside `config.path` the function does not run: the site's own answer.
+    _, headers, _, reached = request(edge, upstream, "netlify", {"path": "/about", "headers": {"Origin": ALLOWED}})
+    assert reached and values(headers, "access-control-allow-origin") == ["https://upstream.invalid"]
+
+
+def test_supabase_function_gets_the_policys_headers(edge, upstream):
+    status, headers, body, _ = request(edge, upstream, "supabase", preflight())
+    assert (status, body) == (204, b"")
+    assert values(headers, "access-control-allow-methods") == ["PUT"]
+    conn = http.client.HTTPConnection("127.0.0.1", edge.ports["supabase"], timeout=10)
+    try:
+        conn.request("POST", "/api", body=b'{"name": "corsguard"}', headers={"Origin": ALLOWED,
+                                                                            "Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert (response.status, json.loads(response.read())) == (200, {"message": "Hello corsguard!"})
+        assert response.getheader("access-control-allow-origin") == ALLOWED
+        assert response.getheader("vary") == "Origin"
+    finally:
+        conn.close()
+    _, headers, _, _ = request(edge, upstream, "supabase", {"headers": {"Origin": "https://evil.example"}})
+    assert values(headers, "access-control-allow-origin") == []
+
+
+# --- refused policies ----------------------------------------------------------------------------
+
+def test_a_refused_policy_stops_the_example_with_every_problem(project, tmp_path):
+    root = project.app(DEPLOY[0], json.dumps(harness.BAD_POLICY), tmp_path / "bad")
+    done = project.deno("serve", "--host", "127.0.0.1", "--port", str(harness.free_port()), "--allow-net=127.0.0.1",
+                        "--allow-env=UPSTREAM", "--cached-only", DEPLOY[1], cwd=root, timeout=60)
+    assert done.returncode != 0
+    assert "PolicyError: corsguard: the policy was refused:" in done.stderr
+    assert 'error[trailing-slash]: origins[0]: "https://bad.example.com/" has a trailing slash' in done.stderr
+    assert '"*" cannot be used with credentials: true' in done.stderr
+
+
+def test_every_validation_vector_under_deno(project, tmp_path):
+    root = project.app(DEPLOY[0], "{}", tmp_path / "validation")
+    lines = "".join(json.dumps(harness.policy_text(case)) + "\n" for case in VALIDATION)
+    done = project.deno("run", "--cached-only", "validation.ts", cwd=root, input=lines)
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(results) == len(VALIDATION)
+    for case, result in zip(VALIDATION, results):
+        assert result["loaded"] == (not case["errors"]), case["name"]
+        log = result.get("message", "") + "\n" + "\n".join(
+            f"{p['severity']}[{p['code']}]: " + (f"{p['path']}: " if p["path"] else "") + p["message"]
+            for p in result["problems"])
+        proxy_duties.every_problem_is_logged(case, log)
+
