@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is still missing. Everything goes into .tools/ inside the
 # checkout (or node_modules/), pinned, so a fresh machine and CI get exactly the same tools.
-# Heavy tools (Viceroy) are built once per machine into $CORSGUARD_TOOL_CACHE (default
-# ~/.cache/corsguard) and linked into .tools/bin, so a fresh checkout reuses them.
-# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [fastly] [bench]
+# Heavy tools (Viceroy, Wasmtime) are built once per machine into $CORSGUARD_TOOL_CACHE (default
+# ~/.cache/corsguard), in one shared target dir, and linked into .tools/bin, so a fresh checkout
+# reuses them.
+# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [fastly] [wasmtime] [bench]
 #        (default: all but bench)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +15,7 @@ WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock (the glue a
 CARGO_FUZZ_VERSION=0.13.2
 ENVOY_VERSION=1.40.0
 VICEROY_VERSION=0.22.0 # --locked: it declares no minimum Rust, so an unpinned resolve picks 0.16
+WASMTIME_VERSION=48.0.8 # the newest wasmtime-cli whose rust-version this toolchain meets
 cache="${CORSGUARD_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/corsguard}"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -38,12 +40,14 @@ cargo_tool() { # name version binary
     cargo install --quiet --root "$tools" "$name" --version "=$version"
 }
 
-heavy_cargo_tool() { # name version binary: built once per machine, linked into .tools/bin
+heavy_cargo_tool() { # name version binary [cargo install flags]: built once per machine, linked into .tools/bin
   local name=$1 version=$2 bin=$3 dir="$cache/$1-$2"
+  shift 3
+  [ $# -eq 0 ] || dir="$dir-$(printf '%s ' "$@" | sha256sum | cut -c1-8)" # other flags, another build
   if [ ! -x "$dir/bin/$bin" ]; then
     say "cargo install $name@$version --locked (once per machine, into $dir; about 12 minutes on 2 cores)"
     mkdir -p "$cache"
-    CARGO_TARGET_DIR="$cache/cargo-target" cargo install --quiet --locked --root "$dir" "$name" --version "=$version"
+    CARGO_TARGET_DIR="$cache/cargo-target" cargo install --quiet --locked --root "$dir" "$name" --version "=$version" "$@"
   fi
   mkdir -p "$tools/bin"
   ln -sf "$dir/bin/$bin" "$tools/bin/$bin"
@@ -94,6 +98,11 @@ setup_fastly() { # Viceroy, Fastly Compute's local runtime, and the target the C
   heavy_cargo_tool viceroy "$VICEROY_VERSION" viceroy
 }
 
+setup_wasmtime() { # the wasi:http reference host, with only what `wasmtime serve` uses by default
+  heavy_cargo_tool wasmtime-cli "$WASMTIME_VERSION" wasmtime --no-default-features \
+    --features run,serve,component-model-async,cranelift,parallel-compilation,pooling-allocator
+}
+
 setup_bench() {
   apt_install wrk valgrind
 }
@@ -110,5 +119,5 @@ setup_portable() { # the engine component, the wasi:http component and the npm p
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz fastly)
+[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz fastly wasmtime)
 for step in "${steps[@]}"; do "setup_$step"; done

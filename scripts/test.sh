@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: formatting, lints and docs, the core's unit, vector
 # and property tests, the no_std builds for both Wasm targets, fuzzing, the portable builds, and the
-# end-to-end suites against a real Envoy, real workerd, real Viceroy and real Chromium. With CI=true
-# a missing runtime fails the run.
+# end-to-end suites against a real Envoy, real workerd, real Viceroy, real Wasmtime, real Deno and
+# real Chromium. With CI=true a missing runtime fails the run.
 # Usage: scripts/test.sh           everything (what CI runs)
 #        scripts/test.sh --fast    the fast tier only: formatting, lints, docs, unit, vector and
 #                                  property tests (needs the Rust toolchain and its wasm32-wasip1 target)
@@ -45,7 +45,7 @@ done
 step "fuzz: every target, bounded"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-step "portable builds: engine component (jco), wasi:http component (jco serve), npm package and Lambda@Edge (Node 22)"
+step "portable builds: engine component (jco), wasi:http component (wasmtime serve, jco serve), npm package and Lambda@Edge (Node 22)"
 scripts/setup.sh portable
 component/build.sh
 npm/build.sh

@@ -25,8 +25,9 @@ enum Carries {
     AllBut(&'static [&'static str]),
 }
 
-/// Every edge that refuses some method, in the order `check` reports them. Fastly Compute is not
-/// here: Viceroy 0.22 carries every method (Fastly's own servers were not tried).
+/// Every edge that refuses some method, in the order `check` reports them. Not here, because they
+/// carry every method as sent: Viceroy 0.22 (Fastly Compute; Fastly's own servers were not tried),
+/// `wasmtime serve` 48 and Deno 2.9's `Deno.serve`.
 pub const EDGE_SERVERS: [EdgeServer; 4] = [
     EdgeServer {
         refuser: "Envoy 1.40 (even with allow_custom_methods, as envoy/envoy.yaml ships it) answers 400 to",

@@ -1,9 +1,11 @@
-// Runs the wasi:http/proxy component in a real component host, `jco serve` (jco's wasi:http on
-// Node's HTTP server), in front of the vectors' upstream on 127.0.0.1: every decision vector over
-// HTTP (one build per vector file, its policy embedded), then bodies, requests and failures.
+// Runs the wasi:http/proxy component in two real component hosts, `jco serve` (jco's wasi:http on
+// Node's HTTP server) and `wasmtime serve` (the reference implementation, pinned and built by
+// `scripts/setup.sh wasmtime`), in front of the vectors' upstream on 127.0.0.1: every decision
+// vector over HTTP (one build per vector file, its policy embedded, served by both hosts), then
+// bodies, requests and failures in each host.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,26 @@ import { ROOT, check, decisionFiles, request, startUpstream } from '../../npm/te
 
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 const JCO = join(ROOT, 'component', 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+const WASMTIME = join(ROOT, '.tools', 'bin', 'wasmtime');
 const BUILD = join(ROOT, 'component', 'http', 'build.sh');
+const REQUIRED = process.env.CI === 'true';
 const work = mkdtempSync(join(tmpdir(), 'corsguard-http-'));
 const large = Buffer.alloc(3 << 20, 0).map((_, i) => (i * 7) % 253);
 let upstream;
+
+/** Each host: how it serves a component on a port (in its own process group). */
+const HOSTS = [
+  { name: 'jco serve', binary: JCO, command: (wasm, port) => [NODE, [JCO, 'serve', wasm, '--host', '127.0.0.1', '--port', String(port)]] },
+  { name: 'wasmtime serve', binary: WASMTIME, command: (wasm, port) => [WASMTIME, ['serve', '--addr', `127.0.0.1:${port}`, wasm]] },
+];
+
+/** `false`, or why a host's tests are skipped; under CI=true a missing host fails instead. */
+function skip(host) {
+  if (existsSync(host.binary)) return false;
+  const message = `${host.name} is not installed (${host.binary}): run scripts/setup.sh portable wasmtime`;
+  if (REQUIRED) throw new Error(`${message} (CI=true: a missing runtime is a failure)`);
+  return message;
+}
 
 before(async () => {
   upstream = await startUpstream({ large });
@@ -26,14 +44,22 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Builds the component with `policy` embedded, in front of the test upstream; `{ status, stderr, wasm }`. */
+const builds = new Map();
+
+/**
+ * Builds the component with `policy` embedded, in front of the test upstream, once per name;
+ * `{ status, stderr, wasm }`.
+ */
 function build(policy, name, upstreamUrl = `http://127.0.0.1:${upstream.port}`) {
+  if (builds.has(name)) return builds.get(name);
   const policyFile = join(work, `${name}.json`);
   writeFileSync(policyFile, typeof policy === 'string' ? policy : JSON.stringify(policy));
   const wasm = join(work, `${name}.wasm`);
   const env = { ...process.env, CORSGUARD_POLICY: policyFile, CORSGUARD_UPSTREAM: upstreamUrl };
   const run = spawnSync('bash', [BUILD, wasm], { env, encoding: 'utf8', timeout: 600_000 });
-  return { status: run.status, stderr: `${run.stderr}${run.error ?? ''}`, wasm };
+  const built = { status: run.status, stderr: `${run.stderr}${run.error ?? ''}`, wasm };
+  builds.set(name, built);
+  return built;
 }
 
 const freePort = () =>
@@ -45,10 +71,11 @@ const freePort = () =>
     });
   });
 
-/** `jco serve` on a free port; resolves once it accepts connections. `{ port, stop() }`. */
-async function serve(wasm) {
+/** `host` serving `wasm` on a free port; resolves once it accepts connections. `{ port, stop() }`. */
+async function serve(host, wasm) {
   const port = await freePort();
-  const child = spawn(NODE, [JCO, 'serve', wasm, '--host', '127.0.0.1', '--port', String(port)], {
+  const [binary, args] = host.command(wasm, port);
+  const child = spawn(binary, args, {
     detached: true, // jco serve runs the server in a child process: stop the whole group
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -62,10 +89,10 @@ async function serve(wasm) {
     const open = await new Promise((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true); }).once('error', () => resolve(false));
     });
-    if (open) return { port, stop };
+    if (open) return { port, stop, stderr: () => stderr };
     if (child.exitCode !== null || Date.now() > deadline) {
       stop();
-      throw new Error(`jco serve did not start: ${stderr}`);
+      throw new Error(`${host.name} did not start: ${stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -90,65 +117,76 @@ function send(port, { method, path, host, headers }, body) {
   });
 }
 
-test('every decision vector, over HTTP through jco serve', { timeout: 1_200_000 }, async () => {
-  const failures = [];
-  let count = 0;
-  for (const { file, policy, cases } of decisionFiles()) {
-    const built = build(policy, file.replace('.json', ''));
-    assert.equal(built.status, 0, `${file}: build failed\n${built.stderr}`);
-    const server = await serve(built.wasm);
-    try {
-      for (const testCase of cases) {
-        count += 1;
-        const before = upstream.requests.length;
-        const response = await send(server.port, request(testCase));
-        const seen = { ...response, body: response.body.toString(), reachedUpstream: upstream.requests.length > before };
-        failures.push(...check(testCase, seen).map((problem) => `${file} / ${testCase.name}: ${problem}`));
+const has = (response, name, value) => response.headers.some(([n, v]) => n.toLowerCase() === name && v === value);
+
+for (const host of HOSTS) {
+  test(`every decision vector, over HTTP through ${host.name}`, { timeout: 1_200_000, skip: skip(host) }, async () => {
+    const failures = [];
+    let count = 0;
+    for (const { file, policy, cases } of decisionFiles()) {
+      const built = build(policy, file.replace('.json', ''));
+      assert.equal(built.status, 0, `${file}: build failed\n${built.stderr}`);
+      const server = await serve(host, built.wasm);
+      try {
+        for (const testCase of cases) {
+          count += 1;
+          const before = upstream.requests.length;
+          const response = await send(server.port, request(testCase));
+          const seen = { ...response, body: response.body.toString(), reachedUpstream: upstream.requests.length > before };
+          failures.push(...check(testCase, seen).map((problem) => `${file} / ${testCase.name}: ${problem}`));
+        }
+      } finally {
+        server.stop();
       }
+    }
+    assert.ok(count >= 50, `only ${count} cases`);
+    assert.deepEqual(failures, []);
+  });
+
+  test(`${host.name}: bodies stream both ways; method, path and query reach the upstream; a dead upstream is a 502`, { timeout: 600_000, skip: skip(host) }, async () => {
+    const policy = { origins: ['https://app.example.com'], routes: [{ path_prefix: '/internal/', disabled: true }] };
+    const built = build(policy, 'proxy');
+    const dead = build(policy, 'dead-upstream', `http://127.0.0.1:${await freePort()}`);
+    assert.equal(built.status, 0, built.stderr);
+    assert.equal(dead.status, 0, dead.stderr);
+    const server = await serve(host, built.wasm);
+    try {
+      const upload = large.subarray(0, 200_000);
+      for (const path of ['/api/items?x=1&y=%20', '/internal/items?z']) {
+        const before = upstream.requests.length;
+        const response = await send(server.port, {
+          method: 'POST', path, host: 'api.test', headers: [['Origin', 'https://app.example.com'], ['X-Custom', 'kept']],
+        }, upload);
+        assert.equal(response.status, 200, path);
+        assert.equal(upstream.requests.length, before + 1, path);
+        const seen = upstream.requests.at(-1);
+        assert.equal(seen.method, 'POST');
+        assert.equal(seen.url, path);
+        assert.equal(seen.headers['x-custom'], 'kept');
+        assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
+        assert.ok(seen.body.equals(upload), `${path}: the request body arrived altered (${seen.body.length} bytes)`);
+      }
+      const download = await send(server.port, { method: 'GET', path: '/large', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
+      assert.equal(download.status, 200);
+      assert.ok(download.body.equals(large), `the response body arrived altered (${download.body.length} bytes)`);
+      assert.ok(has(download, 'access-control-allow-origin', 'https://app.example.com'));
     } finally {
       server.stop();
     }
-  }
-  assert.ok(count >= 50, `only ${count} cases`);
-  assert.deepEqual(failures, []);
-});
-
-test('bodies stream both ways; method, path and query reach the upstream; a dead upstream is a 502', { timeout: 600_000 }, async () => {
-  const policy = { origins: ['https://app.example.com'], routes: [{ path_prefix: '/internal/', disabled: true }] };
-  const built = build(policy, 'proxy');
-  assert.equal(built.status, 0, built.stderr);
-  const server = await serve(built.wasm);
-  try {
-    const upload = large.subarray(0, 200_000);
-    for (const path of ['/api/items?x=1&y=%20', '/internal/items?z']) {
-      const before = upstream.requests.length;
-      const response = await send(server.port, {
-        method: 'POST', path, host: 'api.test', headers: [['Origin', 'https://app.example.com'], ['X-Custom', 'kept']],
-      }, upload);
-      assert.equal(response.status, 200, path);
-      assert.equal(upstream.requests.length, before + 1, path);
-      const seen = upstream.requests.at(-1);
-      assert.equal(seen.method, 'POST');
-      assert.equal(seen.url, path);
-      assert.equal(seen.headers['x-custom'], 'kept');
-      assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
-      assert.ok(seen.body.equals(upload), `${path}: the request body arrived altered (${seen.body.length} bytes)`);
+    const unreachable = await serve(host, dead.wasm);
+    try {
+      const answer = await send(unreachable.port, { method: 'GET', path: '/api/x', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
+      assert.equal(answer.status, 502);
+      // With the decision's CORS headers: the page sees the real status, not a CORS error.
+      assert.ok(has(answer, 'access-control-allow-origin', 'https://app.example.com'));
+      const preflight = await send(unreachable.port, { method: 'OPTIONS', path: '/api/x', host: 'api.test', headers: [
+        ['Origin', 'https://app.example.com'], ['Access-Control-Request-Method', 'GET']] });
+      assert.equal(preflight.status, 204, 'preflights are answered without the upstream');
+    } finally {
+      unreachable.stop();
     }
-    const download = await send(server.port, { method: 'GET', path: '/large', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
-    assert.equal(download.status, 200);
-    assert.ok(download.body.equals(large), `the response body arrived altered (${download.body.length} bytes)`);
-    assert.ok(download.headers.some(([n, v]) => n.toLowerCase() === 'access-control-allow-origin' && v === 'https://app.example.com'));
-
-    await upstream.close();
-    const dead = await send(server.port, { method: 'GET', path: '/api/x', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
-    assert.equal(dead.status, 502);
-    // With the decision's CORS headers: the page sees the real status, not a CORS error.
-    assert.ok(dead.headers.some(([n, v]) => n.toLowerCase() === 'access-control-allow-origin' && v === 'https://app.example.com'));
-    upstream = await startUpstream({ large });
-  } finally {
-    server.stop();
-  }
-});
+  });
+}
 
 test('a policy with errors never becomes a component: the build lists every problem', { timeout: 600_000 }, () => {
   const refused = build({ origins: ['https://example.com/', 'https://*.com'] }, 'refused');

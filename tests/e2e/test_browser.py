@@ -1,5 +1,6 @@
-"""Real Chromium makes cross-origin requests through corsguard on a real Envoy, a real workerd and a
-real Viceroy (Fastly Compute).
+"""Real Chromium makes cross-origin requests through corsguard on a real Envoy, a real workerd, a
+real Viceroy (Fastly Compute), the wasi:http component in real Wasmtime, and the npm package in
+real Deno (the Deno Deploy example).
 
 A page on one origin fetches an API on another, through each edge, under one policy. For each
 scenario the browser must do what the policy intends (allowed: the script reads the body; refused:
@@ -14,11 +15,14 @@ import http.client
 import http.server
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import tempfile
 import threading
 
+import component_edge
+import deno_edge
 import envoy_edge
 import fastly_edge
 import harness
@@ -263,7 +267,7 @@ def tools():
     needed = {"Chromium": CHROMIUM, "Node 22 (npm node)": NODE, "playwright-core": harness.ROOT / "node_modules" /
               "playwright-core", "Envoy": envoy_edge.binary()}
     absent = [name for name, path in needed.items() if path is None or not os.path.exists(path)]
-    absent += workers_edge.missing() + fastly_edge.missing()
+    absent += workers_edge.missing() + fastly_edge.missing() + component_edge.missing() + deno_edge.missing()
     if absent:
         message = f"missing for the browser suite: {', '.join(map(str, absent))}: run scripts/setup.sh"
         if harness.REQUIRED:
@@ -292,11 +296,17 @@ def test_chromium_agrees_with_the_policy_and_with_explain(tools, capsys, request
     worker = dict(workers_edge.corsguard(),
                   bindings={"UPSTREAM": f"http://127.0.0.1:{api_port}", "CORS_POLICY": json.dumps(policy)})
     fastly = fastly_edge.manifest(json.dumps(policy), f"http://127.0.0.1:{api_port}/")
+    component = component_edge.build(policy, f"http://127.0.0.1:{api_port}", pathlib.Path(work.name) / "http.wasm")
+    deploy = deno_edge.App("deno-deploy", "main.ts", policy, f"http://127.0.0.1:{api_port}")
     try:
         with envoy_edge.Envoy(listeners, api_port), workers_edge.Workerd({"browser": worker}) as workerd, \
-                fastly_edge.Viceroys({"browser": fastly}) as viceroy, CountingProxy(envoy_port) as envoy, \
-                CountingProxy(workerd.ports["browser"]) as workers, CountingProxy(viceroy.ports["browser"]) as compute:
-            edges = {"envoy": envoy, "workerd": workers, "fastly": compute}
+                fastly_edge.Viceroys({"browser": fastly}) as viceroy, \
+                component_edge.Hosts({"browser": ("wasmtime", component)}) as wasmtime, \
+                deno_edge.Project() as project, deno_edge.Denos(project, {"browser": deploy}) as deno, \
+                CountingProxy(envoy_port) as envoy, CountingProxy(workerd.ports["browser"]) as workers, \
+                CountingProxy(viceroy.ports["browser"]) as compute, \
+                CountingProxy(wasmtime.ports["browser"]) as wasi, CountingProxy(deno.ports["browser"]) as denos:
+            edges = {"envoy": envoy, "workerd": workers, "fastly": compute, "wasmtime": wasi, "deno": denos}
             runs = []
             for edge, proxy in edges.items():
                 for scenario in scenarios(page_port):

@@ -1,24 +1,24 @@
 """Which request methods each edge's own HTTP server carries to corsguard, in the real runtimes:
 real Envoy (with the settings envoy/envoy.yaml ships), real workerd, real Viceroy, Node's HTTP
-server, and the wasi:http component in `jco serve`. For every method of a long list, a request from an allowed origin either reaches the
-upstream with corsguard's headers, or `corsguard check` warned that this edge refuses it
+server, the wasi:http component in `jco serve` and in `wasmtime serve`, and the npm package under
+Deno. For every method of a long list, a request from an allowed origin either reaches the upstream
+with corsguard's headers, or `corsguard check` warned that this edge refuses it
 (`cli/src/edge_methods.rs` is the table; this suite is what keeps it true)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
+import pathlib
 import subprocess
 import tempfile
-import time
 
 import pytest
 
+import component_edge
+import deno_edge
 import envoy_edge
 import fastly_edge
 import harness
-import servers
 import workers_edge
 
 CLI = harness.ROOT / "target" / "release" / "corsguard"
@@ -33,10 +33,8 @@ METHODS = [
     "MKCALENDAR", "SOURCE", "NEW", "SUPER", "X_Y", "patch", "Propfind",
 ]
 POLICY = {"origins": [ALLOWED], "methods": METHODS, "debug": True}
-# Which server a warning of `corsguard check` names.
-SERVERS = {"envoy": "Envoy 1.40", "workerd": "workerd", "node": "Node's HTTP server", "viceroy": "Viceroy",
-           "jco": "jco serve"}
-JCO = harness.ROOT / "component" / "node_modules" / "@bytecodealliance" / "jco" / "dist" / "jco.js"
+# Which server a warning of `corsguard check` names (servers that carry every method have none).
+SERVERS = {"envoy": "Envoy 1.40", "workerd": "workerd", "node": "Node's HTTP server", "jco": "jco serve"}
 # A Node HTTP server that answers 200 to whatever reaches it, and prints its port.
 NODE_SERVER = """
 const server = require('node:http').createServer((req, res) => res.end(req.method));
@@ -66,7 +64,7 @@ def refused_by_check() -> dict[str, set[str]]:
 
 @pytest.fixture(scope="module")
 def runtimes():
-    absent = workers_edge.missing() + fastly_edge.missing()
+    absent = workers_edge.missing() + fastly_edge.missing() + component_edge.missing() + deno_edge.missing()
     if envoy_edge.binary() is None:
         absent.append("Envoy")
     if absent:
@@ -76,33 +74,10 @@ def runtimes():
         pytest.skip(message)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
                    timeout=envoy_edge.BUILD_TIMEOUT)
-    if not JCO.exists():
-        message = "jco is missing: run scripts/setup.sh portable"
-        if harness.REQUIRED:
-            pytest.fail(message + " (CI=true: a missing runtime is a failure)")
-        pytest.skip(message)
     wasm = envoy_edge.build()
     workers_edge.build()
     fastly_edge.build()
     return wasm
-
-
-def jco_serve(work: str, upstream_port: int) -> tuple[subprocess.Popen, int]:
-    """The wasi:http component with POLICY embedded (component/http/build.sh), in `jco serve`."""
-    policy, wasm = f"{work}/policy.json", f"{work}/http.wasm"
-    with open(policy, "w") as f:
-        json.dump(POLICY, f)
-    env = dict(os.environ, CORSGUARD_POLICY=policy, CORSGUARD_UPSTREAM=f"http://127.0.0.1:{upstream_port}")
-    subprocess.run(["bash", str(harness.ROOT / "component" / "http" / "build.sh"), wasm], env=env, check=True,
-                   capture_output=True, timeout=envoy_edge.BUILD_TIMEOUT)
-    port = harness.free_port()
-    server = subprocess.Popen([str(NODE), str(JCO), "serve", wasm, "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not servers.accepting(port):
-        assert server.poll() is None and time.monotonic() < deadline, "jco serve did not start"
-        time.sleep(0.1)
-    return server, port
 
 
 def reaching(port: int, upstream: harness.Upstream | None, renamed: dict[str, str] | None = None) -> set[str]:
@@ -143,30 +118,34 @@ def test_every_edge_carries_exactly_what_check_says(runtimes):
         node = subprocess.Popen([str(NODE), "-e", NODE_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 text=True)
         work = tempfile.TemporaryDirectory(prefix="corsguard-methods-")
-        jco, jco_port = jco_serve(work.name, upstream.port)
+        wasm = component_edge.build(POLICY, f"http://127.0.0.1:{upstream.port}", pathlib.Path(work.name) / "http.wasm")
+        deploy = deno_edge.App("deno-deploy", "main.ts", POLICY, f"http://127.0.0.1:{upstream.port}")
         renamed: dict[str, str] = {}
         try:
             node_port = int(node.stdout.readline())
             with envoy_edge.Envoy([listener], upstream.port), workers_edge.Workerd({"w": worker}) as workerd, \
-                    fastly_edge.Viceroys({"f": compute}) as viceroy:
+                    fastly_edge.Viceroys({"f": compute}) as viceroy, \
+                    component_edge.Hosts({"jco": ("jco", wasm), "wasmtime": ("wasmtime", wasm)}) as hosts, \
+                    deno_edge.Project() as project, deno_edge.Denos(project, {"d": deploy}) as deno:
                 carried = {
                     "envoy": reaching(port, upstream),
                     "workerd": reaching(workerd.ports["w"], upstream),
                     "viceroy": reaching(viceroy.ports["f"], upstream),
                     "node": reaching(node_port, None),
-                    "jco": reaching(jco_port, upstream, renamed),
+                    "jco": reaching(hosts.ports["jco"], upstream, renamed),
+                    "wasmtime": reaching(hosts.ports["wasmtime"], upstream, renamed),
+                    "deno": reaching(deno.ports["d"], upstream, renamed),
                 }
         finally:
             node.stdin.close()
             node.wait(10)
-            os.killpg(jco.pid, signal.SIGTERM)
-            jco.wait(10)
             work.cleanup()
-    table = {server: sorted(listed - carried[server]) for server in SERVERS}
+    table = {server: sorted(listed - carried[server]) for server in carried}
     print("\nrefused before corsguard: " + json.dumps(table))
-    for server in SERVERS:
-        assert listed - carried[server] == refused[server] - {"OPTIONS"}, (server, table[server], sorted(refused[server]))
-    # Every method jco takes reaches the component, and the upstream, as it was sent.
+    for server in carried:
+        want = refused.get(server, set()) - {"OPTIONS"}
+        assert listed - carried[server] == want, (server, table[server], sorted(want))
+    # Every method the component hosts and Deno take reaches corsguard, and the upstream, as it was sent.
     assert renamed == {}, renamed
     # What the issue saw: PURGE works everywhere; NEW works on Envoy (as shipped) and Fastly only.
     assert "PURGE" in carried["workerd"] & carried["envoy"] & carried["viceroy"] & carried["node"]
