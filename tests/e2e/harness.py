@@ -11,6 +11,8 @@ import pathlib
 import socket
 import threading
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors"
 
@@ -55,6 +57,17 @@ STREAM_TAIL = b"tail"
 STREAM_WAIT = 20.0
 
 REQUIRED = os.environ.get("CI") == "true"
+
+
+def require(absent: list[str], setup: str) -> None:
+    """Skips the calling fixture's tests when something in `absent` is missing, or fails them
+    under CI=true (where a missing runtime is a failure); `setup` says how to install it."""
+    if not absent:
+        return
+    message = f"not installed: {', '.join(map(str, absent))}: run {setup}"
+    if REQUIRED:
+        pytest.fail(message + " (CI=true: a missing runtime is a failure)")
+    pytest.skip(message)
 
 
 def free_port() -> int:

@@ -1,9 +1,12 @@
-"""What every edge that forwards (a Worker, a Compute app) must do, as checks that each suite runs
-against its own edge: `port` serves `harness.GUARD_POLICY` in front of `upstream`."""
+"""What every edge that forwards (a Worker, a Compute app, a Deno app) must do, as checks that each
+suite runs against its own edge (`port` serves `harness.GUARD_POLICY` in front of `upstream`), and
+as a test class (`Suite`) that runs them all."""
 
 from __future__ import annotations
 
 import http.client
+
+import pytest
 
 import harness
 import workers_edge
@@ -148,3 +151,54 @@ def an_invalid_policy_refuses_with_a_clear_500(port: int, upstream: harness.Upst
     assert says in text
     assert "example.com" not in text and "credentials" not in text
     assert not any(name.lower().startswith("access-control-") for name, _ in headers)
+
+
+class Suite:
+    """The duties above as tests, for a suite to run against its own edge: subclass it as
+    `TestProxyDuties` in a module with an `upstream` fixture and a `guard` fixture (the port that
+    serves `harness.GUARD_POLICY` in front of that upstream)."""
+
+    def test_upstream_cors_headers_are_replaced_and_vary_merged(self, guard, upstream):
+        upstream_cors_headers_are_replaced_and_vary_merged(guard, upstream)
+
+    def test_repeated_upstream_lines_are_all_replaced(self, guard, upstream):
+        repeated_upstream_lines_are_all_replaced(guard, upstream)
+
+    def test_every_set_cookie_line_reaches_the_client(self, guard, upstream):
+        _, headers, _, _ = exchange(guard, upstream, {"path": "/cookies/", "headers": {"Origin": ALLOWED}})
+        assert values(headers, "set-cookie") == harness.COOKIES
+        assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+    def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(self, guard, upstream):
+        a_refused_origin_gets_none_of_the_upstreams_cors_headers(guard, upstream)
+
+    @pytest.mark.parametrize("status", [201, 204, 301, 302, 304, 307, 404, 500, 503])
+    def test_the_upstream_status_passes_through_and_redirects_are_not_followed(self, guard, upstream, status):
+        the_upstream_status_passes_through(guard, upstream, status)
+
+    def test_bodies_stream_both_ways_intact(self, guard, upstream):
+        sent = harness.LARGE_CHUNK * 16  # 1 MiB up, and back from /echo/
+        conn = http.client.HTTPConnection("127.0.0.1", guard, timeout=20)
+        try:
+            conn.request("POST", "/echo/", body=sent, headers={"Host": "api.test", "Origin": ALLOWED})
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, sent)
+            assert response.getheader("access-control-allow-origin") == ALLOWED
+        finally:
+            conn.close()
+        status, _, body, reached = exchange(guard, upstream, {"path": "/large/", "headers": {"Origin": ALLOWED}})
+        assert (status, reached) == (200, True)
+        assert harness.large_body_ok(body)
+
+    def test_the_body_streams_before_the_upstream_has_finished(self, guard, upstream):
+        the_body_streams_before_the_upstream_has_finished(guard, upstream)
+
+    def test_preflights_never_reach_the_upstream(self, guard, upstream):
+        for req in [preflight(), preflight("https://evil.example"), preflight(method="PATCH")]:
+            status, _, body, reached = exchange(guard, upstream, req)
+            assert (status in (204, 403), body, reached) == (True, b"", False)
+
+    @pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE],
+                             ids=[h[0] for h in harness.HOSTILE])
+    def test_hostile_input_is_refused_and_the_edge_keeps_serving(self, guard, upstream, raw, outcome, detail):
+        hostile_input_is_refused_and_the_edge_keeps_serving(guard, upstream, raw, outcome, detail)

@@ -30,12 +30,6 @@ EVIL = "https://evil.example"
 LOG_WAIT = 3.0  # the log file is flushed every 100 ms
 
 
-@pytest.fixture(scope="module")
-def upstream():
-    with harness.Upstream() as up:
-        yield up
-
-
 class Edge:
     """One Envoy with one listener per named policy."""
 

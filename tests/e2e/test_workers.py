@@ -29,19 +29,8 @@ def vector_worker(path) -> str:
 
 @pytest.fixture(scope="session")
 def built() -> None:
-    absent = workers_edge.missing()
-    if absent:
-        message = f"the Workers runtime is not installed ({', '.join(absent)}): run scripts/setup.sh workers"
-        if harness.REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
+    harness.require(workers_edge.missing(), "scripts/setup.sh workers")
     workers_edge.build()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    with harness.Upstream() as upstream:
-        yield upstream
 
 
 @pytest.fixture(scope="module")
