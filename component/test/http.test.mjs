@@ -166,6 +166,13 @@ for (const host of HOSTS) {
         assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
         assert.ok(seen.body.equals(upload), `${path}: the request body arrived altered (${seen.body.length} bytes)`);
       }
+      // A request without a body goes on without one: not as an empty chunked body.
+      for (const method of ['GET', 'OPTIONS', 'DELETE']) {
+        await send(server.port, { method, path: '/api/empty', host: 'api.test', headers: [['Origin', 'https://other.example']] });
+        const seen = upstream.requests.at(-1);
+        assert.equal(seen.headers['transfer-encoding'], undefined, `${method}: ${JSON.stringify(seen.headers)}`);
+        assert.equal(seen.body.length, 0, method);
+      }
       const download = await send(server.port, { method: 'GET', path: '/large', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
       assert.equal(download.status, 200);
       assert.ok(download.body.equals(large), `the response body arrived altered (${download.body.length} bytes)`);

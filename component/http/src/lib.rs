@@ -110,19 +110,19 @@ fn reply(out: ResponseOutparam, status: u16, headers: Vec<(String, Vec<u8>)>) {
     let _ = OutgoingBody::finish(body, None);
 }
 
+/// Writes all of `chunk`: `blocking-write-and-flush` takes at most 4096 bytes at a time.
+fn write(to: &OutputStream, chunk: &[u8]) -> bool {
+    chunk.chunks(4096).all(|part| to.blocking_write_and_flush(part).is_ok())
+}
+
 /// Copies a stream to its end; `false` if either side failed. Reads and writes rather than
 /// splicing: every host implements them (jco's `blocking-splice` never reports the end).
 fn pipe(from: &InputStream, to: &OutputStream) -> bool {
     loop {
         match from.blocking_read(64 * 1024) {
-            // `blocking-write-and-flush` takes at most 4096 bytes at a time.
-            Ok(chunk) => {
-                if !chunk.chunks(4096).all(|part| to.blocking_write_and_flush(part).is_ok()) {
-                    return false;
-                }
-            }
+            Ok(chunk) if write(to, &chunk) => {}
+            Ok(_) | Err(StreamError::LastOperationFailed(_)) => return false,
             Err(StreamError::Closed) => return true,
-            Err(StreamError::LastOperationFailed(_)) => return false,
         }
     }
 }
@@ -154,7 +154,21 @@ fn forward(
     out: ResponseOutparam,
     edits: Option<&ResponseEdits<'_>>,
 ) {
-    let outgoing = OutgoingRequest::new(fields(&entries));
+    let Ok(incoming) = request.consume() else { return answer_with(out, 502, edits) };
+    let Ok(source) = incoming.stream() else { return answer_with(out, 502, edits) };
+    // The body's first bytes, or none: a body that is empty goes on as `Content-Length: 0`, or a
+    // host that drops the request's framing headers (Wasmtime) sends it on as an empty chunked
+    // body, which not every upstream reads (and none expects on a GET).
+    let first = match source.blocking_read(64 * 1024) {
+        Ok(chunk) => Some(chunk),
+        Err(StreamError::Closed) => None,
+        Err(StreamError::LastOperationFailed(_)) => return answer_with(out, 502, edits),
+    };
+    let headers = fields(&entries);
+    if first.is_none() {
+        let _ = headers.set("content-length", &[b"0".to_vec()]);
+    }
+    let outgoing = OutgoingRequest::new(headers);
     let scheme = if config::UPSTREAM_HTTPS { Scheme::Https } else { Scheme::Http };
     let set = [
         outgoing.set_method(&request.method()),
@@ -166,11 +180,13 @@ fn forward(
         // The host will not send this method or request-target on (jco refuses a `\` in a path).
         return answer_with(out, 400, edits);
     }
-    let (Ok(upload), Ok(incoming)) = (outgoing.body(), request.consume()) else {
-        return answer_with(out, 502, edits);
-    };
+    let Ok(upload) = outgoing.body() else { return answer_with(out, 502, edits) };
     let Ok(future) = outgoing_handler::handle(outgoing, None) else { return answer_with(out, 502, edits) };
-    if !stream_body(incoming, upload) {
+    let sent = match upload.write() {
+        Ok(sink) => first.as_deref().is_none_or(|chunk| write(&sink, chunk)) && pipe(&source, &sink),
+        Err(()) => false,
+    };
+    if !(OutgoingBody::finish(upload, None).is_ok() && sent) {
         return answer_with(out, 502, edits);
     }
     let response = loop {
