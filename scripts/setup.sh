@@ -84,9 +84,9 @@ setup_workers() {
   cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 }
 
-setup_browser() {
+setup_browser() { # the three engines of the browser suite (MiniBrowser, WebKit's, runs under xvfb)
   setup_node
-  apt_install chromium
+  apt_install chromium firefox-esr webkit2gtk-driver xvfb
 }
 
 setup_fuzz() { # cargo fuzz runs on the machine's nightly toolchain

@@ -1,7 +1,8 @@
 //! `corsguard explain`: what the edge answers to one browser request, which rule decided, and
 //! what the browser then does with the answer.
 
-use crate::browser::{self, Fetch, Response};
+use crate::browser::{self, Engine, Fetch, Response};
+use crate::engines::{self, Cached, Console};
 use crate::policy_file::{self, PolicyFile};
 use crate::{Failure, Format, Outcome};
 use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Policy, Request, Selected, Trace};
@@ -11,6 +12,8 @@ use serde_json::Value;
 /// The request to explain.
 pub struct Args {
     pub fetch: Fetch,
+    /// The engines the report speaks for.
+    pub engines: Vec<Engine>,
     /// `https` unless `--url` says otherwise: the URL in the console message.
     pub scheme: String,
     pub host: Option<String>,
@@ -86,9 +89,15 @@ struct Browser {
     passes: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<&'static str>,
-    /// The console message of a refusal, in Chromium's words.
+    /// The console message of a refusal: the first engine's that was observed.
     #[serde(skip_serializing_if = "Option::is_none")]
     console: Option<String>,
+    /// Each engine's console message, where it was observed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    consoles: Vec<Console>,
+    /// How long each engine keeps a preflight's answer, when some keeps it less than it asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached: Option<Vec<Cached>>,
 }
 
 pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
@@ -125,7 +134,7 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
         if let Some(names) = &request_headers {
             sent.push(("Access-Control-Request-Headers".to_string(), names.clone()));
         }
-        steps.push(step(true, sent, &policy.evaluate(&request), fetch, &url));
+        steps.push(step(true, sent, &policy.evaluate(&request), args, &url));
     }
     let preflight_passed = steps.iter().all(|s| s.browser.as_ref().is_none_or(|b| b.passes));
     if preflight_passed {
@@ -137,7 +146,7 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
         for (name, value) in &fetch.headers {
             sent.push((name.clone(), value.clone().unwrap_or_else(|| "…".to_string())));
         }
-        steps.push(step(false, sent, &policy.evaluate(&request), fetch, &url));
+        steps.push(step(false, sent, &policy.evaluate(&request), args, &url));
     }
 
     let blocked = steps.iter().any(|s| s.browser.as_ref().is_some_and(|b| !b.passes));
@@ -237,8 +246,11 @@ impl Report {
             Verdict::Allowed => "ALLOWED: the page's script can read the response",
         };
         out.push_str(&format!("Verdict    {verdict}\n"));
-        if let Some(console) = self.steps.iter().find_map(|s| s.browser.as_ref()?.console.as_ref()) {
-            out.push_str(&format!("Console    {console}\n"));
+        if let Some(browser) = self.steps.iter().filter_map(|s| s.browser.as_ref()).find(|b| !b.passes) {
+            out.push_str(&engines::human(&browser.consoles));
+        }
+        if let Some(cached) = self.steps.iter().find_map(|s| s.browser.as_ref()?.cached.as_ref()) {
+            out.push_str(&engines::human_cache(cached));
         }
         for fix in &self.fixes {
             out.push_str(&format!("Fix        {fix}\n"));
@@ -247,7 +259,8 @@ impl Report {
     }
 }
 
-fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch: &Fetch, url: &str) -> Step {
+fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, args: &Args, url: &str) -> Step {
+    let fetch = &args.fetch;
     let denial = decision.denial.map(|d| d.to_string());
     let (edge, status, headers, verdict) = match &decision.action {
         Action::Respond { status, headers } => {
@@ -271,14 +284,16 @@ fn step(preflight: bool, sent: Vec<(String, String)>, decision: &Decision, fetch
         }
         Action::PassThrough => ("passed through", None, Vec::new(), None),
     };
-    // In Chromium's words (the browser model's, checked against Chromium by the browser suite).
+    // In each engine's words (the browser model's, checked against the engines by the browser suite).
+    let max_age = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("access-control-max-age"));
+    let cached = max_age.and_then(|(_, v)| v.parse().ok()).and_then(|s| engines::cache_lifetimes(&args.engines, s));
     let browser = verdict.map(|verdict| match verdict {
-        Ok(()) => Browser { passes: true, failure: None, console: None },
-        Err(failure) => Browser {
-            passes: false,
-            failure: Some(failure.code()),
-            console: Some(failure.console(url, &fetch.origin, preflight)),
-        },
+        Ok(()) => Browser { passes: true, failure: None, console: None, consoles: Vec::new(), cached },
+        Err(failure) => {
+            let consoles = engines::consoles(&args.engines, &failure, url, fetch, preflight);
+            let console = consoles.first().map(|c| c.message.clone());
+            Browser { passes: false, failure: Some(failure.code()), console, consoles, cached: None }
+        }
     });
     let kind = if preflight { "preflight" } else { "actual" };
     Step { kind, edge, status, headers, denial, browser, sent }

@@ -3,6 +3,7 @@
 
 mod edge_methods;
 mod emit;
+mod engines;
 mod explain;
 mod policy_file;
 mod probe;
@@ -66,6 +67,10 @@ struct RequestArgs {
     /// credentials: "include" (cookies, HTTP authentication).
     #[arg(long)]
     credentials: bool,
+    /// The browser engine to speak for (its console words, its preflight cache); every engine
+    /// when not given.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    browser: Option<engines::EngineArg>,
 }
 
 #[derive(Subcommand)]
@@ -269,14 +274,16 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
                 }
             };
             let format = format.format;
-            explain::run(&policy.policy, &explain::Args { fetch: fetch(request)?, scheme, host, path, format })
+            let engines = engines::selected(request.browser);
+            explain::run(&policy.policy, &explain::Args { fetch: fetch(request)?, engines, scheme, host, path, format })
         }
         Command::Probe { url, request, timeout, strict, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {
                 return Err(Failure::Usage(format!("--timeout {timeout}: give 0 < seconds <= 300")));
             }
             let timeout = Duration::from_secs_f64(timeout);
-            probe::run(&probe::Args { url, fetch: fetch(request)?, timeout, strict, format: format.format })
+            let engines = engines::selected(request.browser);
+            probe::run(&probe::Args { url, fetch: fetch(request)?, engines, timeout, strict, format: format.format })
         }
         Command::Emit { edge, policy, env, wasm, upstream, namespace, selector } => {
             emit::run(&policy.policy, &emit::Args { edge, env, wasm, upstream, namespace, selector })

@@ -136,6 +136,7 @@ pub fn check(path: &str) -> Result<Checked, Failure> {
     let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
     if policy.is_some() {
         problems.extend(crate::edge_methods::warnings(&file));
+        problems.extend(crate::engines::warnings(&file));
     }
     // File order, as an editor shows them (the core reports object members in key order).
     problems.sort_by_key(|p| (p.line, p.column));

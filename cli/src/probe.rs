@@ -1,7 +1,8 @@
 //! `corsguard probe`: acts as the browser does against a live server — the preflight when one is
 //! needed, then the request — and runs the browser's CORS check on the real responses.
 
-use crate::browser::{self, Fetch, Response};
+use crate::browser::{self, Engine, Fetch, Response};
+use crate::engines::{self, Cached, Console};
 use crate::{Failure, Format, Outcome};
 use serde::Serialize;
 use std::time::Duration;
@@ -10,6 +11,8 @@ use ureq::http;
 pub struct Args {
     pub url: String,
     pub fetch: Fetch,
+    /// The engines the report speaks for.
+    pub engines: Vec<Engine>,
     pub timeout: Duration,
     pub strict: bool,
     pub format: Format,
@@ -23,9 +26,14 @@ struct Report {
     origin: String,
     preflight_reasons: Vec<String>,
     steps: Vec<Step>,
-    /// The browser's console message when it blocks, and what to change on the server.
+    /// The browser's console message when it blocks (the first engine's that was observed), each
+    /// engine's, and what to change on the server.
     console: Option<String>,
+    consoles: Vec<Console>,
     fix: Option<String>,
+    /// How long each engine keeps the preflight's answer, when some keeps it less than it asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached: Option<Vec<Cached>>,
     warnings: Vec<String>,
     /// The request as the page's script makes it (people only).
     #[serde(skip)]
@@ -155,7 +163,15 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     }
 
     let failed = exchanges.iter().find_map(|e| e.verdict.as_ref().err().map(|f| (e.preflight, f)));
-    let console = failed.map(|(preflight, f)| f.console(&args.url, &fetch.origin, preflight));
+    let consoles = failed
+        .map(|(preflight, f)| engines::consoles(&args.engines, f, &args.url, fetch, preflight))
+        .unwrap_or_default();
+    let console = consoles.first().map(|c| c.message.clone());
+    let cached = exchanges
+        .iter()
+        .filter(|e| e.preflight && e.verdict.is_ok())
+        .find_map(|e| e.response.get("access-control-max-age")?.trim().parse().ok())
+        .and_then(|seconds| engines::cache_lifetimes(&args.engines, seconds));
     let fix = failed.map(|(preflight, f)| f.fix(fetch, preflight));
     let mut warnings = Vec::new();
     if url_origin(&uri).is_some_and(|o| o == fetch.origin) {
@@ -170,6 +186,9 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
              so a server that answers differently with cookies may differ"
                 .to_string(),
         ));
+    }
+    for Exchange { response, .. } in exchanges.iter().filter(|e| e.preflight && e.verdict.is_ok()) {
+        warnings.extend(browser::preflight_warnings(fetch, response).into_iter().map(Warning::risk));
     }
     for Exchange { response, .. } in exchanges.iter().filter(|e| !e.preflight && e.verdict.is_ok()) {
         warnings.extend(browser::warnings(fetch, response).into_iter().map(Warning::risk));
@@ -204,7 +223,9 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
             })
             .collect(),
         console,
+        consoles,
         fix,
+        cached,
         warnings,
         asked: format!("fetch {} {} from {}{credentials}", fetch.method, args.url, fetch.origin),
     };
@@ -254,8 +275,9 @@ impl Report {
             Some(_) => "Verdict    BLOCKED: the page's script cannot read the response\n",
             None => "Verdict    ALLOWED: the page's script can read the response\n",
         });
-        if let Some(console) = &self.console {
-            out.push_str(&format!("Console    {console}\n"));
+        out.push_str(&engines::human(&self.consoles));
+        if let Some(cached) = &self.cached {
+            out.push_str(&engines::human_cache(cached));
         }
         if let Some(fix) = &self.fix {
             out.push_str(&format!("Fix        {fix}\n"));

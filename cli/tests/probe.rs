@@ -291,11 +291,11 @@ fn a_method_or_header_the_preflight_does_not_allow() {
             .unwrap()
             .ends_with("Method PATCH is not allowed by Access-Control-Allow-Methods in preflight response.")
     );
-    let (_, json) = probe(&server.url, &["-H", "X-Api-Key: k", "-H", "Authorization: Bearer t"]);
-    assert_eq!(json["steps"][0]["failure"], "authorization-not-listed", "{json}");
-    // Chromium 156 lets it through; the Fetch standard, Firefox and Safari do not.
-    assert!(json["console"].as_str().unwrap().starts_with("Firefox and Safari block this fetch"));
-    assert!(json["fix"].as_str().unwrap().contains("(* never covers it)"));
+    let (output, json) = probe(&server.url, &["-H", "X-Api-Key: k", "-H", "Authorization: Bearer t"]);
+    // The Fetch standard says * never covers Authorization; Chromium, Firefox and WebKit were all
+    // observed letting it through (the browser suite): allowed, with a warning.
+    assert_eq!((output.status.code(), json["verdict"].as_str()), (Some(0), Some("allowed")), "{json}");
+    assert!(json["warnings"][0].as_str().unwrap().contains("list Authorization by name"), "{json}");
     let server = serve(|request| {
         let headers =
             vec![("Access-Control-Allow-Origin", origin(request)), ("Access-Control-Allow-Headers", "x-a".into())];

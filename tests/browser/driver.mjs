@@ -1,65 +1,149 @@
-// Drives Debian's Chromium through playwright-core: for each scenario, a page at `pageOrigin`
-// makes one fetch() and reports what its script could read, the CORS console messages Chromium
-// printed, and (for repeated requests) each attempt. Input: a JSON file (argv[2]); output: JSON on
-// stdout. All names in `hostMap` resolve to 127.0.0.1, so no traffic leaves the machine.
-import { chromium } from "playwright-core";
+// Drives one real browser engine through its own automation protocol: Debian's Chromium through
+// playwright-core (CDP), Debian's Firefox ESR through puppeteer-core (WebDriver BiDi), and
+// WebKitGTK's MiniBrowser through WebKitWebDriver and selenium-webdriver (WebDriver; run it under
+// xvfb-run, MiniBrowser has no headless mode). For each scenario, a page at `page` makes one
+// fetch() (or `repeat` of them, `pauseMs` apart) and reports what its script could read and the CORS console
+// messages the engine printed (Chromium and Firefox; WebKitWebDriver has no way to read them).
+// Input: a JSON file (argv[2]) with `engine`, `binary`, `hostMap` (names that resolve to
+// 127.0.0.1) and `scenarios`; output: JSON on stdout, `{ version, results }`.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "corsguard-chromium-"));
-const hostRules = config.hostMap.map((name) => `MAP ${name} 127.0.0.1`).join(",");
 
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium,
-  headless: true,
-  timeout: 30_000,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    `--host-resolver-rules=${hostRules}`,
-  ],
-});
-
-/** Runs one scenario in a fresh page; the messages are Chromium's own (the DevTools Log domain). */
-async function run(scenario) {
-  const page = await browser.newPage();
-  const cdp = await browser.newCDPSession(page);
-  const messages = [];
-  cdp.on("Log.entryAdded", ({ entry }) => messages.push(entry.text));
-  await cdp.send("Log.enable");
+/** What runs in the page: the scenario's fetch, and what the script could read of its answer. */
+async function attempt({ url, init, readHeader }) {
   try {
-    await page.goto(scenario.page, { timeout: 15_000 });
-    if (scenario.setCookie) {
-      // The API sets a cookie first (same-site, so SameSite=Lax cookies travel on cross-origin fetches).
-      await page.evaluate((url) => fetch(url, { credentials: "include", mode: "no-cors" }), scenario.setCookie);
-    }
-    const attempts = [];
-    for (let i = 0; i < (scenario.repeat ?? 1); i++) {
-      attempts.push(await page.evaluate(async ({ url, init, readHeader }) => {
-        try {
-          const response = await fetch(url, init);
-          return { ok: true, status: response.status, body: await response.text(),
-                   header: readHeader ? response.headers.get(readHeader) : null };
-        } catch (error) {
-          return { ok: false, error: String(error) };
-        }
-      }, scenario));
-    }
-    // Console messages arrive asynchronously; give a refused fetch's message a moment to land.
-    if (attempts.some((a) => !a.ok)) await page.waitForTimeout(300);
-    return { name: scenario.name, attempts, console: messages.filter((m) => m.includes("CORS")) };
-  } finally {
-    await page.close();
+    const response = await fetch(url, init);
+    return { ok: true, status: response.status, body: await response.text(),
+             header: readHeader ? response.headers.get(readHeader) : null };
+  } catch (error) {
+    return { ok: false, error: String(error) };
   }
 }
 
+/** Each engine as `{ version, open(url) -> { run(fn, arg), visit(url), messages, close() }, close() }`. */
+const engines = {
+  async chromium() {
+    const { chromium } = await import("playwright-core");
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), "corsguard-chromium-"));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: config.binary,
+      headless: true,
+      timeout: 30_000,
+      args: [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        `--host-resolver-rules=${config.hostMap.map((name) => `MAP ${name} 127.0.0.1`).join(",")}`,
+      ],
+    });
+    const first = browser.pages()[0] ?? await browser.newPage();
+    const { product } = await (await browser.newCDPSession(first)).send("Browser.getVersion");
+    return {
+      version: product.replace(/^\w*Chrome\//, "Chromium "),
+      async open(url) {
+        const page = await browser.newPage();
+        const cdp = await browser.newCDPSession(page);
+        const messages = [];
+        cdp.on("Log.entryAdded", ({ entry }) => messages.push(entry.text)); // Chromium's own messages
+        await cdp.send("Log.enable");
+        const visit = (to) => page.goto(to, { timeout: 15_000 });
+        await visit(url);
+        return { run: (fn, arg) => page.evaluate(fn, arg), visit, messages, close: () => page.close() };
+      },
+      async close() {
+        await browser.close();
+        fs.rmSync(profile, { recursive: true, force: true });
+      },
+    };
+  },
+
+  async firefox() {
+    const { default: puppeteer } = await import("puppeteer-core");
+    const browser = await puppeteer.launch({
+      browser: "firefox", executablePath: config.binary, headless: true, timeout: 30_000,
+      // Firefox has no host-resolver rules: every name resolves to loopback.
+      extraPrefsFirefox: { "network.dns.forceResolve": "127.0.0.1" },
+    });
+    return {
+      version: (await browser.version()).replace(/^firefox\//i, "Firefox "),
+      async open(url) {
+        const page = await browser.newPage();
+        const messages = [];
+        // Firefox reports a CORS refusal as an error of the page (BiDi's log.entryAdded).
+        page.on("pageerror", (error) => messages.push(error.message));
+        page.on("console", (message) => messages.push(message.text()));
+        const visit = (to) => page.goto(to, { timeout: 15_000 });
+        await visit(url);
+        return { run: (fn, arg) => page.evaluate(fn, arg), visit, messages, close: () => page.close() };
+      },
+      close: () => browser.close(),
+    };
+  },
+
+  async webkit() {
+    const { Builder } = await import("selenium-webdriver");
+    const port = await new Promise((resolve) => {
+      const server = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = server.address();
+        server.close(() => resolve(free));
+      });
+    });
+    const webdriver = spawn("WebKitWebDriver", [`--port=${port}`, "--host=127.0.0.1"], { stdio: "ignore" });
+    for (let tries = 0; ; tries++) {
+      const up = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.ok, () => false);
+      if (up) break;
+      if (tries > 100) throw new Error("WebKitWebDriver did not start");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const driver = await new Builder().usingServer(`http://127.0.0.1:${port}`).withCapabilities({
+      browserName: "MiniBrowser",
+      "webkitgtk:browserOptions": { binary: config.binary, args: ["--automation"] },
+    }).build();
+    await driver.manage().setTimeouts({ script: 30_000, pageLoad: 15_000 });
+    const capabilities = await driver.getCapabilities();
+    const call = (fn, arg) => driver.executeAsyncScript(
+      `const done = arguments[arguments.length - 1]; (${fn})(arguments[0]).then(done, (e) => done(String(e)));`, arg);
+    return {
+      version: `WebKitGTK ${capabilities.get("browserVersion") ?? ""}`.trim(),
+      async open(url) {
+        await driver.get(url);
+        return { run: call, visit: (to) => driver.get(to), messages: [], close: async () => {} };
+      },
+      async close() {
+        await driver.quit();
+        webdriver.kill();
+      },
+    };
+  },
+};
+
+const engine = await engines[config.engine]();
 const results = [];
 try {
-  for (const scenario of config.scenarios) results.push(await run(scenario));
+  for (const scenario of config.scenarios) {
+    // A cookie the API sets first, as the site it is (WebKit keeps no cookie that a cross-origin
+    // subresource sets); it is same-site, so its SameSite=Lax cookie travels on the fetch.
+    const page = await engine.open(scenario.setCookie ?? scenario.page);
+    try {
+      if (scenario.setCookie) await page.visit(scenario.page);
+      const attempts = [];
+      for (let i = 0; i < (scenario.repeat ?? 1); i++) {
+        if (i > 0 && scenario.pauseMs) await new Promise((resolve) => setTimeout(resolve, scenario.pauseMs));
+        attempts.push(await page.run(attempt, scenario));
+      }
+      // Console messages arrive asynchronously; give a refused fetch's message a moment to land.
+      if (attempts.some((a) => !a.ok)) await new Promise((resolve) => setTimeout(resolve, 300));
+      const cors = page.messages.filter((m) => m.includes("CORS") || m.includes("Cross-Origin"));
+      results.push({ name: scenario.name, attempts, console: cors });
+    } finally {
+      await page.close();
+    }
+  }
 } finally {
-  await browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await engine.close();
 }
-process.stdout.write(JSON.stringify(results));
+process.stdout.write(JSON.stringify({ version: engine.version, results }));
