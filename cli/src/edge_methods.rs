@@ -4,7 +4,7 @@
 //! error. Observed in the pinned runtimes; `tests/e2e/test_methods.py` checks every entry against
 //! them, through `corsguard check`.
 
-use crate::policy_file::{Located, PolicyFile};
+use crate::policy_file::{Located, PolicyFile, at_every_level};
 use corsguard::Severity;
 use serde_json::Value;
 
@@ -129,10 +129,7 @@ impl EdgeServer {
 /// A warning for each listed method (top level and routes) that an edge's server refuses.
 pub fn warnings(file: &PolicyFile) -> Vec<Located> {
     let Ok(value) = serde_json::from_str::<Value>(&file.text) else { return Vec::new() };
-    let mut lists = vec![("methods".to_string(), value.get("methods"))];
-    for (index, route) in value.get("routes").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        lists.push((format!("routes[{index}].methods"), route.get("methods")));
-    }
+    let lists = at_every_level(&value, "methods");
     let mut warnings = Vec::new();
     for (path, list) in lists {
         for (index, method) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {

@@ -3,7 +3,7 @@
 //! warning for a policy whose answers the engines treat differently.
 
 use crate::browser::{Engine, Failure, Fetch};
-use crate::policy_file::{Located, PolicyFile};
+use crate::policy_file::{Located, PolicyFile, at_every_level};
 use clap::ValueEnum;
 use corsguard::Severity;
 use serde::Serialize;
@@ -92,10 +92,7 @@ pub const CODE: &str = "engines-differ";
 /// engine send the preflight again sooner than the policy asks.
 pub fn warnings(file: &PolicyFile) -> Vec<Located> {
     let Ok(value) = serde_json::from_str::<Value>(&file.text) else { return Vec::new() };
-    let mut fields = vec![("max_age".to_string(), value.get("max_age"))];
-    for (index, route) in value.get("routes").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        fields.push((format!("routes[{index}].max_age"), route.get("max_age")));
-    }
+    let fields = at_every_level(&value, "max_age");
     let mut warnings = Vec::new();
     for (path, seconds) in fields {
         let Some(seconds) = seconds.and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()) else { continue };

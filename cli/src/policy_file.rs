@@ -3,6 +3,7 @@
 use crate::Failure;
 use corsguard::{Code, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -141,6 +142,16 @@ pub fn check(path: &str) -> Result<Checked, Failure> {
     // File order, as an editor shows them (the core reports object members in key order).
     problems.sort_by_key(|p| (p.line, p.column));
     Ok(Checked { file, policy, problems })
+}
+
+/// `field` at the top level and in each route of the policy's JSON, with its path (`max_age`,
+/// `routes[1].max_age`): where the command's own warnings look.
+pub fn at_every_level<'v>(value: &'v Value, field: &str) -> Vec<(String, Option<&'v Value>)> {
+    let mut found = vec![(field.to_string(), value.get(field))];
+    for (index, route) in value.get("routes").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        found.push((format!("routes[{index}].{field}"), route.get(field)));
+    }
+    found
 }
 
 /// Reads a policy that must be valid (explain, emit): its problems are printed on standard error,
