@@ -3,7 +3,7 @@
 // vectors' upstream; then what the helper promises beyond the vectors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -291,4 +291,12 @@ test('the default entry (edge runtimes) works after init with a WebAssembly.Modu
     assert.equal(run.status, 0, `${init}: ${run.stderr}`);
     assert.equal(run.stdout.trim(), '204 PUT', init);
   }
+});
+
+test('the Denial type of corsguard.d.ts names exactly the denials the vectors expect', () => {
+  const types = readFileSync(join(ROOT, 'npm', 'js', 'corsguard.d.ts'), 'utf8');
+  const union = types.match(/export type Denial =([^;]*);/)[1];
+  const typed = [...union.matchAll(/['`]([a-z-]+)(?::[^'`]*)?['`]/g)].map((m) => m[1]).sort();
+  const expected = decisionFiles().flatMap(({ cases }) => cases.map((c) => c.expect.denial)).filter(Boolean);
+  assert.deepEqual([...new Set(expected.map((d) => d.split(':')[0]))].sort(), typed);
 });
