@@ -27,7 +27,7 @@ import http.client, json, os, pathlib, re, statistics, subprocess, sys, tempfile
 root = pathlib.Path.cwd()
 sys.path.insert(0, str(root / "tests" / "e2e"))
 import envoy_edge as ee
-from harness import free_port
+from harness import free_ports
 
 ARGS = sys.argv[1:]
 INSTRUCTIONS = ARGS[:1] == ["--instructions"]
@@ -59,7 +59,7 @@ native_policy = {
 native_filter = {"name": "envoy.filters.http.cors",
                  "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
 
-ports = {name: free_port() for name in ["backend", "none", "native", "empty", "corsguard"]}
+ports = dict(zip(["backend", "none", "native", "empty", "corsguard"], free_ports(5)))
 backend_route = {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "upstream"}},
                  "response_headers_to_add": [
                      {"header": {"key": "access-control-allow-origin", "value": "https://upstream.invalid"}},
@@ -243,7 +243,8 @@ print(f"\ncorsguard.wasm after wasm-opt -Oz: {size:,} bytes ({size / 1024:.0f} K
 
 def rss_after_start(workers: int, with_filter: bool) -> int:
     edge = [ee.wasm_filter(policy, ee.WASM)] if with_filter else []
-    ls = [ee.listener("backend", free_port(), [], route=backend_route), ee.listener("edge", free_port(), edge)]
+    backend_port, edge_port = free_ports(2)
+    ls = [ee.listener("backend", backend_port, [], route=backend_route), ee.listener("edge", edge_port, edge)]
     with ee.Envoy(ls, 1, concurrency=workers, wasm_log_level="info") as e:
         time.sleep(1.0)
         return e.rss_kib()

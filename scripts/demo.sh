@@ -29,10 +29,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-edge_port=$(free_port)
-admin_port=$(free_port)
-upstream_port=$(free_port)
+# Three distinct free ports, all held while they are chosen.
+read -r edge_port admin_port upstream_port < <("$py" -c '
+import socket
+held = [socket.socket() for _ in range(3)]
+for s in held: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in held))')
 
 # The demo upstream: a tiny JSON API that also sets a CORS header of its own, which corsguard replaces.
 "$py" - "$upstream_port" >"$work/upstream.log" 2>&1 <<'PY' &

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import ROOT, free_port
+from harness import ROOT
 
 BUILD_TIMEOUT = 900  # a cold cargo build on 2 shared cores
 START_TIMEOUT = 60  # V8 compiles the module once per worker
@@ -111,9 +111,9 @@ def cluster(name: str, port: int) -> dict:
     }
 
 
-def config(listeners: list[dict], upstream_port: int, admin_port: int, clusters: list[dict] | None = None) -> dict:
+def config(listeners: list[dict], upstream_port: int, clusters: list[dict] | None = None) -> dict:
     return {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
             "listeners": listeners,
             "clusters": [cluster("upstream", upstream_port)] + (clusters or []),
@@ -137,11 +137,11 @@ class Envoy:
         if path is None:
             raise RuntimeError("Envoy is not installed: run scripts/setup.sh python")
         self.binary = path
-        self.admin_port = free_port()
         self.dir = tempfile.TemporaryDirectory(prefix="corsguard-envoy-")
         self.config_path = pathlib.Path(self.dir.name) / "envoy.json"
         self.log_path = pathlib.Path(self.dir.name) / "envoy.log"
-        self.config_path.write_text(json.dumps(config(listeners, upstream_port, self.admin_port, clusters)))
+        self.config_path.write_text(json.dumps(config(listeners, upstream_port, clusters)))
+        self.admin_path = pathlib.Path(self.dir.name) / "admin.address"
         self.concurrency = concurrency
         self.extra_args = extra_args or []
         self.expect_start = expect_start
@@ -156,6 +156,7 @@ class Envoy:
             "--use-dynamic-base-id",
             "--concurrency", str(self.concurrency),
             "--log-path", str(self.log_path),
+            "--admin-address-path", str(self.admin_path),
             "--file-flush-interval-msec", "100",
             "--component-log-level", f"wasm:{self.wasm_log_level}",
             *self.extra_args,
@@ -195,7 +196,8 @@ class Envoy:
         return code
 
     def admin(self, path: str, timeout: float = 5) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=timeout) as response:
+        address = self.admin_path.read_text().strip()  # Envoy writes it once its admin port is bound
+        with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as response:
             return response.read().decode()
 
     def counters(self, prefix: str = "wasmcustom.corsguard.") -> dict[str, int]:

@@ -70,21 +70,30 @@ def require(absent: list[str], setup: str) -> None:
     pytest.skip(message)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports (all held at once while they are chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
+    """`count` distinct free ports, none handed out before in this run: the kernel may offer a
+    port again once its probe socket is closed, and a server started later would then clash."""
+    held: list[socket.socket] = []
+    chosen: list[int] = []
     try:
-        for s in sockets:
+        while len(chosen) < count:
+            s = socket.socket()
+            held.append(s)  # held until all are chosen, so the kernel offers another each time
             s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+            port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                chosen.append(port)
+        return chosen
     finally:
-        for s in sockets:
+        for s in held:
             s.close()
 
 

@@ -59,7 +59,7 @@ def start(wasm, upstream, policies: dict[str, dict], hcm_extra: dict | None = No
           normalized: tuple[str, ...] = ()) -> tuple[envoy_edge.Envoy, dict]:
     """One listener per policy, each with `hcm_extra`; those named in `normalized` also with the
     settings envoy/envoy.yaml ships (normalization, custom methods)."""
-    ports = {name: harness.free_port() for name in policies}
+    ports = dict(zip(policies, harness.free_ports(len(policies))))
     listeners = [envoy_edge.listener(name, ports[name], [envoy_edge.wasm_filter(policy, wasm)])
                  for name, policy in policies.items()]
     for listener in listeners:
@@ -438,7 +438,7 @@ def test_invalid_policy_is_refused_with_every_error_logged(refusals, case):
 def test_every_valid_policy_of_the_vectors_loads_with_its_warnings_logged(wasm, upstream):
     """One Envoy, one listener per validation case without errors: each serves, each warning is logged."""
     cases = [c for c in harness.validation_cases() if not c["errors"]]
-    ports = {c["name"]: harness.free_port() for c in cases}
+    ports = dict(zip((c["name"] for c in cases), harness.free_ports(len(cases))))
     listeners = [envoy_edge.listener(f"valid{i}", ports[c["name"]], [envoy_edge.wasm_filter(harness.policy_text(c), wasm)])
                  for i, c in enumerate(cases)]
     with envoy_edge.Envoy(listeners, upstream.port) as envoy:
