@@ -62,14 +62,24 @@ function build(policy, name, upstreamUrl = `http://127.0.0.1:${upstream.port}`) 
   return built;
 }
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+const handedOut = new Set();
+
+/** A free port never handed out before in this run (the kernel may offer a closed one again). */
+async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const server = net.createServer().once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        server.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
 
 /** `host` serving `wasm` on a free port; resolves once it accepts connections. `{ port, stop() }`. */
 async function serve(host, wasm) {
