@@ -179,6 +179,12 @@ impl File<'_, '_> {
             }
             match key {
                 "$schema" if !route => drop(string(value, path, problems)),
+                "environments" if !route => problems.error(
+                    path,
+                    Code::UnresolvedEnvironments,
+                    "holds environments, and an edge enforces one of them: give it that environment's policy \
+                     (corsguard emit EDGE FILE --env NAME prints it)",
+                ),
                 _ if !fields.contains(&key) => unknown(key, path, route, problems),
                 "origins" => {
                     level.origins = strings(value, path, problems).map(|l| OriginMatcher::compile(&l, path, problems));
@@ -238,6 +244,7 @@ fn unknown(key: &str, path: &str, route: bool, problems: &mut Problems) {
             problems.error(path, Code::MisplacedField, "only a route has this field (put it in an entry of routes)")
         }
         "routes" => problems.error(path, Code::MisplacedField, "routes cannot be nested"),
+        "environments" => problems.error(path, Code::MisplacedField, "only the top level has environments"),
         _ if route => {
             problems.error(path, Code::UnknownField, format!("unknown field; a route has {}", ROUTE_FIELDS.join(", ")))
         }

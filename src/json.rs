@@ -25,6 +25,8 @@ pub(crate) struct Member {
     pub key: String,
     /// Where the key's opening quote is, in bytes from the start of the text.
     pub offset: usize,
+    /// Just past the value's last byte.
+    pub end: usize,
     pub value: Value,
 }
 
@@ -143,7 +145,7 @@ impl Reader<'_> {
             }
             self.at += 1;
             let value = self.value(depth + 1)?;
-            members.push(Member { key, offset, value });
+            members.push(Member { key, offset, end: self.at, value });
             self.space();
             match self.peek() {
                 Some(b',') => self.at += 1,

@@ -88,7 +88,8 @@ codes! {
     Redundant = "redundant",
     /// `*` in a list, with `credentials: true`.
     WildcardWithCredentials = "wildcard-with-credentials",
-    /// A method or header name that is not an HTTP token.
+    /// A method or header name that is not an HTTP token, or an environment name that is not
+    /// letters, digits, `-` and `_`.
     InvalidName = "invalid-name",
     /// A method browsers never send (`CONNECT`, `TRACE`, `TRACK`).
     ForbiddenMethod = "forbidden-method",
@@ -115,6 +116,11 @@ codes! {
     NonCanonicalPath = "non-canonical-path",
     /// A route that an earlier route always matches first.
     ShadowedRoute = "shadowed-route",
+    /// A policy that still holds `environments`, given to an edge, which enforces one resolved
+    /// environment.
+    UnresolvedEnvironments = "unresolved-environments",
+    /// An environment asked for that the policy does not name.
+    UnknownEnvironment = "unknown-environment",
 }
 
 /// One problem in a policy file.

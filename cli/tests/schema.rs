@@ -22,11 +22,23 @@ fn the_field_table_is_the_core_reader_field_list() {
     assert_eq!(schema::names(false), POLICY_FIELDS);
     assert_eq!(schema::names(true), ROUTE_FIELDS);
     let schema = schema::schema();
-    let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().filter(|k| *k != "$schema").collect();
+    let top: Vec<&String> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !["$schema", "environments"].contains(&k.as_str()))
+        .collect();
     let route: Vec<&String> = schema["definitions"]["route"]["properties"].as_object().unwrap().keys().collect();
     // In the README's order, which editors show.
     assert_eq!(top, POLICY_FIELDS);
     assert_eq!(route, ROUTE_FIELDS);
+    // An environment gives exactly the top level's fields.
+    let environment: Vec<&String> = schema["properties"]["environments"]["additionalProperties"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(environment, POLICY_FIELDS);
 }
 
 #[test]
