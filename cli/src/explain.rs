@@ -1,6 +1,7 @@
 //! `corsguard explain`: what the edge answers to one browser request, which rule decided, and
 //! what the browser then does with the answer.
 
+use crate::PolicyArg;
 use crate::browser::{self, Engine, Fetch, Response};
 use crate::engines::{self, Cached, Console};
 use crate::policy_file::{self, PolicyFile};
@@ -100,8 +101,8 @@ struct Browser {
     cached: Option<Vec<Cached>>,
 }
 
-pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
-    let (file, policy) = policy_file::load(policy_path)?;
+pub fn run(policy: &PolicyArg, args: &Args) -> Result<Outcome, Failure> {
+    let (file, policy) = policy_file::load(&policy.policy, policy.env.as_deref())?;
     let value: Value = serde_json::from_str(&file.text).map_err(|e| Failure::Cannot(e.to_string()))?;
     let fetch = &args.fetch;
     let host = args.host.as_deref().unwrap_or_default();

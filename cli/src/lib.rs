@@ -38,11 +38,15 @@ pub enum Format {
     Json,
 }
 
-/// The policy file a command reads: shared by check, explain and emit.
+/// The policy file a command reads, and its environment: shared by check, explain, emit and verify.
 #[derive(clap::Args)]
-struct PolicyArg {
+pub struct PolicyArg {
     /// The policy file (- for standard input).
-    policy: String,
+    pub policy: String,
+    /// The environment of the policy file to use (its "environments" entry); check, without it,
+    /// checks every environment.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
 }
 
 /// How a command prints its report: shared by check, explain and probe.
@@ -123,17 +127,14 @@ enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
-    /// Print the deployable configuration of an edge with the policy embedded.
+    /// Print the deployable configuration of an edge with the policy embedded (with --env, the
+    /// environment's policy, resolved: wrangler's [env.NAME]; the plugin or package corsguard-NAME).
     #[command(after_help = EXIT_CODES)]
     Emit {
         #[arg(value_enum)]
         edge: emit::Edge,
         #[command(flatten)]
         policy: PolicyArg,
-        /// The environment: wrangler's [env.NAME]; for envoy and istio, the plugin is corsguard-NAME;
-        /// for fastly, the package.
-        #[arg(long, value_name = "NAME")]
-        env: Option<String>,
         /// Where the module is: a path for envoy, a file://, https:// or oci:// URL for istio.
         #[arg(long)]
         wasm: Option<String>,
@@ -142,7 +143,7 @@ enum Command {
         #[arg(long)]
         upstream: Option<String>,
         /// istio: the WasmPlugin's namespace.
-        #[arg(long, default_value = "istio-system")]
+        #[arg(long, default_value = emit::DEFAULT_NAMESPACE)]
         namespace: String,
         /// istio: a pod label KEY=VALUE the plugin applies to (repeatable; default istio=ingressgateway).
         #[arg(long)]
@@ -218,8 +219,8 @@ fn fetch(request: RequestArgs) -> Result<browser::Fetch, Failure> {
     })
 }
 
-fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
-    let checked = policy_file::check(path)?;
+fn check(policy: &PolicyArg, strict: bool, format: Format) -> Result<Outcome, Failure> {
+    let checked = policy_file::check(&policy.policy, policy.env.as_deref())?;
     let errors = checked.problems.iter().filter(|p| p.severity == corsguard::Severity::Error).count();
     let warnings = checked.problems.len() - errors;
     let valid = !checked.has_errors();
@@ -232,9 +233,18 @@ fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
                 valid: bool,
                 errors: usize,
                 warnings: usize,
+                #[serde(skip_serializing_if = "<[String]>::is_empty")]
+                environments: &'c [String],
                 problems: &'c [policy_file::Located],
             }
-            let report = Report { file: &checked.file.name, valid, errors, warnings, problems: &checked.problems };
+            let report = Report {
+                file: &checked.file.name,
+                valid,
+                errors,
+                warnings,
+                environments: &checked.environments,
+                problems: &checked.problems,
+            };
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         }
         Format::Human => {
@@ -242,8 +252,13 @@ fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
                 println!("{}", problem.human(&checked.file.name));
             }
             let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+            let checked_in = match checked.environments.as_slice() {
+                [] => String::new(),
+                [one] => format!(" in environment {one}"),
+                all => format!(" in every environment: {}", all.join(", ")),
+            };
             if valid {
-                println!("{}: valid ({})", checked.file.name, plural(warnings, "warning"));
+                println!("{}: valid{checked_in} ({})", checked.file.name, plural(warnings, "warning"));
             } else {
                 println!(
                     "{}: invalid, every edge refuses it ({}, {})",
@@ -259,7 +274,7 @@ fn check(path: &str, strict: bool, format: Format) -> Result<Outcome, Failure> {
 
 fn run(cli: Cli) -> Result<Outcome, Failure> {
     match cli.command {
-        Command::Check { policy, strict, format } => check(&policy.policy, strict, format.format),
+        Command::Check { policy, strict, format } => check(&policy, strict, format.format),
         Command::Explain { policy, request, path, host, url, format } => {
             let (scheme, host, path) = match url {
                 None => ("https".to_string(), host, path),
@@ -275,7 +290,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             };
             let format = format.format;
             let engines = engines::selected(request.browser);
-            explain::run(&policy.policy, &explain::Args { fetch: fetch(request)?, engines, scheme, host, path, format })
+            explain::run(&policy, &explain::Args { fetch: fetch(request)?, engines, scheme, host, path, format })
         }
         Command::Probe { url, request, timeout, strict, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {
@@ -285,8 +300,8 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let engines = engines::selected(request.browser);
             probe::run(&probe::Args { url, fetch: fetch(request)?, engines, timeout, strict, format: format.format })
         }
-        Command::Emit { edge, policy, env, wasm, upstream, namespace, selector } => {
-            emit::run(&policy.policy, &emit::Args { edge, env, wasm, upstream, namespace, selector })
+        Command::Emit { edge, policy, wasm, upstream, namespace, selector } => {
+            emit::run(&policy.policy, &emit::Args { edge, env: policy.env, wasm, upstream, namespace, selector })
         }
         Command::Schema => {
             print!("{}", schema::text());

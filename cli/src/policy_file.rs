@@ -1,13 +1,14 @@
 //! Reading a policy file: the text, where each JSON path sits in it, and the core's verdict.
 
 use crate::Failure;
-use corsguard::{Code, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
+use corsguard::{Code, Environment, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
 
 /// A policy file as read from disk (or standard input, for `-`).
+#[derive(Clone)]
 pub struct PolicyFile {
     /// The name to show: the path as given, or `<stdin>`.
     pub name: String,
@@ -29,6 +30,9 @@ pub struct Located {
     pub column: Option<usize>,
     pub message: String,
     pub fix: Option<String>,
+    /// The environments it was found in, when the file has environments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
 }
 
 impl Located {
@@ -41,7 +45,14 @@ impl Located {
         }
         out.push_str(&format!(": {}[{}]: ", self.severity.as_str(), self.code));
         if !self.path.is_empty() {
-            out.push_str(&format!("{}: ", printable(&self.path)));
+            out.push_str(&printable(&self.path));
+        }
+        // A path into an environment names it already.
+        if !self.environments.is_empty() && !self.path.starts_with("environments.") {
+            out.push_str(&format!(" (in {})", self.environments.join(", ")));
+        }
+        if !self.path.is_empty() || !self.environments.is_empty() {
+            out.push_str(": ");
         }
         out.push_str(&printable(&self.message));
         if let Some(fix) = &self.fix {
@@ -63,9 +74,14 @@ fn printable(text: &str) -> String {
 
 /// The core's verdict on a file: the compiled policy and its warnings, or every problem.
 pub struct Checked {
+    /// The file, or the environment's policy in it when one was resolved.
     pub file: PolicyFile,
+    /// The policy, when the file (or the environment asked for) is valid; none for a file whose
+    /// environments were all checked.
     pub policy: Option<Policy>,
     pub problems: Vec<Located>,
+    /// The environments checked, in file order; empty for a file without environments.
+    pub environments: Vec<String>,
 }
 
 impl Checked {
@@ -115,15 +131,78 @@ fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) 
         column: at.map(|(_, c)| c),
         message,
         fix,
+        environments: Vec::new(),
     }
 }
 
-/// Reads and checks a policy file with the core, locating every problem.
-pub fn check(path: &str) -> Result<Checked, Failure> {
-    let (mut file, unreadable) = read(path)?;
+/// Reads and checks a policy file with the core, locating every problem. A file with
+/// environments is checked once per environment (only `environment`, when given), each problem
+/// named with the environments it was found in.
+pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> {
+    let (file, unreadable) = read(path)?;
     if let Some(problem) = unreadable {
-        return Ok(Checked { file, policy: None, problems: vec![problem] });
+        return Ok(Checked { file, policy: None, problems: vec![problem], environments: Vec::new() });
     }
+    let names = match corsguard::environments(&file.text) {
+        Ok(names) => names,
+        Err(problems) => {
+            let file = PolicyFile { positions: positions(&file.text, &file.text), ..file };
+            let problems = sorted(problems.iter().map(|p| locate(&file, p)).collect());
+            return Ok(Checked { file, policy: None, problems, environments: Vec::new() });
+        }
+    };
+    let names = match environment {
+        Some(name) => vec![name.to_string()],
+        None if names.is_empty() => return Ok(check_policy(file)),
+        None => names,
+    };
+    let file = PolicyFile { positions: positions(&file.text, &file.text), ..file };
+    let mut problems: Vec<Located> = Vec::new();
+    let mut last = None;
+    for name in &names {
+        let checked = match Environment::resolve(&file.text, name) {
+            Ok(environment) => {
+                let view = PolicyFile {
+                    name: file.name.clone(),
+                    positions: HashMap::new(),
+                    text: environment.text().to_string(),
+                };
+                let mut checked = check_policy(view);
+                checked.file.positions = positions(environment.text(), &file.text);
+                for problem in &mut checked.problems {
+                    problem.path = environment.file_path(&problem.path);
+                }
+                checked
+            }
+            Err(found) => {
+                let problems = found.iter().map(|p| locate(&file, p)).collect();
+                Checked { file: file.clone(), policy: None, problems, environments: Vec::new() }
+            }
+        };
+        for mut problem in checked.problems.iter().cloned() {
+            let same = |p: &&mut Located| {
+                (p.severity, p.code, &p.path, &p.message)
+                    == (problem.severity, problem.code, &problem.path, &problem.message)
+            };
+            match problems.iter_mut().find(|p| same(p)) {
+                Some(seen) => seen.environments.push(name.clone()),
+                None => {
+                    problem.environments = vec![name.clone()];
+                    problems.push(problem);
+                }
+            }
+        }
+        last = Some(checked);
+    }
+    let (file, policy) = match last {
+        Some(Checked { file, policy, .. }) if names.len() == 1 => (file, policy),
+        _ => (file, None),
+    };
+    Ok(Checked { file, policy, problems: sorted(problems), environments: names })
+}
+
+/// Checks one policy (a file without environments, or one environment's) with the core.
+fn check_policy(mut file: PolicyFile) -> Checked {
     let (policy, problems) = match Policy::parse(&file.text) {
         Ok(policy) => {
             let warnings = policy.warnings().to_vec();
@@ -132,16 +211,20 @@ pub fn check(path: &str) -> Result<Checked, Failure> {
         Err(problems) => (None, problems.iter().cloned().collect()),
     };
     if !problems.iter().any(|p| p.code == Code::InvalidJson) {
-        file.positions = positions(&file.text);
+        file.positions = positions(&file.text, &file.text);
     }
     let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
     if policy.is_some() {
         problems.extend(crate::edge_methods::warnings(&file));
         problems.extend(crate::engines::warnings(&file));
     }
-    // File order, as an editor shows them (the core reports object members in key order).
+    Checked { file, policy, problems: sorted(problems), environments: Vec::new() }
+}
+
+/// File order, as an editor shows them (the core reports object members in key order).
+fn sorted(mut problems: Vec<Located>) -> Vec<Located> {
     problems.sort_by_key(|p| (p.line, p.column));
-    Ok(Checked { file, policy, problems })
+    problems
 }
 
 /// `field` at the top level and in each route of the policy's JSON, with its path (`max_age`,
@@ -154,10 +237,11 @@ pub fn at_every_level<'v>(value: &'v Value, field: &str) -> Vec<(String, Option<
     found
 }
 
-/// Reads a policy that must be valid (explain, emit): its problems are printed on standard error,
-/// and a policy with any error ends the command with exit code 1.
-pub fn load(path: &str) -> Result<(PolicyFile, Policy), Failure> {
-    let checked = check(path)?;
+/// Reads a policy that must be valid (explain, emit), or the environment of it asked for: its
+/// problems are printed on standard error, and a policy with any error ends the command with exit
+/// code 1. The file returned is the policy as the edge takes it (the environment's, resolved).
+pub fn load(path: &str, environment: Option<&str>) -> Result<(PolicyFile, Policy), Failure> {
+    let checked = check(path, environment)?;
     let report = |problems: &[Located]| problems.iter().map(|p| p.human(&checked.file.name)).collect::<Vec<_>>();
     match checked.policy {
         Some(policy) => {
@@ -165,6 +249,13 @@ pub fn load(path: &str) -> Result<(PolicyFile, Policy), Failure> {
                 eprintln!("{line}");
             }
             Ok((checked.file, policy))
+        }
+        None if environment.is_none() && !checked.environments.is_empty() && !checked.has_errors() => {
+            Err(Failure::Usage(format!(
+                "{} has environments ({}): give --env NAME, the one to use",
+                checked.file.name,
+                checked.environments.join(", ")
+            )))
         }
         None => Err(Failure::InvalidPolicy(report(&checked.problems).join("\n"))),
     }
@@ -198,7 +289,16 @@ impl PolicyFile {
                 None => break (1, 1),
             }
         };
-        Located { severity, code, path: path.to_string(), line: Some(line), column: Some(column), message, fix }
+        Located {
+            severity,
+            code,
+            path: path.to_string(),
+            line: Some(line),
+            column: Some(column),
+            message,
+            fix,
+            environments: Vec::new(),
+        }
     }
 }
 
@@ -274,8 +374,9 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// Where each JSON path of a valid JSON text sits, in the core's notation (`routes[0].origins[1]`):
 /// a member at its key, an array element at its value.
 /// A key given twice is located at its last occurrence (the core's `duplicate-key` names the first).
-/// One pass over the text, whatever the number of paths.
-pub fn positions(text: &str) -> HashMap<String, (usize, usize)> {
+/// One pass over the text, whatever the number of paths. Lines and columns are counted in
+/// `written`, the file as written: an environment's policy has its offsets, not always its columns.
+pub fn positions(text: &str, written: &str) -> HashMap<String, (usize, usize)> {
     let mut scanner = Scanner { text, bytes: text.as_bytes(), at: 0, found: HashMap::new() };
     scanner.value("");
     let mut found: Vec<(usize, String)> = scanner.found.into_iter().map(|(path, offset)| (offset, path)).collect();
@@ -283,7 +384,7 @@ pub fn positions(text: &str) -> HashMap<String, (usize, usize)> {
     let (mut line, mut column, mut at) = (1, 1, 0);
     let mut located = HashMap::with_capacity(found.len());
     for (offset, path) in found {
-        for c in text.get(at..offset).unwrap_or_default().chars() {
+        for c in written.get(at..offset).unwrap_or_default().chars() {
             (line, column) = if c == '\n' { (line + 1, 1) } else { (line, column + 1) };
         }
         at = offset;
@@ -396,7 +497,7 @@ mod tests {
     #[test]
     fn paths_are_located_at_keys_and_elements() {
         let text = "{\n  \"origins\": [\"a\", \"b\"],\n  \"routes\": [ { \"path_prefix\": \"/x\" } ]\n}";
-        let at = positions(text);
+        let at = positions(text, text);
         assert_eq!(at["origins"], (2, 3));
         assert_eq!(at["origins[1]"], (2, 20));
         assert_eq!(at["routes[0]"], (3, 15));

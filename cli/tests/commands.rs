@@ -17,6 +17,23 @@ fn example() -> String {
     root().join("examples/policy.json").display().to_string()
 }
 
+/// The example with environments (development, production).
+fn environments() -> String {
+    root().join("examples/environments.json").display().to_string()
+}
+
+/// `embedded` is environment `name` of examples/environments.json: the shared fields with the
+/// environment's in their place.
+fn embedded_is_environment(embedded: &str, name: &str) {
+    let mut file: Value = serde_json::from_str(&std::fs::read_to_string(environments()).unwrap()).unwrap();
+    let overlay = file["environments"][name].as_object().unwrap().clone();
+    let top = file.as_object_mut().unwrap();
+    top.remove("environments");
+    top.extend(overlay);
+    assert_eq!(serde_json::from_str::<Value>(embedded).unwrap(), file);
+    assert!(Policy::parse(embedded).is_ok());
+}
+
 /// A file with this text in a fresh directory of the system's temporary directory.
 fn file(text: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -388,31 +405,39 @@ fn emit_wrangler_matches_the_repository_wrangler_toml() {
     // The repository's variables are the ones the Worker reads.
     assert!(ours["vars"].as_table().unwrap().contains_key("CORS_POLICY"));
 
-    let (code, out, _) = run(&["emit", "wrangler", &example(), "--env", "staging"]);
+    let (code, out, _) = run(&["emit", "wrangler", &environments(), "--env", "development"]);
     assert_eq!(code, 0);
     let emitted: toml::Table = out.parse().unwrap();
-    let env = &emitted["env"]["staging"];
-    assert_eq!(env["name"].as_str(), Some("corsguard-staging"));
+    let env = &emitted["env"]["development"];
+    assert_eq!(env["name"].as_str(), Some("corsguard-development"));
     assert!(env["vars"].get("UPSTREAM").is_none());
-    embedded_equals_example(env["vars"]["CORS_POLICY"].as_str().unwrap());
-    assert_eq!(run(&["emit", "wrangler", &example(), "--env", "a b"]).0, 2);
+    embedded_is_environment(env["vars"]["CORS_POLICY"].as_str().unwrap(), "development");
+    // An environment the file does not have, or a file with environments and none chosen: refused.
+    let (code, _, err) = run(&["emit", "wrangler", &environments(), "--env", "staging"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown-environment") && err.contains("development, production"), "{err}");
+    let (code, _, err) = run(&["emit", "wrangler", &example(), "--env", "production"]);
+    assert!(code == 1 && err.contains("the policy has no environments"), "{err}");
+    let (code, out, err) = run(&["emit", "wrangler", &environments()]);
+    assert!(code == 2 && out.is_empty() && err.contains("give --env NAME"), "{err}");
 }
 
 #[test]
 fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
-    let (code, out, _) = run(&["emit", "envoy", &example(), "--wasm", "/opt/corsguard.wasm", "--env", "prod"]);
+    let (code, out, _) =
+        run(&["emit", "envoy", &environments(), "--wasm", "/opt/corsguard.wasm", "--env", "production"]);
     assert_eq!(code, 0);
     let yaml: Value = serde_yaml::from_str(&out).unwrap();
     let filter = &yaml[0];
     assert_eq!(filter["name"], "envoy.filters.http.wasm");
     let config = &filter["typed_config"]["config"];
     assert_eq!(filter["typed_config"]["@type"], "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm");
-    assert_eq!(config["name"], "corsguard-prod");
+    assert_eq!(config["name"], "corsguard-production");
     assert_eq!(config["root_id"], "corsguard");
     assert_eq!(config["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
     assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/opt/corsguard.wasm");
     assert_eq!(config["configuration"]["@type"], "type.googleapis.com/google.protobuf.StringValue");
-    embedded_equals_example(config["configuration"]["value"].as_str().unwrap());
+    embedded_is_environment(config["configuration"]["value"].as_str().unwrap(), "production");
     // It names the HttpConnectionManager settings envoy/envoy.yaml ships, and where the filter goes.
     let shipped = std::fs::read_to_string(root().join("envoy/envoy.yaml")).unwrap();
     for setting in [
@@ -484,9 +509,13 @@ fn check_reports_every_validation_vector() {
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let text = case["text"].as_str().map_or_else(|| case["policy"].to_string(), String::from);
+        let errors = case["errors"].as_array().unwrap();
+        // Edges refuse a file with environments; `check` checks each of them instead (below).
+        if errors.iter().any(|e| e["code"] == "unresolved-environments") {
+            continue;
+        }
         let (code, out, _) = run(&["check", file(&text).to_str().unwrap(), "--format", "json"]);
         let report: Value = serde_json::from_str(&out).unwrap();
-        let errors = case["errors"].as_array().unwrap();
         if code != i32::from(!errors.is_empty()) {
             failures.push(format!("{name}: exit code {code}"));
         }
@@ -545,10 +574,10 @@ fn emit_fastly_is_the_repository_fastly_toml_and_keeps_the_policy_in_one_entry()
     assert!(!setup.contains('\n'), "one line: a Config Store entry holds 8000 characters");
 
     let (code, out, _) =
-        run(&["emit", "fastly", &example(), "--upstream", "https://api.example.com:8443/", "--env", "prod"]);
+        run(&["emit", "fastly", &environments(), "--upstream", "https://api.example.com:8443/", "--env", "production"]);
     assert_eq!(code, 0);
     let emitted: toml::Table = out.parse().unwrap();
-    assert_eq!(emitted["name"].as_str(), Some("corsguard-prod"));
+    assert_eq!(emitted["name"].as_str(), Some("corsguard-production"));
     let backend = &emitted["setup"]["backends"]["origin"];
     assert_eq!((backend["address"].as_str(), backend["port"].as_integer()), (Some("api.example.com"), Some(8443)));
     let (_, out, _) = run(&["emit", "fastly", &example(), "--upstream", "http://[::1]"]);
@@ -591,4 +620,57 @@ fn check_warns_where_an_edges_server_refuses_a_listed_method() {
     assert!(warned[3].1.starts_with("Envoy 1.40"));
     let (code, _, _) = run(&["check", policy.to_str().unwrap(), "--strict"]);
     assert_eq!(code, 1);
+}
+
+#[test]
+fn check_checks_every_environment_and_names_where_each_problem_is() {
+    let text = r#"{
+  "origins": ["https://app.example.com/"],
+  "environments": {
+    "development": { "origins": ["http://localhost:*"] },
+    "staging": { "max_age": -1 },
+    "production": {}
+  }
+}"#;
+    let path = file(text);
+    let (code, out, _) = run(&["check", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["environments"], serde_json::json!(["development", "staging", "production"]));
+    let problems = report["problems"].as_array().unwrap();
+    let shared = problems.iter().find(|p| p["code"] == "trailing-slash").unwrap();
+    assert_eq!((shared["path"].as_str(), shared["line"].as_u64()), (Some("origins[0]"), Some(2)));
+    assert_eq!(
+        shared["environments"],
+        serde_json::json!(["staging", "production"]),
+        "not development: it replaces origins"
+    );
+    let own = problems.iter().find(|p| p["code"] == "max-age").unwrap();
+    assert_eq!((own["path"].as_str(), own["line"].as_u64()), (Some("environments.staging.max_age"), Some(5)));
+    assert_eq!(problems.len(), 2, "{problems:?}");
+
+    let (code, out, _) = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains(":2:15: error[trailing-slash]: origins[0] (in staging, production): "), "{out}");
+    assert!(out.contains(":5:18: error[max-age]: environments.staging.max_age: "), "{out}");
+    let (code, out, _) = run(&["check", path.to_str().unwrap(), "--env", "development"]);
+    assert!(code == 0 && out.contains("valid in environment development"), "{out}");
+
+    let (code, out, _) = run(&["check", &environments()]);
+    assert!(code == 0 && out.contains("valid in every environment: development, production"), "{out}");
+    let (code, _, err) = run(&["explain", &environments(), "--origin", "http://localhost:5173"]);
+    assert!(code == 2 && err.contains("give --env NAME"), "{err}");
+    let (code, out, _) =
+        run(&["explain", &environments(), "--env", "development", "--origin", "http://localhost:5173"]);
+    assert!(code == 0 && out.contains("ALLOWED"), "{out}");
+}
+
+#[test]
+fn emit_component_prints_the_resolved_policy_the_build_embeds() {
+    let (code, out, _) = run(&["emit", "component", &environments(), "--env", "development"]);
+    assert_eq!(code, 0);
+    embedded_is_environment(&out, "development");
+    let (code, out, _) = run(&["emit", "component", &example()]);
+    assert_eq!(code, 0);
+    embedded_equals_example(&out);
 }
