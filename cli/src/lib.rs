@@ -8,6 +8,7 @@ mod explain;
 mod policy_file;
 mod probe;
 pub mod schema;
+mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use corsguard_browser as browser;
@@ -148,6 +149,34 @@ enum Command {
         /// istio: a pod label KEY=VALUE the plugin applies to (repeatable; default istio=ingressgateway).
         #[arg(long)]
         selector: Vec<String>,
+    },
+    /// Prove that live edges enforce the policy: send each the cases derived from the policy, judge
+    /// every answer as a browser does, and print a case x edge table (exit 1 on any disagreement).
+    ///
+    /// The cases: for every origin entry an origin it allows and near misses (a longer host,
+    /// another scheme or port, a wildcard's apex); every listed and one unlisted method and request
+    /// header; credentials; private network; each route from inside, just outside and through
+    /// other spellings of its path and host. Each answer is compared with the policy's own answer
+    /// to exactly that request, and answers the policy leaves to the upstream with the other
+    /// edges'. What is sent: OPTIONS preflights and GET requests with an Origin header, to paths
+    /// the policy names (/corsguard-verify and paths in and around each route), paced by --rate.
+    /// Never a cookie, a credential or a body, never another method: nothing that changes data.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// Each edge's origin (https://api.example.com), or NAME=URL to name its column
+        /// (workers=https://api.example.com).
+        #[arg(required = true, value_name = "URL")]
+        urls: Vec<String>,
+        /// Seconds to wait for each answer, connecting included.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        timeout: f64,
+        /// The most requests per second, over all edges.
+        #[arg(long, default_value_t = 10.0, value_name = "PER_SECOND")]
+        rate: f64,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Print the JSON Schema of the policy file (the checked-in policy.schema.json).
     Schema,
@@ -302,6 +331,20 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         }
         Command::Emit { edge, policy, wasm, upstream, namespace, selector } => {
             emit::run(&policy.policy, &emit::Args { edge, env: policy.env, wasm, upstream, namespace, selector })
+        }
+        Command::Verify { policy, urls, timeout, rate, format } => {
+            if !(timeout > 0.0 && timeout <= 300.0) {
+                return Err(Failure::Usage(format!("--timeout {timeout}: give 0 < seconds <= 300")));
+            }
+            let timeout = Duration::from_secs_f64(timeout);
+            verify::run(&verify::Args {
+                policy: policy.policy,
+                env: policy.env,
+                urls,
+                timeout,
+                rate,
+                format: format.format,
+            })
         }
         Command::Schema => {
             print!("{}", schema::text());

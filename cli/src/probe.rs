@@ -98,36 +98,8 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         return Err(Failure::Usage(format!("{} is not an http:// or https:// URL", args.url)));
     }
     check_origin(&fetch.origin)?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(args.timeout))
-        .timeout_connect(Some(args.timeout.min(Duration::from_secs(5))))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("corsguard-probe/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let send = |method: &str, headers: &[(String, String)]| -> Result<Response, Failure> {
-        let mut request = http::Request::builder().method(method).uri(&args.url);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let result = if matches!(method, "GET" | "HEAD" | "OPTIONS") {
-            request.body(()).map_err(|e| Failure::Usage(format!("cannot build the request: {e}"))).map(|r| agent.run(r))
-        } else {
-            let empty: &[u8] = &[];
-            request
-                .body(empty)
-                .map_err(|e| Failure::Usage(format!("cannot build the request: {e}")))
-                .map(|r| agent.run(r))
-        };
-        let response = result?.map_err(|e| unreachable(&args.url, args.timeout, e))?;
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        Ok(Response { status: response.status().as_u16(), headers })
-    };
+    let agent = agent(args.timeout);
+    let send = |method: &str, headers: &[(String, String)]| send(&agent, args.timeout, method, &args.url, headers);
 
     let reasons = fetch.preflight_reasons();
     let mut exchanges = Vec::new();
@@ -304,6 +276,47 @@ impl Warning {
     fn risk(message: String) -> Self {
         Warning { message, risk: true }
     }
+}
+
+/// The HTTP client of `probe` and `verify`: bounded by `timeout`, following no redirect (the
+/// browser checks each hop, and so must we), keeping no cookie.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("corsguard-probe/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// Sends one request without a body (a `Host` among `headers` replaces the URL's), and reads the
+/// answer's status and header lines.
+pub(crate) fn send(
+    agent: &ureq::Agent,
+    timeout: Duration,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<Response, Failure> {
+    let mut request = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let result = if matches!(method, "GET" | "HEAD" | "OPTIONS") {
+        request.body(()).map_err(|e| Failure::Usage(format!("cannot build the request: {e}"))).map(|r| agent.run(r))
+    } else {
+        let empty: &[u8] = &[];
+        request.body(empty).map_err(|e| Failure::Usage(format!("cannot build the request: {e}"))).map(|r| agent.run(r))
+    };
+    let response = result?.map_err(|e| unreachable(url, timeout, e))?;
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    Ok(Response { status: response.status().as_u16(), headers })
 }
 
 /// A transport error in words, with what to check.
