@@ -112,7 +112,7 @@ def test_every_edge_enforces_the_policy(edges, capsys):
         print("\n" + human.stdout)
 
 
-def test_an_edge_with_another_policy_is_named(edges):
+def test_an_edge_with_another_policy_is_named(edges, capsys):
     drifted = "deno-development"
     done = verify(f"envoy={edges['envoy']}", f"{drifted}={edges[drifted]}")
     assert done.returncode == 1, done.stdout[-3000:]
@@ -130,3 +130,5 @@ def test_an_edge_with_another_policy_is_named(edges):
     assert human.returncode == 1
     assert "DISAGREEMENT" in human.stdout and f"{drifted}: blocked in a browser" in human.stdout, human.stdout[-3000:]
     assert "no access-control-allow-origin where the policy sends https://app.example.com" in human.stdout
+    with capsys.disabled():
+        print("\n" + human.stdout)
