@@ -194,8 +194,9 @@ pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> 
         }
         last = Some(checked);
     }
+    // The environment asked for, as the edge takes it; a file checked whole gives no one policy.
     let (file, policy) = match last {
-        Some(Checked { file, policy, .. }) if names.len() == 1 => (file, policy),
+        Some(Checked { file, policy, .. }) if environment.is_some() => (file, policy),
         _ => (file, None),
     };
     Ok(Checked { file, policy, problems: sorted(problems), environments: names })

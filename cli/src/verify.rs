@@ -112,15 +112,70 @@ impl Expected {
     }
 }
 
+impl Expected {
+    /// What a browser does with the policy's answer: `allowed`, `blocked`, or `upstream`.
+    fn verdict(&self, case: &Case) -> &'static str {
+        match self {
+            Expected::Answer(want) | Expected::Edits(want) => verdict_word(&verdict(case, want)),
+            Expected::Upstream => "upstream",
+        }
+    }
+
+    fn answer(&self) -> Option<Answer> {
+        match self {
+            Expected::Answer(want) => {
+                Some(Answer { status: Some(want.status), headers: cors_headers(want), vary: vary(want) })
+            }
+            Expected::Edits(want) => Some(Answer { status: None, headers: cors_headers(want), vary: vary(want) }),
+            Expected::Upstream => None,
+        }
+    }
+}
+
+/// One edge's answer to a case, judged: against the policy's answer, or, for what the policy
+/// leaves to the upstream, against the first edge's (`first`, with its name).
+fn judge(
+    edge: &str,
+    case: &Case,
+    expected: &Expected,
+    answer: &Response,
+    first: Option<(&Response, &str)>,
+) -> EdgeAnswer {
+    let judged = verdict(case, answer);
+    let differences = match expected {
+        Expected::Answer(want) | Expected::Edits(want) => {
+            if verdict(case, want).is_err() && judged.is_err() && refused_before_the_policy(answer) {
+                Vec::new() // failed closed before the policy could answer: Envoy's 400 for an escaped slash
+            } else {
+                differences(want, answer, matches!(expected, Expected::Answer(_)))
+            }
+        }
+        Expected::Upstream => first.map_or_else(Vec::new, |(first, name)| {
+            differences(first, answer, true)
+                .into_iter()
+                .map(|d| format!("{} (as {name} answers it)", d.replace("the policy", name)))
+                .collect()
+        }),
+    };
+    EdgeAnswer {
+        edge: edge.to_string(),
+        policy: expected.verdict(case),
+        browser: verdict_word(&judged),
+        failure: judged.as_ref().err().map(browser::Failure::code),
+        agrees: differences.is_empty(),
+        differences,
+        answer: Some(Answer { status: Some(answer.status), headers: cors_headers(answer), vary: vary(answer) }),
+    }
+}
+
 /// The headers an answer is compared on: CORS's own and corsguard's reason, joined per name.
 fn cors_headers(response: &Response) -> BTreeMap<String, String> {
-    let mut names: Vec<String> = response
+    let names: Vec<String> = response
         .headers
         .iter()
         .map(|(n, _)| n.to_ascii_lowercase())
         .filter(|n| n.starts_with("access-control-") || n == DEBUG_HEADER)
         .collect();
-    names.dedup();
     names.into_iter().filter_map(|n| Some((n.clone(), response.get(&n)?))).collect()
 }
 
@@ -216,6 +271,8 @@ struct Answer {
 #[derive(Serialize)]
 struct EdgeAnswer {
     edge: String,
+    /// What a browser does with the policy's answer to this edge (its Host may choose the route).
+    policy: &'static str,
     /// None when the edge did not answer (the reason is in `differences`).
     #[serde(skip_serializing_if = "Option::is_none")]
     answer: Option<Answer>,
@@ -281,7 +338,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         return Err(Failure::Usage(format!("--rate {}: give 0 < requests per second <= 1000", args.rate)));
     }
     let edges = args.urls.iter().enumerate().map(|(index, url)| edge(index, url)).collect::<Result<Vec<_>, _>>()?;
-    let Some(Edge { name: reference, scheme, authority, .. }) = edges.first().cloned() else {
+    let Some(Edge { scheme, authority, .. }) = edges.first().cloned() else {
         return Err(Failure::Usage("give the URL of at least one edge".into()));
     };
     let (file, policy) = policy_file::load(&args.policy, args.env.as_deref())?;
@@ -291,75 +348,47 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let mut pacer = Pacer { interval: Duration::from_secs_f64(1.0 / args.rate), next: Instant::now() };
     let mut reports = Vec::new();
     for case in &cases {
-        let expected = Expected::of(&policy, case, &scheme, &authority);
         let mut answers: Vec<EdgeAnswer> = Vec::new();
-        let mut first: Option<Response> = None;
-        for Edge { name, base, .. } in &edges {
+        // The first answer, and whose: what the others are compared with where the upstream decides.
+        let mut first: Option<(Response, String)> = None;
+        for edge in &edges {
             pacer.wait();
-            let url = format!("{base}{}", case.path);
-            let answer = match probe::send(&agent, args.timeout, case.method(), &url, &case.headers()) {
-                Ok(response) => response,
-                Err(Failure::Cannot(why)) => {
-                    answers.push(EdgeAnswer {
-                        edge: name.clone(),
-                        answer: None,
-                        browser: "blocked",
-                        failure: Some("network-error"),
-                        agrees: false,
-                        differences: vec![why],
-                    });
-                    continue;
+            // Per edge: a route may match on the Host, which is each edge's own.
+            let expected = Expected::of(&policy, case, &edge.scheme, &edge.authority);
+            let answer = probe::send(
+                &agent,
+                args.timeout,
+                case.method(),
+                &format!("{}{}", edge.base, case.path),
+                &case.headers(),
+            );
+            answers.push(match answer {
+                Ok(answer) => {
+                    let judged =
+                        judge(&edge.name, case, &expected, &answer, first.as_ref().map(|(f, n)| (f, n.as_str())));
+                    first.get_or_insert((answer, edge.name.clone()));
+                    judged
                 }
-                Err(other) => return Err(other),
-            };
-            let judged = verdict(case, &answer);
-            let differences = match &expected {
-                Expected::Answer(want) | Expected::Edits(want) => {
-                    let answered_here = matches!(expected, Expected::Answer(_));
-                    if verdict(case, want).is_err() && judged.is_err() && refused_before_the_policy(&answer) {
-                        Vec::new() // fail closed earlier than the policy: Envoy's 400 for an escaped slash
-                    } else {
-                        differences(want, &answer, answered_here)
-                    }
-                }
-                Expected::Upstream => match &first {
-                    None => Vec::new(),
-                    Some(first) => differences(first, &answer, true)
-                        .into_iter()
-                        .map(|d| format!("{d} (compared with {reference})").replace("the policy", "the first edge"))
-                        .collect(),
+                // An edge unreachable from the first case cannot be verified at all: exit 2.
+                Err(Failure::Cannot(why)) if reports.is_empty() => return Err(Failure::Cannot(why)),
+                Err(Failure::Cannot(why)) => EdgeAnswer {
+                    edge: edge.name.clone(),
+                    policy: expected.verdict(case),
+                    answer: None,
+                    browser: "blocked",
+                    failure: Some("network-error"),
+                    agrees: false,
+                    differences: vec![why],
                 },
-            };
-            answers.push(EdgeAnswer {
-                edge: name.clone(),
-                browser: verdict_word(&judged),
-                failure: judged.as_ref().err().map(browser::Failure::code),
-                agrees: differences.is_empty(),
-                differences,
-                answer: Some(Answer {
-                    status: Some(answer.status),
-                    headers: cors_headers(&answer),
-                    vary: vary(&answer),
-                }),
+                Err(other) => return Err(other),
             });
-            first.get_or_insert(answer);
         }
-        let (policy_word, expected) = match &expected {
-            Expected::Answer(want) => (
-                verdict_word(&verdict(case, want)),
-                Some(Answer { status: Some(want.status), headers: cors_headers(want), vary: vary(want) }),
-            ),
-            Expected::Edits(want) => (
-                verdict_word(&verdict(case, want)),
-                Some(Answer { status: None, headers: cors_headers(want), vary: vary(want) }),
-            ),
-            Expected::Upstream => ("upstream", None),
-        };
+        let expected = Expected::of(&policy, case, &scheme, &authority);
         reports.push(CaseReport {
             case: case.label(),
             request: Sent { method: case.method(), path: case.path.clone(), headers: case.headers() },
-            policy: policy_word,
-            expected,
+            policy: expected.verdict(case),
+            expected: expected.answer(),
             answers,
         });
     }
@@ -382,10 +411,11 @@ impl Report {
     fn human(&self) -> String {
         let environment = self.environment.as_ref().map(|e| format!(", environment {e}")).unwrap_or_default();
         let mut out = format!(
-            "Verify     {}{environment}: {} cases, each sent to {} edges\n",
+            "Verify     {}{environment}: {} cases, each sent to {} edge{}\n",
             self.policy,
             self.cases.len(),
-            self.edges.len()
+            self.edges.len(),
+            if self.edges.len() == 1 { "" } else { "s" }
         );
         let named = self.edges.iter().map(|e| e.name.chars().count()).max().unwrap_or_default();
         for edge in &self.edges {

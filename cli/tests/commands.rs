@@ -658,6 +658,10 @@ fn check_checks_every_environment_and_names_where_each_problem_is() {
 
     let (code, out, _) = run(&["check", &environments()]);
     assert!(code == 0 && out.contains("valid in every environment: development, production"), "{out}");
+    // One environment is still a choice to make: never taken silently.
+    let single = file(r#"{"origins": ["https://a.example"], "environments": {"only": {}}}"#);
+    let (code, _, err) = run(&["emit", "envoy", single.to_str().unwrap()]);
+    assert!(code == 2 && err.contains("give --env NAME"), "{err}");
     let (code, _, err) = run(&["explain", &environments(), "--origin", "http://localhost:5173"]);
     assert!(code == 2 && err.contains("give --env NAME"), "{err}");
     let (code, out, _) =

@@ -358,3 +358,110 @@ fn bad_arguments_are_refused_before_any_request() {
         assert!(String::from_utf8_lossy(&output.stderr).contains(expected), "{args:?}");
     }
 }
+
+// --- corsguard verify ----------------------------------------------------------------------------
+
+/// Reflects whatever Origin comes, with credentials, and allows whatever a preflight asks: the
+/// classic misconfiguration.
+fn reflecting(request: &Seen) -> (u16, Vec<(&'static str, String)>) {
+    let mut headers = vec![
+        ("Access-Control-Allow-Origin", origin(request)),
+        ("Access-Control-Allow-Credentials", "true".into()),
+        ("Vary", "Origin".into()),
+    ];
+    if request.method != "OPTIONS" {
+        return (200, headers);
+    }
+    if let Some(method) = request.header("access-control-request-method") {
+        headers.push(("Access-Control-Allow-Methods", method.to_string()));
+    }
+    if let Some(asked) = request.header("access-control-request-headers") {
+        headers.push(("Access-Control-Allow-Headers", asked.to_string()));
+    }
+    (204, headers)
+}
+
+fn verify(policy: &str, args: &[&str]) -> (i32, Value, String) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("corsguard-verify-{}-{next}.json", std::process::id()));
+    std::fs::write(&path, policy).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_corsguard"))
+        .args(["verify", path.to_str().unwrap(), "--rate", "1000", "--timeout", "5"])
+        .args(args)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap(), json, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `scheme://host:port` of a test server.
+fn base(server: &Server) -> String {
+    server.url.trim_end_matches("/api/items").to_string()
+}
+
+#[test]
+fn verify_names_a_reflecting_server_and_sends_nothing_that_changes_data() {
+    let server = serve(reflecting);
+    let policy = format!(r#"{{"origins": ["{ORIGIN}"], "credentials": true, "methods": ["PUT"]}}"#);
+    let (code, report, stderr) = verify(&policy, &[&format!("api={}", base(&server)), "--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let case = |wanted: &str| {
+        report["cases"].as_array().unwrap().iter().find(|c| c["case"].as_str().unwrap().starts_with(wanted)).unwrap()
+    };
+    let suffix = case(&format!("top level, suffix attack of {ORIGIN}: GET"));
+    let answer = &suffix["answers"][0];
+    assert_eq!(
+        (suffix["policy"].as_str(), answer["browser"].as_str(), answer["agrees"].as_bool()),
+        (Some("blocked"), Some("allowed"), Some(false))
+    );
+    assert!(
+        answer["differences"].as_array().unwrap().iter().any(|d| d
+            == &format!(
+                "access-control-allow-origin: https://app.example.{}, which the policy never sends",
+                "corsguard-verify.invalid"
+            )),
+        "{answer}"
+    );
+    assert_eq!(answer["edge"], "api");
+    // The listed origin is allowed, as the policy means.
+    let listed = case(&format!("top level, {ORIGIN}: GET"));
+    assert_eq!(listed["answers"][0]["browser"], "allowed");
+    assert!(report["disagreements"].as_u64().unwrap() > 5);
+    // Only what a browser sends, and nothing that changes data: OPTIONS and GET, never a cookie.
+    let seen = server.seen.lock().unwrap();
+    assert_eq!(seen.len(), report["cases"].as_array().unwrap().len());
+    for request in seen.iter() {
+        assert!(matches!(request.method.as_str(), "GET" | "OPTIONS"), "{request:?}");
+        assert!(request.header("cookie").is_none() && request.header("authorization").is_none(), "{request:?}");
+        assert!(request.header("origin").is_some(), "{request:?}");
+    }
+}
+
+#[test]
+fn verify_stops_at_an_edge_it_cannot_reach() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, report, stderr) =
+        verify(r#"{"origins": ["https://app.example"]}"#, &[&format!("http://127.0.0.1:{port}")]);
+    assert_eq!((code, report), (2, Value::Null));
+    assert!(stderr.contains("connection refused"), "{stderr}");
+}
+
+#[test]
+fn verify_refuses_bad_arguments_before_any_request() {
+    let policy = r#"{"origins": ["https://app.example"]}"#;
+    for args in [
+        vec!["http://127.0.0.1:1/api"],
+        vec!["ftp://127.0.0.1:1"],
+        vec!["http://127.0.0.1:1", "--rate", "0"],
+        vec!["http://127.0.0.1:1", "--timeout", "0"],
+    ] {
+        let (code, _, stderr) = verify(policy, &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+    let environments = r#"{"origins": ["https://app.example"], "environments": {"a": {}}}"#;
+    let (code, _, stderr) = verify(environments, &["http://127.0.0.1:1"]);
+    assert!(code == 2 && stderr.contains("give --env NAME"), "{stderr}");
+}
