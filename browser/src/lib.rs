@@ -36,7 +36,8 @@ impl Engine {
     /// The longest a preflight's answer is cached, whatever `Access-Control-Max-Age` asks.
     /// Chromium: 7200 s since version 76, and Firefox: 86400 s (MDN, "Access-Control-Max-Age");
     /// WebKit: 600 s (`maxPreflightCacheTimeoutSeconds` in WebCore's
-    /// `CrossOriginPreflightResultCache.cpp`).
+    /// `CrossOriginPreflightResultCache.cpp`). Each observed by the browser suite, which moves the
+    /// engine's clock past it (tests/e2e/test_browser.py, `CACHE_SHIFTS`).
     pub fn preflight_cache_cap(self) -> u32 {
         match self {
             Engine::Chromium => 7200,

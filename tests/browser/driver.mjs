@@ -2,10 +2,13 @@
 // playwright-core (CDP), Debian's Firefox ESR through puppeteer-core (WebDriver BiDi), and
 // WebKitGTK's MiniBrowser through WebKitWebDriver and selenium-webdriver (WebDriver; run it under
 // xvfb-run, MiniBrowser has no headless mode). For each scenario, a page at `page` makes one
-// fetch() (or `repeat` of them, `pauseMs` apart) and reports what its script could read and the CORS console
+// fetch() (or `repeat` of them) and reports what its script could read and the CORS console
 // messages the engine printed (Chromium and Firefox; WebKitWebDriver has no way to read them).
 // Input: a JSON file (argv[2]) with `engine`, `binary`, `hostMap` (names that resolve to
-// 127.0.0.1) and `scenarios`; output: JSON on stdout, `{ version, results }`.
+// 127.0.0.1), `scenarios`, and optionally `clockShift` (`{ library, file }`: the engine runs with
+// tests/browser/clock_shift.c preloaded, and a scenario's `shifts` move its monotonic clock to so
+// many seconds ahead before each attempt); output: JSON on stdout, `{ version, results }`, each
+// attempt with `at`, the driver's wall-clock milliseconds before and after it.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -13,6 +16,23 @@ import os from "node:os";
 import path from "node:path";
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+/** The engine's environment: ours, with the clock shim when the scenarios move the clock. */
+const env = config.clockShift
+  ? { ...process.env, LD_PRELOAD: config.clockShift.library, CLOCK_SHIFT_FILE: config.clockShift.file }
+  : process.env;
+/** Moves the engine's monotonic clock to `seconds` ahead of the real one: written in place, never
+ * truncated (the engine maps the file, and reading past its end would kill it with SIGBUS). */
+function shiftClock(seconds) {
+  const value = Buffer.alloc(8);
+  value.writeBigInt64LE(BigInt(seconds));
+  const file = fs.openSync(config.clockShift.file, "r+");
+  try {
+    fs.writeSync(file, value, 0, 8, 0);
+  } finally {
+    fs.closeSync(file);
+  }
+}
+if (config.clockShift) fs.writeFileSync(config.clockShift.file, Buffer.alloc(8));
 
 /** What runs in the page: the scenario's fetch, and what the script could read of its answer. */
 async function attempt({ url, init, readHeader }) {
@@ -34,6 +54,7 @@ const engines = {
       executablePath: config.binary,
       headless: true,
       timeout: 30_000,
+      env,
       args: [
         "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -63,10 +84,13 @@ const engines = {
 
   async firefox() {
     const { default: puppeteer } = await import("puppeteer-core");
+    // Firefox resolves *.localhost to loopback itself; other names (a trailing dot) need every name
+    // forced to loopback, and then Firefox drops the preflights it cached before a DNS refresh
+    // (observed: those of its first seconds, and all of them when its clock moves).
+    const native = config.hostMap.every((name) => name.endsWith(".localhost"));
     const browser = await puppeteer.launch({
-      browser: "firefox", executablePath: config.binary, headless: true, timeout: 30_000,
-      // Firefox has no host-resolver rules: every name resolves to loopback.
-      extraPrefsFirefox: { "network.dns.forceResolve": "127.0.0.1" },
+      browser: "firefox", executablePath: config.binary, headless: true, timeout: 30_000, env,
+      extraPrefsFirefox: native ? {} : { "network.dns.forceResolve": "127.0.0.1" },
     });
     return {
       version: (await browser.version()).replace(/^firefox\//i, "Firefox "),
@@ -92,7 +116,7 @@ const engines = {
         server.close(() => resolve(free));
       });
     });
-    const webdriver = spawn("WebKitWebDriver", [`--port=${port}`, "--host=127.0.0.1"], { stdio: "ignore" });
+    const webdriver = spawn("WebKitWebDriver", [`--port=${port}`, "--host=127.0.0.1"], { stdio: "ignore", env });
     for (let tries = 0; ; tries++) {
       const up = await fetch(`http://127.0.0.1:${port}/status`).then((r) => r.ok, () => false);
       if (up) break;
@@ -131,9 +155,14 @@ try {
     try {
       if (scenario.setCookie) await page.visit(scenario.page);
       const attempts = [];
-      for (let i = 0; i < (scenario.repeat ?? 1); i++) {
-        if (i > 0 && scenario.pauseMs) await new Promise((resolve) => setTimeout(resolve, scenario.pauseMs));
-        attempts.push(await page.run(attempt, scenario));
+      for (let i = 0; i < (scenario.shifts?.length ?? scenario.repeat ?? 1); i++) {
+        if (scenario.shifts) {
+          shiftClock(scenario.shifts[i]);
+          await new Promise((resolve) => setTimeout(resolve, 200)); // the engine's timers catch up first
+        }
+        const before = Date.now();
+        const result = await page.run(attempt, scenario);
+        attempts.push({ ...result, at: [before, Date.now()] });
       }
       // Console messages arrive asynchronously; give a refused fetch's message a moment to land.
       if (attempts.some((a) => !a.ok)) await new Promise((resolve) => setTimeout(resolve, 300));
