@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import component_edge
+import deno_edge
 import envoy_edge
+import fastly_edge
 import harness
 import pytest
+import workers_edge
 
 
 @pytest.fixture(scope="module")
@@ -19,3 +25,20 @@ def upstream():
     """The test upstream every edge of a suite forwards to (harness.Upstream)."""
     with harness.Upstream() as upstream:
         yield upstream
+
+
+@pytest.fixture(scope="module")
+def every_edge():
+    """What the suites that run every local edge at once need: each edge's runtime (missing: a
+    skip, or a failure under CI=true), each edge's build and the release `corsguard` command. The
+    built Envoy filter."""
+    absent = workers_edge.missing() + fastly_edge.missing() + component_edge.missing() + deno_edge.missing()
+    if envoy_edge.binary() is None:
+        absent.append("Envoy")
+    harness.require(absent, "scripts/setup.sh")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
+                   timeout=envoy_edge.BUILD_TIMEOUT)
+    wasm = envoy_edge.build()
+    workers_edge.build()
+    fastly_edge.build()
+    return wasm

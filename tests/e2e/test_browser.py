@@ -330,22 +330,16 @@ def probe(run: dict, engine: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def tools():
+def tools(every_edge):
     modules = harness.ROOT / "node_modules"
     needed = {"Chromium": ENGINES["chromium"][0], "Firefox ESR": ENGINES["firefox"][0],
               "WebKitGTK's MiniBrowser": ENGINES["webkit"][0], "WebKitWebDriver": WEBKIT_DRIVER,
               "xvfb-run": shutil.which("xvfb-run"), "Node 22 (npm node)": NODE,
               "playwright-core": modules / "playwright-core", "puppeteer-core": modules / "puppeteer-core",
-              "selenium-webdriver": modules / "selenium-webdriver", "Envoy": envoy_edge.binary(),
+              "selenium-webdriver": modules / "selenium-webdriver",
               "the clock shim (scripts/setup.sh browser)": CLOCK_SHIFT}
     absent = [name for name, path in needed.items() if path is None or not os.path.exists(path)]
-    absent += workers_edge.missing() + fastly_edge.missing() + component_edge.missing() + deno_edge.missing()
-    harness.require(absent, "scripts/setup.sh")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
-                   timeout=envoy_edge.BUILD_TIMEOUT)
-    envoy_edge.build()
-    workers_edge.build()
-    fastly_edge.build()
+    harness.require(absent, "scripts/setup.sh browser")
 
 
 def plan(engine: str, edges: dict, page_port: int) -> list[dict]:

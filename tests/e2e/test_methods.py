@@ -1,4 +1,4 @@
-"""Which request methods each edge's own HTTP server carries to corsguard, in the real runtimes:
+"""Which request methods each edge's own HTTP server carries to corsguard, in the real every_edge:
 real Envoy (with the settings envoy/envoy.yaml ships), real workerd, real Viceroy, Node's HTTP
 server, the wasi:http component in `jco serve` and in `wasmtime serve`, and the npm package under
 Deno. For every method of a long list, a request from an allowed origin either reaches the upstream
@@ -11,8 +11,6 @@ import json
 import pathlib
 import subprocess
 import tempfile
-
-import pytest
 
 import component_edge
 import deno_edge
@@ -62,20 +60,6 @@ def refused_by_check() -> dict[str, set[str]]:
     return refused
 
 
-@pytest.fixture(scope="module")
-def runtimes():
-    absent = workers_edge.missing() + fastly_edge.missing() + component_edge.missing() + deno_edge.missing()
-    if envoy_edge.binary() is None:
-        absent.append("Envoy")
-    harness.require(absent, "scripts/setup.sh")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
-                   timeout=envoy_edge.BUILD_TIMEOUT)
-    wasm = envoy_edge.build()
-    workers_edge.build()
-    fastly_edge.build()
-    return wasm
-
-
 def reaching(port: int, upstream: harness.Upstream | None, renamed: dict[str, str] | None = None) -> set[str]:
     """The methods for which a request from the allowed origin gets through (to the upstream, with
     corsguard's Access-Control-Allow-Origin, when there is one); `renamed` collects those that
@@ -100,12 +84,12 @@ def reaching(port: int, upstream: harness.Upstream | None, renamed: dict[str, st
     return through
 
 
-def test_every_edge_carries_exactly_what_check_says(runtimes):
+def test_every_edge_carries_exactly_what_check_says(every_edge):
     refused = refused_by_check()
     listed = {m for m in METHODS if m != "OPTIONS"}
     with harness.Upstream() as upstream:
         port = harness.free_port()
-        listener = envoy_edge.listener("methods", port, [envoy_edge.wasm_filter(POLICY, runtimes)])
+        listener = envoy_edge.listener("methods", port, [envoy_edge.wasm_filter(POLICY, every_edge)])
         listener["filter_chains"][0]["filters"][0]["typed_config"].update(
             envoy_edge.NORMALIZED | envoy_edge.CUSTOM_METHODS)
         worker = dict(workers_edge.corsguard(), bindings={"UPSTREAM": f"http://127.0.0.1:{upstream.port}",

@@ -47,17 +47,9 @@ def verify(*urls: str, env: str = "production", form: str = "json") -> subproces
 
 
 @pytest.fixture(scope="module")
-def edges(upstream):
+def edges(upstream, every_edge):
     """Every edge serving environment production, and one Deno given environment development."""
-    absent = workers_edge.missing() + fastly_edge.missing() + component_edge.missing() + deno_edge.missing()
-    if envoy_edge.binary() is None:
-        absent.append("Envoy")
-    harness.require(absent, "scripts/setup.sh")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
-                   timeout=envoy_edge.BUILD_TIMEOUT)
-    wasm = envoy_edge.build()
-    workers_edge.build()
-    fastly_edge.build()
+    wasm = every_edge
     origin = f"http://127.0.0.1:{upstream.port}"
     production = json.loads(emit("component", POLICY, "--env", "production"))
     development = json.loads(emit("component", POLICY, "--env", "development"))
