@@ -1,6 +1,7 @@
 //! Reading the policy file. Every problem is found in one pass, each with its JSON path and a
 //! sentence a person can act on; a policy with any error is never used.
 
+use crate::HashMap;
 use crate::headers::{Direction, HeaderNames};
 use crate::host::parse_port;
 use crate::json::{self, Member, Value};
@@ -9,7 +10,6 @@ use crate::origin::is_host;
 use crate::pattern::OriginMatcher;
 use crate::problem::{Code, Problems};
 use alloc::{format, string::String, vec::Vec};
-use hashbrown::HashMap;
 
 /// One level of the policy file as written (the top level or one route): `None` where absent.
 #[derive(Clone, Debug)]
@@ -160,7 +160,7 @@ impl File<'_, '_> {
         let problems = &mut *self.problems;
         let mut level = Level::default();
         let fields: &[&str] = if route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
-        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut seen: HashMap<&str, usize> = HashMap::default();
         for member in object {
             let key = member.key.as_str();
             let path = &if route { format!("{prefix}.{key}") } else { String::from(key) };
@@ -407,7 +407,7 @@ fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<Str
             "\"{prefix}\" holds bytes browsers percent-encode, so no request can match it; write \"{encoded}\""
         ))
     } else if prefix.contains([';', '\\'])
-        || ["%2F", "%5C", "%25"].iter().any(|e| prefix.to_ascii_uppercase().contains(e))
+        || bytes.windows(3).any(|w| matches!(w, [b'%', b'2', b'F' | b'f' | b'5'] | [b'%', b'5', b'C' | b'c']))
     {
         invalid(format!(
             "\"{prefix}\" holds ;, \\, %2F, %5C or %25, which servers read differently; such requests are refused whatever the route"

@@ -8,8 +8,8 @@
 //! the number of patterns: for each distinct (prefix length, suffix length) registered under the
 //! host's parent, one hash lookup of the pattern the host would have to be.
 
+use crate::HashMap;
 use alloc::{boxed::Box, vec::Vec};
-use hashbrown::HashMap;
 
 /// The longest host (RFC 1035): patterns and the hosts they are matched against are no longer.
 const MAX_HOST: usize = 253;
@@ -26,7 +26,7 @@ pub(crate) struct LabelPatterns<T> {
 
 impl<T> Default for LabelPatterns<T> {
     fn default() -> Self {
-        LabelPatterns { patterns: HashMap::new(), shapes: HashMap::new() }
+        LabelPatterns { patterns: HashMap::default(), shapes: HashMap::default() }
     }
 }
 

@@ -52,6 +52,13 @@ mod response;
 mod route;
 mod trace;
 
+/// The engine's hash tables. Their seed is fixed: only the policy's own entries are ever inserted,
+/// so no request can lengthen a lookup, and a per-process seed (which on Wasm, without address
+/// randomization, is the same in every instance anyway) would cost every module 1 KB.
+type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
+/// A set of the same kind as [`HashMap`].
+type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
+
 pub use byte_string::isomorphic_encode;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
 pub use decision::{Action, Decision, Enforcement, Kind};

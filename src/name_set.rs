@@ -1,8 +1,8 @@
 //! A set of method or header names: a short list is scanned (a few byte comparisons, faster than
 //! hashing the name), a long one is hashed, so a lookup costs the same with 10 names or 10,000.
 
+use crate::HashSet;
 use alloc::{boxed::Box, vec::Vec};
-use hashbrown::HashSet;
 
 /// Up to this many names, a scan is cheaper than a hash lookup.
 const SCANNED: usize = 8;
@@ -18,7 +18,7 @@ pub(crate) struct NameSet {
 impl NameSet {
     /// Adds a name; `false` if it is already there.
     pub fn insert(&mut self, name: Box<str>) -> bool {
-        if !self.index.get_or_insert_with(HashSet::new).insert(name.clone()) {
+        if !self.index.get_or_insert_with(HashSet::default).insert(name.clone()) {
             return false;
         }
         self.listed.push(name);

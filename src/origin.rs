@@ -41,7 +41,9 @@ pub(crate) enum Malformed {
 impl<'a> Origin<'a> {
     /// Splits `scheme://host[:port]` without judging the host or port beyond their shape.
     pub fn split(text: &'a str) -> Result<Self, Malformed> {
-        let (scheme, rest) = text.split_once("://").ok_or(Malformed::NoScheme)?;
+        // A scheme has no `:`, so the first one ends it.
+        let (scheme, rest) = text.split_once(':').ok_or(Malformed::NoScheme)?;
+        let rest = rest.strip_prefix("//").ok_or(Malformed::NoScheme)?;
         if !is_scheme(scheme) {
             return Err(Malformed::NoScheme);
         }

@@ -10,8 +10,8 @@ use crate::label_pattern::{LabelPatterns, Pattern};
 use crate::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
 use crate::problem::{Code, Problems};
 use crate::public_suffix::{PublicSuffixes, Reach};
+use crate::{HashMap, HashSet};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
-use hashbrown::{HashMap, HashSet};
 
 /// Which ports an entry allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,7 +73,7 @@ impl OriginMatcher {
     /// Compiles the entries of `origins` at `path`, recording every problem.
     pub fn compile(entries: &[String], path: &str, problems: &mut Problems) -> Self {
         let mut matcher = Self::default();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut suffixes: Option<PublicSuffixes> = None;
         for (index, entry) in entries.iter().enumerate() {
             let at = format!("{path}[{index}]");
@@ -263,7 +263,10 @@ fn parse_entry(entry: &str) -> Result<(Origin<'_>, Kind<'_>, Port), (Code, Strin
         Ok(()) => Ok((origin, kind, port)),
         Err(None) => Err((Code::InvalidHost, "has a host no URL can have".into())),
         Err(Some(serialized)) => {
-            let written = entry.replacen(parent, &serialized, 1);
+            // `parent` ends the host, and only the port follows the host.
+            let end = entry.len().saturating_sub(origin.port.map_or(0, |port| port.len() + 1));
+            let (before, after) = (entry.get(..end.saturating_sub(parent.len())), entry.get(end..));
+            let written = format!("{}{serialized}{}", before.unwrap_or_default(), after.unwrap_or_default());
             Err((
                 Code::NotSerialized,
                 format!("is never sent: browsers write this host {serialized} (write \"{written}\")"),
