@@ -134,6 +134,29 @@ def an_unreachable_upstream_is_a_502_with_cors_headers(port: int, upstream: harn
     assert status == 204 and values(headers, "access-control-allow-origin") == [ALLOWED]
 
 
+def an_absolute_form_target_is_answered_for_the_host_it_forwards(port: int, upstream: harness.Upstream) -> None:
+    """`port` serves the route-confusion vectors' policy (the admin.test route allows only app; the
+    top level also allows other, with credentials). With an absolute-form request-target, RFC 9112
+    section 3.2.2 says the target's host counts, not `Host`, and edges differ: Envoy decides on the
+    target's and forwards it as `Host`, Viceroy decides on and forwards `Host`'s, and Deno (the
+    target's) and workerd (`Host`'s) send their upstream's own host. No common vector can say which
+    answer is right; what must hold on every edge is that the answer is the route of the host the
+    upstream is told, so a spelling never gets a route the upstream does not serve."""
+    other = "https://other.example.com"
+    for target, host in [("http://admin.test/x", "api.test"), ("http://api.test/x", "admin.test")]:
+        status, headers, _, reached = exchange(port, upstream, {"path": target, "host": host, "headers": {"Origin": other}})
+        allowed = values(headers, "access-control-allow-origin")
+        if not reached:  # the edge's own HTTP server refused the spelling
+            assert harness.edge_refused(status, {n.lower(): [] for n, _ in headers}, reached) and allowed == []
+            continue
+        forwarded = upstream.hosts[-1]
+        assert (upstream.paths[-1], status) == ("/x", 200), (target, upstream.paths[-1:], status)
+        if forwarded == f"127.0.0.1:{upstream.port}":
+            continue  # a Worker sends its upstream's own host: neither name reaches the upstream
+        assert forwarded in ("admin.test", "api.test"), (target, host, forwarded)
+        assert allowed == ([] if forwarded == "admin.test" else [other]), (target, host, forwarded, headers)
+
+
 def every_problem_is_logged(case: dict, log: str) -> None:
     """Each error and warning of a validation case appears in the edge's log, as `check` writes it."""
     for severity, key in [("error", "errors"), ("warning", "warnings")]:
@@ -155,8 +178,12 @@ def an_invalid_policy_refuses_with_a_clear_500(port: int, upstream: harness.Upst
 
 class Suite:
     """The duties above as tests, for a suite to run against its own edge: subclass it as
-    `TestProxyDuties` in a module with an `upstream` fixture and a `guard` fixture (the port that
-    serves `harness.GUARD_POLICY` in front of that upstream)."""
+    `TestProxyDuties` in a module with an `upstream` fixture, a `guard` fixture (the port that
+    serves `harness.GUARD_POLICY` in front of that upstream) and a `routes` fixture (the port that
+    serves the route-confusion vectors' policy)."""
+
+    def test_an_absolute_form_target_is_answered_for_the_host_it_forwards(self, routes, upstream):
+        an_absolute_form_target_is_answered_for_the_host_it_forwards(routes, upstream)
 
     def test_upstream_cors_headers_are_replaced_and_vary_merged(self, guard, upstream):
         upstream_cors_headers_are_replaced_and_vary_merged(guard, upstream)

@@ -23,6 +23,7 @@ import pytest
 
 import envoy_edge
 import harness
+import proxy_duties
 
 POLICY = json.loads((harness.ROOT / "examples" / "policy.json").read_text())
 APP = "https://app.example.com"
@@ -106,6 +107,11 @@ RAW_LISTENER = "route-confusion-without-normalization"
 def test_route_confusion_vector_without_envoys_normalization(edge, case):
     status, headers, body, reached = edge.send(RAW_LISTENER, case["request"])
     assert harness.check(case, status, headers, body, reached) == []
+
+
+@pytest.mark.parametrize("listener", ["route-confusion", RAW_LISTENER])
+def test_an_absolute_form_target_is_answered_for_the_host_it_forwards(edge, listener):
+    proxy_duties.an_absolute_form_target_is_answered_for_the_host_it_forwards(edge.ports[listener], edge.upstream)
 
 
 def test_the_shipped_envoy_config_normalizes_paths_and_hosts_and_carries_custom_methods():

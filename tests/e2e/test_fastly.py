@@ -112,6 +112,11 @@ def guard(edge) -> int:
     return edge.ports["guard"]
 
 
+@pytest.fixture(scope="module")
+def routes(edge) -> int:
+    return edge.ports["vector-route-confusion"]
+
+
 class TestProxyDuties(proxy_duties.Suite):
     pass
 

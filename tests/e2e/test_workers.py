@@ -96,6 +96,10 @@ def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream
     proxy_duties.a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge.ports["guard"], upstream)
 
 
+def test_an_absolute_form_target_is_answered_for_the_host_it_forwards(edge, upstream):
+    proxy_duties.an_absolute_form_target_is_answered_for_the_host_it_forwards(edge.ports["vector-route-confusion"], upstream)
+
+
 @pytest.mark.parametrize("status", [201, 204, 302, 304, 404, 500, 503])
 def test_the_upstream_status_passes_through(edge, upstream, status):
     proxy_duties.the_upstream_status_passes_through(edge.ports["guard"], upstream, status)
