@@ -47,6 +47,20 @@ impl<'a> Pattern<'a> {
         let (prefix, suffix) = label.split_once('*')?;
         (label != "*").then_some(Pattern { prefix, suffix, parent })
     }
+
+    /// Whether a label (lowercase) is one this pattern matches under its parent.
+    pub fn fits(&self, label: &[u8]) -> bool {
+        let (prefix, suffix) = (self.prefix.as_bytes(), self.suffix.as_bytes());
+        label.len() > prefix.len() + suffix.len()
+            && label.starts_with(prefix)
+            && label.ends_with(suffix)
+            && is_star(label.get(prefix.len()..label.len() - suffix.len()).unwrap_or_default())
+    }
+}
+
+/// Whether `text` is what a `*` stands for: one or more lowercase letters and digits.
+fn is_star(text: &[u8]) -> bool {
+    !text.is_empty() && text.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 impl<T> LabelPatterns<T> {
@@ -71,9 +85,8 @@ impl<T> LabelPatterns<T> {
         let Some(shapes) = self.shapes.get(parent) else { return false };
         let mut key = [0u8; MAX_HOST];
         for &(prefix, suffix) in shapes {
-            let Some(middle) = label.len().checked_sub(prefix + suffix).filter(|&m| m > 0) else { continue };
-            let wild = label.get(prefix..prefix + middle).unwrap_or_default();
-            if !wild.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            let Some(middle) = label.len().checked_sub(prefix + suffix) else { continue };
+            if !is_star(label.get(prefix..prefix + middle).unwrap_or_default().as_bytes()) {
                 continue;
             }
             // The pattern this host would match: the label with its middle replaced by `*`.
@@ -138,6 +151,16 @@ mod tests {
         assert_eq!(Pattern::split("*.x.com"), None);
         assert_eq!(Pattern::split("app.x.com"), None);
         assert_eq!(Pattern::split("pr-*"), None);
+    }
+
+    #[test]
+    fn a_pattern_fits_the_labels_it_matches() {
+        let pattern = Pattern::split("app-*-team.vercel.app").unwrap();
+        assert!(pattern.fits(b"app-9x-team"));
+        for label in [&b"app--team"[..], b"app-x-y-team", b"app-X-team", b"xapp-1-team", b"app-1-teamx"] {
+            assert!(!pattern.fits(label), "{label:?}");
+        }
+        assert!(Pattern::split("s*.amazonaws.com").unwrap().fits(b"s3"));
     }
 
     #[test]

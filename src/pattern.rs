@@ -117,10 +117,14 @@ impl OriginMatcher {
                             // The parent without its leading dot: does the wildcard reach public suffixes?
                             let parent = parent.and_then(|p| p.get(1..)).unwrap_or_default();
                             if !parent.is_empty() {
-                                let reach = suffixes.get_or_insert_with(PublicSuffixes::load).reach(parent);
+                                let suffixes = suffixes.get_or_insert_with(PublicSuffixes::load);
+                                let reach = suffixes.reach(parent);
                                 let risk = match (&kind, reach) {
                                     (Kind::Label(_), Reach::Suffix) => Some(format!(
                                         "a pattern over the public suffix \"{parent}\" matches every name of its shape that anyone can get there"
+                                    )),
+                                    (Kind::Label(pattern), Reach::Above) => suffixes.suffix_below(parent, |label| pattern.fits(label)).map(|below| format!(
+                                        "a pattern over \"{parent}\" matches public suffixes ({below}), names whose every site is another tenant's"
                                     )),
                                     (Kind::Subdomains, Reach::Suffix) => Some(format!(
                                         "a wildcard over the public suffix \"{parent}\" trusts every site anyone can host under it"

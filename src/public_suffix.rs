@@ -14,7 +14,7 @@
 //! instance). The file is a count of chunks, then for each its first byte and its deflated length
 //! (two bytes, little-endian), then the deflated chunks in that order.
 
-use alloc::vec::Vec;
+use alloc::{format, string::String, vec::Vec};
 
 /// The table, deflated in chunks.
 const TABLE: &[u8] = include_bytes!("public_suffix.deflate");
@@ -64,14 +64,47 @@ impl PublicSuffixes {
     /// read (a chunk that does not inflate, a malformed index), every name is a public suffix:
     /// refusing is the safe side.
     pub fn reach(&mut self, host: &str) -> Reach {
+        match self.node(host) {
+            Place::Unreadable | Place::Unlisted { suffix: true } => Reach::Suffix,
+            Place::Unlisted { suffix: false } => Reach::Private,
+            Place::Listed(Node { suffix: true, .. }, _) => Reach::Suffix,
+            Place::Listed(Node { wildcard: true, .. } | Node { children: true, .. }, _) => Reach::Above,
+            Place::Listed(..) => Reach::Private,
+        }
+    }
+
+    /// A public suffix one label under `parent` whose label `fits` (a label pattern's shape), if
+    /// there is one: `*.parent` when a wildcard rule makes every such name one
+    /// (`*.user.localcert.dev`), or a listed one (`s3.amazonaws.com`). Where the table cannot be
+    /// read, every name is one.
+    pub fn suffix_below(&mut self, parent: &str, fits: impl Fn(&[u8]) -> bool) -> Option<String> {
+        let (node, mut entries) = match self.node(parent) {
+            Place::Listed(node, children) => (node, children),
+            Place::Unreadable => return Some(format!("*.{parent}")),
+            Place::Unlisted { .. } => return None,
+        };
+        if node.wildcard {
+            return Some(format!("*.{parent}"));
+        }
+        while let Some(Entry { label, node, rest, .. }) = entry(entries) {
+            if node.suffix && fits(label) {
+                return Some(format!("{}.{parent}", core::str::from_utf8(label).unwrap_or_default()));
+            }
+            entries = rest;
+        }
+        None
+    }
+
+    /// Where `host` is in the table.
+    fn node(&mut self, host: &str) -> Place<'_> {
         if self.chunks.is_empty() {
-            return Reach::Suffix;
+            return Place::Unreadable;
         }
         let key = host.rsplit('.').next().and_then(|tld| tld.bytes().next());
         let top: &[u8] = match self.chunks.iter_mut().find(|chunk| Some(chunk.first) == key) {
             Some(Chunk { deflated, text, .. }) => match text.get_or_insert_with(|| crate::inflate::inflate(deflated)) {
                 Some(text) => text,
-                None => return Reach::Suffix,
+                None => return Place::Unreadable,
             },
             None => &[], // no top-level domain with children starts with this byte
         };
@@ -81,17 +114,22 @@ impl PublicSuffixes {
             let Some((node, children)) = find(entries, label.as_bytes()) else {
                 // A label the table does not hold is a suffix only as the leftmost one, under a
                 // wildcard or as a top-level domain.
-                let suffix = labels.next().is_none() && (depth == 0 || parent.wildcard);
-                return if suffix { Reach::Suffix } else { Reach::Private };
+                return Place::Unlisted { suffix: labels.next().is_none() && (depth == 0 || parent.wildcard) };
             };
             (entries, parent, depth) = (children, node, depth + 1);
         }
-        match parent {
-            Node { suffix: true, .. } => Reach::Suffix,
-            Node { wildcard: true, .. } | Node { children: true, .. } => Reach::Above,
-            _ => Reach::Private,
-        }
+        Place::Listed(parent, entries)
     }
+}
+
+/// Where a name is in the table.
+enum Place<'t> {
+    /// The table could not be read.
+    Unreadable,
+    /// Not in the table: a public suffix or not by the list's rules.
+    Unlisted { suffix: bool },
+    /// Its node and the entries of its children.
+    Listed(Node, &'t [u8]),
 }
 
 /// The chunks of the file: each one's first byte and deflated bytes, or `None` if the index does
@@ -113,34 +151,49 @@ fn index(file: &'static [u8]) -> Option<Vec<Chunk>> {
 /// order: the generator writes them from a `BTreeMap`), and the entries of its children. A
 /// malformed table gives `None`, as an absent label.
 fn find<'t>(mut entries: &'t [u8], label: &[u8]) -> Option<(Node, &'t [u8])> {
-    while !entries.is_empty() {
-        let end = entries.iter().position(|b| matches!(b, b'!' | b'*' | b'(' | b','))?;
-        let (name, mut rest) = entries.split_at(end);
+    while let Some(Entry { label: name, node, children, rest }) = entry(entries) {
         if name > label {
             return None;
         }
-        let mut node = Node::default();
-        while let Some((&flag, tail)) = rest.split_first() {
-            match flag {
-                b'!' => node.suffix = true,
-                b'*' => node.wildcard = true,
-                _ => break,
-            }
-            rest = tail;
-        }
-        let mut children: &[u8] = &[];
-        if let Some(tail) = rest.strip_prefix(b"(") {
-            let close = closing(tail)?;
-            node.children = true;
-            children = tail.get(..close)?;
-            rest = tail.get(close + 1..)?;
-        }
-        entries = rest.strip_prefix(b",")?;
         if name == label {
             return Some((node, children));
         }
+        entries = rest;
     }
     None
+}
+
+/// One entry of a level of the table.
+struct Entry<'t> {
+    label: &'t [u8],
+    node: Node,
+    /// The entries of its children.
+    children: &'t [u8],
+    /// The entries after it.
+    rest: &'t [u8],
+}
+
+/// The first entry of `entries`; `None` at the end, or where the table is malformed.
+fn entry(entries: &[u8]) -> Option<Entry<'_>> {
+    let end = entries.iter().position(|b| matches!(b, b'!' | b'*' | b'(' | b','))?;
+    let (label, mut rest) = entries.split_at(end);
+    let mut node = Node::default();
+    while let Some((&flag, tail)) = rest.split_first() {
+        match flag {
+            b'!' => node.suffix = true,
+            b'*' => node.wildcard = true,
+            _ => break,
+        }
+        rest = tail;
+    }
+    let mut children: &[u8] = &[];
+    if let Some(tail) = rest.strip_prefix(b"(") {
+        let close = closing(tail)?;
+        node.children = true;
+        children = tail.get(..close)?;
+        rest = tail.get(close + 1..)?;
+    }
+    Some(Entry { label, node, children, rest: rest.strip_prefix(b",")? })
 }
 
 /// Where the parenthesis opened just before `text` closes.
