@@ -374,11 +374,15 @@ fn route_host(value: &Value, path: &str, problems: &mut Problems) -> Option<(Str
         return None;
     }
     if let Some(Some(default @ (80 | 443))) = port {
-        problems.warning(
+        // Which port is the default depends on the scheme, and behind a load balancer that
+        // terminates TLS the edge sees http where the browser used https: the route would stop
+        // applying, silently, and a broader level decide.
+        problems.error(
             path,
             Code::DefaultPort,
-            format!("{default} is a default port, which browsers leave out of Host; the route matches \"{name}\" only where the edge knows the scheme (write \"{name}\")"),
+            format!("{default} is a default port, which browsers leave out of Host, so the route would match only where the edge knows the browser's scheme (not behind TLS termination); write \"{name}\""),
         );
+        return None;
     }
     Some((name.into(), port.flatten()))
 }

@@ -10,22 +10,11 @@ pub(crate) struct Authority<'a> {
     pub name: &'a [u8],
     /// The port, unless none was given or it is the scheme's default.
     pub port: Option<u16>,
-    /// The default port of the request's scheme, when the scheme is known.
-    pub default_port: Option<u16>,
 }
 
 /// An authority servers read differently, or not at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Malformed;
-
-/// Whether a route's host and port apply, do not apply, or depend on what the request does not say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Matches {
-    Yes,
-    No,
-    /// The route names a default port, the request names none and its scheme is unknown.
-    Unknown,
-}
 
 /// The default port of `scheme`, if it has one.
 pub(crate) fn default_port(scheme: &[u8]) -> Option<u16> {
@@ -66,27 +55,15 @@ impl<'a> Authority<'a> {
             None | Some(b"") => None,
             Some(digits) => Some(parse_port(digits).ok_or(Malformed)?).filter(|&p| Some(p) != default_port),
         };
-        Ok(Authority { name, port, default_port })
+        Ok(Authority { name, port })
     }
 
-    /// Whether a route for `name` (lowercase, without a trailing dot) and `port` (any when `None`)
-    /// applies to this authority.
-    pub fn matches(&self, name: &str, port: Option<u16>) -> Matches {
-        if !self.name.eq_ignore_ascii_case(name.as_bytes()) {
-            return Matches::No;
-        }
-        match (port, self.port, self.default_port) {
-            (None, _, _) => Matches::Yes,
-            (Some(want), Some(got), _) => bool_matches(want == got),
-            (Some(want), None, Some(default)) => bool_matches(want == default),
-            (Some(80 | 443), None, None) => Matches::Unknown,
-            (Some(_), None, None) => Matches::No,
-        }
+    /// Whether a route for `name` (lowercase, without a trailing dot) and `port` (any when `None`;
+    /// never a default port, which the policy refuses: behind TLS termination the edge's idea of
+    /// the scheme, and so of the default port, can be wrong) applies to this authority.
+    pub fn matches(&self, name: &str, port: Option<u16>) -> bool {
+        self.name.eq_ignore_ascii_case(name.as_bytes()) && port.is_none_or(|want| self.port == Some(want))
     }
-}
-
-fn bool_matches(yes: bool) -> Matches {
-    if yes { Matches::Yes } else { Matches::No }
 }
 
 /// A port as a number: digits only (leading zeros allowed, as servers parse them), 0-65535.
@@ -126,24 +103,24 @@ mod tests {
             "admin.example.com:",
         ] {
             let host = read(spelling, http).unwrap();
-            assert_eq!(host.matches("admin.example.com", None), Matches::Yes, "{spelling}");
-            assert_eq!(host.matches("admin.example.com", Some(80)), Matches::Yes, "{spelling}");
-            assert_eq!(host.matches("admin.example.com", Some(8443)), Matches::No, "{spelling}");
+            assert!(host.matches("admin.example.com", None), "{spelling}");
+            assert!(!host.matches("admin.example.com", Some(8443)), "{spelling}");
         }
         for spelling in ["admin.example.com:8443", "admin.example.com:08443", "Admin.Example.Com.:8443"] {
-            assert_eq!(read(spelling, http).unwrap().matches("admin.example.com", Some(8443)), Matches::Yes);
+            assert!(read(spelling, http).unwrap().matches("admin.example.com", Some(8443)));
         }
         let v6 = read("[::1]:8080", None).unwrap();
         assert_eq!((v6.name, v6.port), (&b"[::1]"[..], Some(8080)));
     }
 
     #[test]
-    fn a_default_port_is_unknown_without_the_scheme() {
-        let host = read("api.example.com", None).unwrap();
-        assert_eq!(host.matches("api.example.com", Some(443)), Matches::Unknown);
-        assert_eq!(host.matches("api.example.com", Some(8443)), Matches::No);
-        assert_eq!(read("api.example.com", Some("https")).unwrap().matches("api.example.com", Some(443)), Matches::Yes);
+    fn a_default_port_is_dropped_only_for_its_scheme() {
         assert_eq!(read("api.example.com:443", Some("HTTPS")).unwrap().port, None);
+        // Behind TLS termination the edge sees http: the port stays, and a route without one matches.
+        let terminated = read("api.example.com:443", Some("http")).unwrap();
+        assert_eq!(terminated.port, Some(443));
+        assert!(terminated.matches("api.example.com", None));
+        assert!(!read("api.example.com", None).unwrap().matches("api.example.com", Some(8443)));
     }
 
     #[test]

@@ -27,6 +27,15 @@ impl Reading {
     /// `;params` and `%3Bparams` cut after decoding, each to the next separator (servers that
     /// decode first).
     const NO_PARAMS_AFTER_DECODING: u8 = 16;
+    /// A decoded `%3F` or `%23` ends the path (proxies that decode, then split off a query or a
+    /// fragment again).
+    const DECODED_DELIMITERS: u8 = 32;
+    /// The full-width forms of ASCII (U+FF01 to U+FF5E: `／`, `．`, `ａ`) read as ASCII (servers that
+    /// normalize Unicode, NFKC).
+    const FULL_WIDTH: u8 = 64;
+    /// Trailing dots and spaces dropped from every name (Windows file mapping: IIS reads
+    /// `/admin./x` and `/admin%20/x` as `/admin/x`).
+    const WINDOWS_NAMES: u8 = 128;
 
     fn has(self, flag: u8) -> bool {
         self.0 & flag != 0
@@ -34,11 +43,17 @@ impl Reading {
 }
 
 /// A path no reading can be trusted on: an invalid, NUL or `%25` percent-escape (a second decoder
-/// reads `%25` as any escape), a NUL or `#` byte, no leading `/`, or a leading `//` or `/\` (which
-/// `new URL(path, base)` and `urlsplit` read as an authority). Servers reject, truncate or guess at
-/// these.
+/// reads `%25` as any escape), a NUL or `#` byte, no leading `/`, a leading `//` or `/\` (which
+/// `new URL(path, base)` and `urlsplit` read as an authority), overlong UTF-8 (`%C0%AF`, which old
+/// decoders read as `/`), or more than [`MAX_KINDS`] kinds of alternative reading. Servers reject,
+/// truncate or guess at these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Malformed;
+
+/// The most kinds of alternative reading one path may give a hold to: a path is read in every
+/// combination of them, so this bounds the work one request causes (32 readings); no API path
+/// holds more than two or three.
+const MAX_KINDS: u32 = 5;
 
 /// The path without its query.
 pub(crate) fn without_query(path: &[u8]) -> &[u8] {
@@ -78,14 +93,22 @@ pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
         segment.is_some_and(|s| (last || !s.is_empty()) && s != b"." && s != b"..")
     };
     let (mut segment, mut at) = (0, 0);
+    // The two bytes decoded before this one (escapes decoded), for multi-byte UTF-8 sequences.
+    let mut before = [0u8; 2];
     while let Some(&b) = rest.get(at) {
+        // A dot or space before what some reading ends a name with: a separator, an escape (of one),
+        // a parameter, a full-width form.
+        if matches!(before, [_, b'.' | b' ']) && (matches!(b, b'/' | b'\\' | b'%' | b';') || !b.is_ascii()) {
+            present |= Reading::WINDOWS_NAMES;
+        }
+        let mut byte = b;
         match b {
             b'/' => {
                 canonical &= kept(rest.get(segment..at), false);
                 segment = at + 1;
             }
             b'%' => {
-                let byte = escaped(rest, at).ok_or(Malformed)?;
+                byte = escaped(rest, at).ok_or(Malformed)?;
                 let hex = rest.get(at + 1..at + 3).unwrap_or_default();
                 canonical &= hex.iter().all(|d| matches!(d, b'0'..=b'9' | b'A'..=b'F')) && !decodes(byte);
                 match byte {
@@ -94,6 +117,7 @@ pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
                     b'/' => present |= Reading::DECODED_SLASHES,
                     b'\\' => present |= Reading::DECODED_BACKSLASHES,
                     b';' => present |= Reading::NO_PARAMS_AFTER_DECODING,
+                    b'?' | b'#' => present |= Reading::DECODED_DELIMITERS,
                     _ => {}
                 }
                 at += 2;
@@ -106,10 +130,75 @@ pub(crate) fn scan(path: &[u8]) -> Result<Scan, Malformed> {
             b';' => present |= Reading::NO_PARAMS | Reading::NO_PARAMS_AFTER_DECODING,
             b => canonical &= is_plain(b),
         }
+        match (before, byte) {
+            (_, 0xC0 | 0xC1) | ([_, 0xE0], 0x80..=0x9F) | ([_, 0xF0], 0x80..=0x8F) => return Err(Malformed),
+            _ if full_width(before, byte).is_some() => present |= Reading::FULL_WIDTH,
+            _ => {}
+        }
+        let [_, last] = before;
+        before = [last, byte];
         at += 1;
     }
+    if present.count_ones() > MAX_KINDS {
+        return Err(Malformed);
+    }
     canonical &= kept(rest.get(segment..), true);
+    if matches!(before, [_, b'.' | b' ']) {
+        present |= Reading::WINDOWS_NAMES;
+    }
     Ok(Scan { present, canonical })
+}
+
+/// A name without the trailing dots and spaces (`.`, `%20` in canonical form) that Windows drops.
+fn windows_name(mut name: &[u8]) -> &[u8] {
+    while let Some(shorter) = name.strip_suffix(b".").or_else(|| name.strip_suffix(b"%20")) {
+        name = shorter;
+    }
+    name
+}
+
+/// The ASCII character a full-width form ends with `byte` after the two bytes `before` stands for
+/// (U+FF01 to U+FF5E are `EF BC 81` to `EF BD 9E`, and stand for `!` to `~`).
+fn full_width(before: [u8; 2], byte: u8) -> Option<u8> {
+    match (before, byte) {
+        ([0xEF, 0xBC], 0x81..=0xBF) => Some(byte - 0x81 + b'!'),
+        ([0xEF, 0xBD], 0x80..=0x9E) => Some(byte - 0x80 + b'`'),
+        _ => None,
+    }
+}
+
+/// The path (its query ignored) with each full-width form of ASCII replaced by its ASCII character
+/// (`%`, `?` and `#` escaped, so that none becomes an escape or a delimiter).
+fn narrowed(path: &[u8]) -> Result<Vec<u8>, Malformed> {
+    let path = without_query(path);
+    let mut out: Vec<u8> = Vec::with_capacity(path.len());
+    // Where each of the last two decoded bytes was written in `out`.
+    let mut starts = [0usize; 2];
+    let mut before = [0u8; 2];
+    let mut at = 0;
+    while let Some(&b) = path.get(at) {
+        let start = out.len();
+        let byte = if b == b'%' { escaped(path, at).ok_or(Malformed)? } else { b };
+        let width = if b == b'%' { 3 } else { 1 };
+        match full_width(before, byte) {
+            Some(ascii) => {
+                let [first, _] = starts;
+                out.truncate(first);
+                match ascii {
+                    b'%' | b'?' | b'#' => out.extend_from_slice(&escape(ascii)),
+                    _ => out.push(ascii),
+                }
+                before = [0, 0];
+            }
+            None => {
+                out.extend_from_slice(path.get(at..at + width).unwrap_or_default());
+                let ([_, last_start], [_, last]) = (starts, before);
+                (starts, before) = ([last_start, start], [last, byte]);
+            }
+        }
+        at += width;
+    }
+    Ok(out)
 }
 
 /// Whether the path (its query ignored) is its own canonical reading.
@@ -180,6 +269,9 @@ const PLAIN: [bool; 256] = {
 /// uppercase hex, empty, `.` and `..` segments resolved, a trailing `/` kept. The result always starts with
 /// `/` and is its own canonical form.
 pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malformed> {
+    if reading.has(Reading::FULL_WIDTH) {
+        return canonical(&narrowed(path)?, Reading(reading.0 & !Reading::FULL_WIDTH));
+    }
     let path = without_query(path);
     let mut out = Vec::with_capacity(path.len());
     // Where each segment of `out` starts (its `/`), so that `..` can drop the last one.
@@ -189,7 +281,7 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
     let mut trailing_slash = false;
     let mut bytes = path.iter().enumerate().skip(1);
     loop {
-        let next = bytes.next();
+        let mut next = bytes.next();
         let (byte, separator) = match next {
             None => (0, true),
             Some((_, b'/')) => (b'/', true),
@@ -205,9 +297,14 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
                 if byte == b';' && reading.has(Reading::NO_PARAMS_AFTER_DECODING) {
                     in_params = true;
                 }
-                let slash = (byte == b'/' && reading.has(Reading::DECODED_SLASHES))
-                    || (byte == b'\\' && reading.has(Reading::DECODED_BACKSLASHES));
-                (byte, slash)
+                if matches!(byte, b'?' | b'#') && reading.has(Reading::DECODED_DELIMITERS) {
+                    next = None; // the path ends here
+                    (0, true)
+                } else {
+                    let slash = (byte == b'/' && reading.has(Reading::DECODED_SLASHES))
+                        || (byte == b'\\' && reading.has(Reading::DECODED_BACKSLASHES));
+                    (byte, slash)
+                }
             }
             Some((_, &b)) => (b, false),
         };
@@ -224,9 +321,13 @@ pub(crate) fn canonical(path: &[u8], reading: Reading) -> Result<Vec<u8>, Malfor
                     }
                 }
                 name => {
-                    starts.push(out.len());
-                    out.push(b'/');
-                    out.extend_from_slice(name);
+                    let name = if reading.has(Reading::WINDOWS_NAMES) { windows_name(name) } else { name };
+                    // A name of dots and spaces only (`...`) is nothing to Windows.
+                    if !name.is_empty() {
+                        starts.push(out.len());
+                        out.push(b'/');
+                        out.extend_from_slice(name);
+                    }
                 }
             }
             segment.clear();
@@ -309,6 +410,17 @@ mod tests {
         assert_eq!(read("/public/..;/api/..%3B/..;/public/y", Reading::NO_PARAMS), "/api/public/y");
         assert_eq!(read("/..%2Fadmin;v=1%2F..", Reading::NO_PARAMS | slashes), "/admin");
         assert_eq!(read("/admin;v=1%2Fadmin/..", Reading::NO_PARAMS_AFTER_DECODING | slashes), "/admin/");
+        let delimiters = Reading::DECODED_DELIMITERS;
+        assert_eq!(read("/admin%3F/secret", delimiters), "/admin");
+        assert_eq!(read("/admin/x%23/../../api/y", delimiters), "/admin/x");
+        let wide = Reading::FULL_WIDTH;
+        assert_eq!(read("/x%EF%BC%8F..%EF%BC%8Fadmin/secret", wide), "/admin/secret");
+        assert_eq!(read("/\u{ff41}dmin/%ef%bc%8e%EF%BC%8E/\u{ff53}", wide), "/s");
+        assert_eq!(read("/a%EF%BC%85%EF%BC%9F%EF%BC%83b", wide), "/a%25%3F%23b");
+        assert_eq!(read("/%EF%BC%80/\u{ff5f}/%EF%BD%9E", wide), "/%EF%BC%80/%EF%BD%9F/~");
+        let windows = Reading::WINDOWS_NAMES;
+        assert_eq!(read("/api./admin%20.%20/x..", windows), "/api/admin/x");
+        assert_eq!(read("/.../admin/a/b/../", windows), "/admin/a/");
     }
 
     #[test]
@@ -319,9 +431,21 @@ mod tests {
         assert_eq!(all("/a;b\\c").map(|r| r.len()), Ok(8));
         assert_eq!(all("/a%3Bb"), Ok(alloc::vec![0, 16]));
         assert_eq!(all("/a%2F%5C;%3B\\").map(|r| r.len()), Ok(32));
+        assert_eq!(all("/a%3F%EF%BC%8F").map(|r| r.len()), Ok(4));
+        assert_eq!(all("/a./b%20/c%2e"), Ok(alloc::vec![0, 128]));
+        assert_eq!(all("/a.b/./../c"), Ok(alloc::vec![0, 128]));
+        assert_eq!(all("/a%20%2Fb").map(|r| r.len()), Ok(4));
+        assert_eq!(all("/a.b/c.json"), Ok(alloc::vec![0]));
+        assert_eq!(all("/a.b/c.d/e"), Ok(alloc::vec![0]));
         for bad in ["", "*", "api", "/a%zz", "/a%2", "/a%00", "/a%25", "/a\0", "/a#b", "//a", "/\\a"] {
             assert_eq!(all(bad), Err(Malformed), "{bad:?}");
         }
+        // Overlong UTF-8, escaped or raw; and a sixth kind of reading.
+        for bad in ["/x%C0%AF", "/x%c1%81", "/x%E0%80%AF", "/x%F0%80%80%AF", "/a;%2F%5C\\%3F"] {
+            assert_eq!(all(bad), Err(Malformed), "{bad:?}");
+        }
+        assert_eq!(scan(b"/x\xC0\xAF"), Err(Malformed));
+        assert!(scan("/caf%C3%A9/%E0%A4%85/%F0%9F%98%80".as_bytes()).is_ok());
     }
 
     #[test]

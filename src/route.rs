@@ -2,7 +2,7 @@
 //! of the path and host that servers make puts the request under that same route: where readings
 //! disagree, or the path or host is malformed, the request is refused instead ([`Selected::Unclear`]).
 
-use crate::host::{Authority, Matches};
+use crate::host::Authority;
 use crate::path::{self, Reading};
 use crate::policy::Rules;
 use crate::problem::{Code, Problems};
@@ -65,11 +65,12 @@ pub(crate) struct Routes {
     reads_path: bool,
 }
 
-/// A host or port no reading can settle.
+/// A host, port or path no reading can settle.
 struct Unclear;
 
 /// The longest path (without its query) that routes read, longer ones being refused: a path may
-/// be read 64 ways, so this bounds the work one request can cause.
+/// be read 64 ways (32 readings, each with and without case), so this bounds the work one request
+/// can cause.
 /// API paths are far shorter, and queries are not counted.
 const MAX_PATH: usize = 1024;
 
@@ -154,31 +155,42 @@ impl Routes {
         raw_agrees.then_some(into_selected(chosen))
     }
 
-    /// The index of the first route that `host` and the canonical `path` match.
+    /// The index of the first route that `host` and the canonical `path` match; `Err` when a route
+    /// before it looks alike to the path ([`looks_alike`]): some server serves it from that route.
     fn first(&self, host: &Authority, path: &[u8], fold_case: bool) -> Result<Option<usize>, Unclear> {
         for (index, route) in self.entries.iter().enumerate() {
-            let host_matches = route.host.as_ref().map_or(Matches::Yes, |(name, port)| host.matches(name, *port));
-            let path_matches = route.path_prefix.as_deref().is_none_or(|prefix| {
-                let prefix = prefix.as_bytes();
-                let same = |a: &[u8], b: &[u8]| {
-                    if fold_case || !route.case_sensitive { a.eq_ignore_ascii_case(b) } else { a == b }
-                };
-                // `/admin/` covers `/admin` too, which servers route to the same handler.
-                path.get(..prefix.len()).is_some_and(|head| same(head, prefix))
-                    || prefix.strip_suffix(b"/").is_some_and(|bare| !bare.is_empty() && same(path, bare))
-            });
-            match (host_matches, path_matches) {
-                (Matches::No, _) | (_, false) => {}
-                (Matches::Yes, true) => return Ok(Some(index)),
-                (Matches::Unknown, true) => return Err(Unclear),
+            if !route.host.as_ref().is_none_or(|(name, port)| host.matches(name, *port)) {
+                continue;
+            }
+            let Some(prefix) = route.path_prefix.as_deref() else { return Ok(Some(index)) };
+            let prefix = prefix.as_bytes();
+            let same = |a: &[u8], b: &[u8]| {
+                if fold_case || !route.case_sensitive { a.eq_ignore_ascii_case(b) } else { a == b }
+            };
+            if path.get(..prefix.len()).is_some_and(|head| same(head, prefix)) {
+                return Ok(Some(index));
+            }
+            // `/admin/` covers `/admin` too, which servers route to the same handler.
+            let bare = prefix.strip_suffix(b"/").filter(|bare| !bare.is_empty());
+            let rest = bare.and_then(|bare| path.get(..bare.len()).filter(|head| same(head, bare)).map(|_| bare.len()));
+            match rest.and_then(|at| path.get(at..)) {
+                Some([]) => return Ok(Some(index)),
+                Some(rest) if looks_alike(rest) => return Err(Unclear),
+                _ => {}
             }
         }
         Ok(None)
     }
 }
 
+/// Whether what follows a prefix's bare form (`/admin` of `/admin/`) is a last segment's extension,
+/// which Spring's suffix patterns drop (`/admin.json` is served from `/admin`).
+fn looks_alike(rest: &[u8]) -> bool {
+    rest.starts_with(b".") && !rest.contains(&b'/')
+}
+
 /// The authority of a request when no route names a host: never looked at.
-const NO_HOST: Authority<'static> = Authority { name: b"", port: None, default_port: None };
+const NO_HOST: Authority<'static> = Authority { name: b"", port: None };
 
 fn into_selected(index: Option<usize>) -> Selected {
     index.map_or(Selected::TopLevel, Selected::Route)

@@ -1,6 +1,7 @@
 //! Property tests for routes: for paths built from route prefixes and hostile segments (escapes,
-//! dot segments, doubled and encoded slashes, backslashes, path parameters, case), the engine never
-//! gives a request the answer of a route that some server would not route it to.
+//! dot segments, doubled and encoded slashes, backslashes, path parameters, case, escaped
+//! delimiters, trailing dots and spaces, extensions, full-width forms, overlong UTF-8), the engine
+//! never gives a request the answer of a route that some server would not route it to.
 //!
 //! The servers are modelled here independently of the engine: each decodes, splits and resolves
 //! a path its own simple way, written with string operations rather than the engine's scanner.
@@ -21,7 +22,7 @@ const POLICY: &str = r#"{
 }"#;
 const OTHER: &str = "https://other.example.com";
 
-const SEGMENTS: [&str; 18] = [
+const SEGMENTS: [&str; 27] = [
     "admin",
     "Admin",
     "%61dmin",
@@ -40,8 +41,17 @@ const SEGMENTS: [&str; 18] = [
     "admin%3Bv",
     "%2561dmin",
     "caf\u{e9}",
+    "admin.",
+    "admin%20",
+    "...",
+    "admin.json",
+    "admin%3F",
+    "admin%23x",
+    "%EF%BD%81dmin",
+    "\u{ff41}dmin",
+    "%EF%BC%8E%EF%BC%8E",
 ];
-const SEPARATORS: [&str; 8] = ["/", "/", "//", "%2F", "%2f", "\\", "%5C", "%252F"];
+const SEPARATORS: [&str; 11] = ["/", "/", "//", "%2F", "%2f", "\\", "%5C", "%252F", "%EF%BC%8F", "%3F", "%C0%AF"];
 
 /// Percent-decodes every escape once; `None` for an invalid one.
 fn decode(path: &str) -> Option<String> {
@@ -105,6 +115,39 @@ fn server_readings(path: &str) -> Vec<String> {
         if let Some(twice) = decode(&decoded) {
             readings.push(resolve(&twice.replace('\\', "/"), true));
         }
+    }
+    // A proxy that decodes, then splits off a query or a fragment again.
+    if let Some(decoded) = decode(path) {
+        readings.push(resolve(decoded.split(['?', '#']).next().unwrap(), false));
+    }
+    // Windows (IIS): decodes, takes \ as /, drops the trailing dots and spaces of every name.
+    if let Some(decoded) = decode(path) {
+        let names: Vec<&str> = decoded.split(['/', '\\']).collect();
+        let trimmed: Vec<&str> =
+            names.iter().map(|n| if matches!(*n, "." | "..") { n } else { n.trim_end_matches(['.', ' ']) }).collect();
+        readings.push(resolve(&trimmed.join("/"), false));
+    }
+    // Spring's suffix patterns: the last segment's extension dropped.
+    let resolved = resolve(&unreserved, false);
+    if let Some((stem, _)) =
+        resolved.rsplit_once('.').filter(|(stem, extension)| !extension.contains('/') && !stem.ends_with('/'))
+    {
+        readings.push(stem.to_string());
+    }
+    // Unicode normalization (NFKC) of the full-width forms, after decoding.
+    if let Some(decoded) = decode(path) {
+        let narrow: String = decoded
+            .chars()
+            .map(|c| match c {
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xff01 + 0x21).unwrap(),
+                c => c,
+            })
+            .collect();
+        readings.push(resolve(narrow.split(['?', '#']).next().unwrap(), false));
+    }
+    // An old decoder that reads overlong UTF-8 (`%C0%AF`) as `/`.
+    if let Some(decoded) = decode(&path.replace("%C0%AF", "/")) {
+        readings.push(resolve(&decoded, false));
     }
     // Routes without case (Express).
     let lowered: Vec<String> = readings.iter().map(|r| r.to_ascii_lowercase()).collect();
