@@ -22,6 +22,8 @@ pub struct Environment {
     name: String,
     /// The top-level fields the environment gives.
     given: Vec<String>,
+    /// What the environment loses of the shared fields without saying so.
+    warnings: Problems,
 }
 
 impl Environment {
@@ -53,6 +55,8 @@ impl Environment {
             return Err(problems);
         }
         let given: Vec<String> = fields.iter().map(|m| m.key.clone()).collect();
+        let mut warnings = Problems::default();
+        warn_of_lost_routes(&top, fields, name, &mut warnings);
         // What the environment enforces, in file order: the shared fields it does not replace, and its own.
         let mut kept: Vec<(usize, usize)> = Vec::new();
         for member in &top {
@@ -86,13 +90,20 @@ impl Environment {
         }
         // Only ASCII bytes were written, over whole characters: still UTF-8.
         let text = String::from_utf8(bytes).unwrap_or_default();
-        Ok(Environment { text, name: String::from(name), given })
+        Ok(Environment { text, name: String::from(name), given, warnings })
     }
 
     /// The policy the edge enforces: the file's text, the same length and lines.
     #[must_use]
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// What the environment loses of the shared fields without saying so: the shared routes its
+    /// own `routes` replaces (`replaced-routes`). Paths are the file's.
+    #[must_use]
+    pub fn warnings(&self) -> &Problems {
+        &self.warnings
     }
 
     /// The environment's name.
@@ -180,6 +191,53 @@ fn names(top: &[Member], problems: &mut Problems) -> Vec<String> {
         }
     }
     names
+}
+
+/// Warns when the environment's own routes replace shared routes that none of them matches the
+/// same way (the same `host` and `path_prefix`), naming each: an environment that adds a route
+/// would otherwise drop the restrictive ones silently. `"routes": []` says it drops them all.
+fn warn_of_lost_routes(top: &[Member], fields: &[Member], name: &str, warnings: &mut Problems) {
+    let routes = |members: &[Member]| match members.iter().find(|m| m.key == "routes").map(|m| &m.value) {
+        Some(Value::Array(routes)) => routes.clone(),
+        _ => Vec::new(),
+    };
+    let (shared, own) = (routes(top), routes(fields));
+    let matches = |route: &Value| {
+        let field = |key: &str| match route {
+            Value::Object(members) => members.iter().find(|m| m.key == key).map(|m| m.value.clone()),
+            _ => None,
+        };
+        (field("host"), field("path_prefix"))
+    };
+    let kept: Vec<_> = own.iter().map(matches).collect();
+    let lost: Vec<String> = shared
+        .iter()
+        .enumerate()
+        .filter(|(_, route)| !kept.contains(&matches(route)))
+        .map(|(index, route)| {
+            let (host, path_prefix) = matches(route);
+            let said: Vec<String> = [("host", host), ("path_prefix", path_prefix)]
+                .into_iter()
+                .filter_map(|(key, value)| match value {
+                    Some(Value::String(text)) => Some(format!("{key} {text:?}")),
+                    _ => None,
+                })
+                .collect();
+            format!("routes[{index}] ({})", said.join(" "))
+        })
+        .collect();
+    if own.is_empty() || lost.is_empty() {
+        return;
+    }
+    warnings.warning(
+        &format!("environments.{name}.routes"),
+        Code::ReplacedRoutes,
+        format!(
+            "replaces the shared routes whole, so {} {} not apply in {name}; repeat each one it needs here, or give \"routes\": [] to drop them all",
+            lost.join(", "),
+            if lost.len() == 1 { "does" } else { "do" }
+        ),
+    );
 }
 
 /// The `environments` member and the fields of the named environment in it.
@@ -300,6 +358,30 @@ mod tests {
         );
         assert_eq!(codes("{", "a")[0].1, Code::InvalidJson);
         assert_eq!(environments("[1]").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn routes_an_environment_drops_are_named_unless_it_drops_them_all() {
+        let file = r#"{"origins": ["https://a.example"], "routes": [
+            {"path_prefix": "/admin/", "origins": ["https://a.example"]},
+            {"host": "admin.example", "path_prefix": "/x/", "disabled": true},
+            {"path_prefix": "/public/", "origins": ["*"]}],
+          "environments": {
+            "beta": {"routes": [{"path_prefix": "/beta/", "origins": ["*"]}, {"path_prefix": "/public/", "origins": ["*"]}]},
+            "bare": {"routes": []},
+            "same": {"origins": ["https://b.example"]}}}"#;
+        let warnings = |name: &str| -> Vec<(String, Code, String)> {
+            let environment = Environment::resolve(file, name).unwrap();
+            environment.warnings().iter().map(|p| (p.path.clone(), p.code, p.message.clone())).collect()
+        };
+        let [(path, code, message)] = &warnings("beta")[..] else { panic!("{:?}", warnings("beta")) };
+        assert_eq!((path.as_str(), *code), ("environments.beta.routes", Code::ReplacedRoutes));
+        assert!(
+            message.contains(r#"routes[0] (path_prefix "/admin/"), routes[1] (host "admin.example" path_prefix "/x/") do not apply in beta"#),
+            "{message}"
+        );
+        assert_eq!(warnings("bare"), []);
+        assert_eq!(warnings("same"), []);
     }
 
     #[test]

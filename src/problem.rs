@@ -121,6 +121,8 @@ codes! {
     UnresolvedEnvironments = "unresolved-environments",
     /// An environment asked for that the policy does not name.
     UnknownEnvironment = "unknown-environment",
+    /// An environment's `routes` replaces shared routes it does not repeat.
+    ReplacedRoutes = "replaced-routes",
 }
 
 /// One problem in a policy file.

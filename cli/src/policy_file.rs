@@ -172,6 +172,7 @@ pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> 
                 for problem in &mut checked.problems {
                     problem.path = environment.file_path(&problem.path);
                 }
+                checked.problems.extend(environment.warnings().iter().map(|p| locate(&file, p)));
                 checked
             }
             Err(found) => {

@@ -670,6 +670,28 @@ fn check_checks_every_environment_and_names_where_each_problem_is() {
 }
 
 #[test]
+fn check_names_the_shared_routes_an_environment_drops() {
+    let text = r#"{
+  "origins": ["https://app.example.com"],
+  "credentials": true,
+  "routes": [{ "path_prefix": "/admin/", "origins": ["https://admin.example.com"] }],
+  "environments": {
+    "staging": { "routes": [{ "path_prefix": "/beta/", "origins": ["*"], "credentials": false }] },
+    "production": {}
+  }
+}"#;
+    let path = file(text);
+    let (code, out, _) = run(&["check", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(":6:18: warning[replaced-routes]: environments.staging.routes: replaces the shared routes whole, so routes[0] (path_prefix \"/admin/\") does not apply in staging"),
+        "{out}"
+    );
+    let (code, _, _) = run(&["check", path.to_str().unwrap(), "--strict"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn emit_component_prints_the_resolved_policy_the_build_embeds() {
     let (code, out, _) = run(&["emit", "component", &environments(), "--env", "development"]);
     assert_eq!(code, 0);
