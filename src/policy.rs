@@ -301,6 +301,20 @@ mod tests {
     }
 
     #[test]
+    fn an_escaped_delimiter_cannot_hide_dot_segments_that_leave_a_route() {
+        // A re-splitting proxy reads /admin/x; the canonical path is /api/y. (Edges whose URL
+        // parser resolves the dot segments first forward /api/y itself, so no common vector.)
+        let policy = Policy::parse(
+            r#"{"origins": ["https://a.example"], "routes": [{"path_prefix": "/admin/", "disabled": true}]}"#,
+        )
+        .unwrap();
+        for path in ["/admin/x%3F/../../api/y", "/admin/x%23/../../api/y"] {
+            assert_eq!(policy.route_for(&Request { path: path.as_bytes(), ..Request::default() }), Selected::Unclear);
+        }
+        assert_eq!(policy.route_for(&Request { path: b"/api/y%3F", ..Request::default() }), Selected::TopLevel);
+    }
+
+    #[test]
     fn route_for_names_the_first_matching_route() {
         let policy = Policy::parse(
             r#"{"origins": ["https://a.example"], "routes": [
