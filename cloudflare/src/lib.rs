@@ -1,8 +1,8 @@
 //! corsguard on Cloudflare Workers.
 //!
-//! The policy is the `CORS_POLICY` variable (the same JSON file as every other edge, as a string, or
-//! as a TOML table that wrangler hands over as an object). It is parsed and validated once per
-//! isolate. A policy that does not validate never fails open: every request then gets a `500`, and
+//! The policy is the `CORS_POLICY` variable: the same JSON file as every other edge, as text (a
+//! TOML table, which wrangler hands over as an object, is refused: that object has already lost any
+//! key given twice, which corsguard refuses). It is parsed and validated once per isolate. A policy that does not validate never fails open: every request then gets a `500`, and
 //! the errors are logged (never sent to clients: they would describe the policy).
 //!
 //! Preflights are answered here and never reach the origin. Every other request goes on to the
@@ -47,16 +47,26 @@ fn load(env: &Env) -> Loaded {
     let unset = || format!("the {POLICY_VAR} variable is not set: give it the policy JSON");
     let policy = match var(env, POLICY_VAR) {
         None => Err((unset(), unset())),
-        Some(json) => Policy::parse(&json).map_err(|problems| {
+        Some(Err(NotText)) => Err((
+            format!("{POLICY_VAR} is not text; see the Worker's log"),
+            format!(
+                "{POLICY_VAR} is an object, not the policy file's text: give it as a string (in wrangler.toml, a '''...''' string, as `corsguard emit wrangler` writes it); an object has already lost any key given twice, which corsguard refuses"
+            ),
+        )),
+        Some(Ok(json)) => Policy::parse(&json).map_err(|problems| {
             let problems = problems.to_string();
             let public = format!("{POLICY_VAR} is not a valid policy; its problems are in the Worker's log");
             (public, format!("{POLICY_VAR} is not a valid policy:\n{}", problems.trim_end()))
         }),
     };
-    let upstream = var(env, UPSTREAM_VAR).map(|url| url.trim().trim_end_matches('/').to_owned());
-    let upstream = upstream.filter(|url| !url.is_empty());
+    let upstream = var(env, UPSTREAM_VAR).map(|url| url.map(|url| url.trim().trim_end_matches('/').to_owned()));
+    let upstream = upstream.filter(|url| !matches!(url, Ok(url) if url.is_empty()));
     let policy = match &upstream {
-        Some(url) if !url.starts_with("http://") && !url.starts_with("https://") => {
+        Some(Err(NotText)) => {
+            let public = format!("{UPSTREAM_VAR} is not an http:// or https:// URL; see the Worker's log");
+            Err((public, format!("{UPSTREAM_VAR} is not text: give an http:// or https:// URL")))
+        }
+        Some(Ok(url)) if !url.starts_with("http://") && !url.starts_with("https://") => {
             let public = format!("{UPSTREAM_VAR} is not an http:// or https:// URL; see the Worker's log");
             let why = format!(
                 "{UPSTREAM_VAR} is \"{url}\": give an http:// or https:// URL, or nothing to reach the zone's origin"
@@ -70,7 +80,7 @@ fn load(env: &Env) -> Loaded {
             for warning in policy.warnings() {
                 console::warn_1(&format!("corsguard: {POLICY_VAR}: {warning}").into());
             }
-            Loaded::Ready { policy: Box::new(policy), upstream }
+            Loaded::Ready { policy: Box::new(policy), upstream: upstream.and_then(Result::ok) }
         }
         Err((public, logged)) => {
             console::error_1(&format!("corsguard refuses every request: {logged}\n").into());
@@ -79,13 +89,16 @@ fn load(env: &Env) -> Loaded {
     }
 }
 
-/// A variable as text: a string as it is, an object (a TOML table in wrangler.toml) as JSON.
-fn var(env: &Env, name: &str) -> Option<String> {
+/// A variable that is set but is not a string.
+struct NotText;
+
+/// A variable's value, if it is set.
+fn var(env: &Env, name: &str) -> Option<Result<String, NotText>> {
     let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
     if value.is_undefined() || value.is_null() {
         return None;
     }
-    value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|json| json.as_string()))
+    Some(value.as_string().ok_or(NotText))
 }
 
 /// A header value's bytes as the client sent them (JavaScript hands them over as byte strings).

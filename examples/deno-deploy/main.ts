@@ -2,9 +2,10 @@
 // Preflights are answered here; everything else goes to UPSTREAM and comes back with the policy's
 // headers. Locally: UPSTREAM=http://127.0.0.1:8080 deno serve --allow-net --allow-env=UPSTREAM main.ts
 import { Policy, withCors } from 'corsguard';
-import policyFile from './policy.json' with { type: 'json' };
+// As text: a JSON import would hand over an object, which has already lost any key given twice.
+import policyText from './policy.json' with { type: 'text' };
 
-const policy = Policy.parse(policyFile); // a refused policy stops the deployment here
+const policy = Policy.parse(policyText); // a refused policy stops the deployment here
 const upstream = new URL(Deno.env.get('UPSTREAM') ?? 'http://127.0.0.1:8080').origin;
 
 /** The request, sent on to the upstream with its method, path, query, headers and body. */

@@ -89,10 +89,12 @@ export function requestView(request: Request | PlainRequest): RequestView;
 export class Policy {
   private constructor();
   /**
-   * Reads and validates a policy (JSON text, or an object; see `policy.schema.json`). Throws a
-   * `PolicyError` listing every problem; a policy with any error is never used.
+   * Reads and validates a policy file's text (see `policy.schema.json`). Throws a `PolicyError`
+   * listing every problem; a policy with any error is never used. Anything but a string is a
+   * `TypeError`: an object has already lost any key given twice, which corsguard refuses, so
+   * read or import the file as text (`import policy from './policy.json' with { type: 'text' }`).
    */
-  static parse(json: string | object): Policy;
+  static parse(text: string): Policy;
   /** The warnings of a policy that loaded. */
   readonly warnings: Problem[];
   /** Decides what to do with a request: a Fetch `Request`, a plain request or a view. */

@@ -54,11 +54,19 @@ export class Policy {
   }
 
   /**
-   * Reads and validates a policy (JSON text, or an object). Throws a `PolicyError` listing every
-   * problem; a policy with any error is never used.
+   * Reads and validates a policy file's text. Throws a `PolicyError` listing every problem; a
+   * policy with any error is never used. Anything but a string is a `TypeError`: an object made by
+   * `JSON.parse` (or a JSON module import) has already lost any key given twice, keeping the last,
+   * which the engine refuses; read or import the file as text instead.
    */
-  static parse(json) {
-    const text = typeof json === 'string' ? json : JSON.stringify(json);
+  static parse(text) {
+    if (typeof text !== 'string') {
+      throw new TypeError(
+        "corsguard: Policy.parse takes the policy file's text (a string): an object made by JSON.parse has already " +
+          'lost any key given twice (the last one wins), which corsguard refuses. Import the file as text ' +
+          "(import policy from './policy.json' with { type: 'text' }) or read it (readFileSync(path, 'utf8')).",
+      );
+    }
     try {
       return new Policy(Engine.parse(text));
     } catch (error) {

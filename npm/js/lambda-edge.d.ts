@@ -31,6 +31,6 @@ export interface CloudFrontEvent {
 
 /**
  * The handler for a cache behavior's viewer-request and viewer-response events. A policy given as
- * text or an object is validated now: a refused policy throws a `PolicyError`.
+ * the file's text is validated now: a refused policy throws a `PolicyError`.
  */
-export function lambdaEdge(policy: Policy | string | object): (event: CloudFrontEvent) => Promise<CloudFrontRequest | CloudFrontResponse>;
+export function lambdaEdge(policy: Policy | string): (event: CloudFrontEvent) => Promise<CloudFrontRequest | CloudFrontResponse>;

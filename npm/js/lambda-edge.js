@@ -37,7 +37,7 @@ function view(request) {
 }
 
 /**
- * The Lambda@Edge handler for `policy` (a `Policy`, or the policy file's text or object, which is
+ * The Lambda@Edge handler for `policy` (a `Policy`, or the policy file's text, which is
  * validated now: a refused policy throws a `PolicyError` when the function loads, never later).
  */
 export function lambdaEdge(policy) {

@@ -55,7 +55,7 @@ test('every decision vector, as viewer-request and viewer-response events', asyn
   const failures = [];
   let count = 0;
   for (const { file, policy, cases } of decisionFiles()) {
-    const handler = lambdaEdge(policy);
+    const handler = lambdaEdge(JSON.stringify(policy));
     for (const testCase of cases) {
       count += 1;
       const seen = await exchange(handler, request(testCase));
@@ -66,7 +66,7 @@ test('every decision vector, as viewer-request and viewer-response events', asyn
   assert.deepEqual(failures, []);
 });
 
-const policy = { origins: ['https://app.example.com'], methods: ['PUT'], credentials: true };
+const policy = JSON.stringify({ origins: ['https://app.example.com'], methods: ['PUT'], credentials: true });
 const preflight = { method: 'OPTIONS', path: '/api', host: 'api.test', headers: [['Origin', 'https://app.example.com'], ['Access-Control-Request-Method', 'PUT']] };
 
 test('a preflight is answered in the request event, as a generated response', async () => {
@@ -112,8 +112,14 @@ test('origin events are refused: their request is the one rewritten for the orig
   }
 });
 
+test('a policy given as an object is refused: it has lost the keys given twice', () => {
+  const text = '{"origins": ["https://app.example.com"], "credentials": false, "origins": ["*"]}';
+  assert.throws(() => lambdaEdge(JSON.parse(text)), /Policy\.parse takes the policy file's text/);
+  assert.throws(() => lambdaEdge(text), /error\[duplicate-key\]: origins/);
+});
+
 test('a refused policy throws when the function loads, listing every problem', () => {
-  assert.throws(() => lambdaEdge({ origins: ['https://example.com/', '*'], credentials: true }), (error) => {
+  assert.throws(() => lambdaEdge(JSON.stringify({ origins: ['https://example.com/', '*'], credentials: true })), (error) => {
     assert.ok(error instanceof PolicyError);
     assert.match(error.message, /error\[trailing-slash\]: origins\[0\]/);
     assert.ok(error.problems.length >= 2);

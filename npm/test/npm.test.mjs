@@ -34,7 +34,7 @@ test('every decision vector, through policy.evaluate', () => {
   const failures = [];
   let count = 0;
   for (const { file, policy: json, cases } of decisionFiles()) {
-    const policy = Policy.parse(json);
+    const policy = Policy.parse(JSON.stringify(json));
     for (const testCase of cases) {
       count += 1;
       const r = request(testCase);
@@ -60,7 +60,7 @@ test('every decision vector, through policy.evaluate', () => {
 test('every decision vector, through withCors around the upstream handler', async () => {
   const failures = [];
   for (const { file, policy: json, cases } of decisionFiles()) {
-    const policy = Policy.parse(json);
+    const policy = Policy.parse(JSON.stringify(json));
     for (const testCase of cases) {
       const handler = upstream();
       let request;
@@ -103,6 +103,19 @@ test('every validation vector: Policy.parse throws a PolicyError listing every p
   assert.deepEqual(failures, []);
 });
 
+test('Policy.parse takes the text only: an object has lost the keys given twice that the text shows', () => {
+  const text = '{"origins": ["https://app.example.com"], "credentials": false, "origins": ["*"]}';
+  assert.throws(() => Policy.parse(text), (error) => error instanceof PolicyError && /error\[duplicate-key\]: origins/.test(error.message));
+  for (const given of [JSON.parse(text), null, undefined, 42, [text], new String(text)]) {
+    assert.throws(() => Policy.parse(given), (error) => {
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /Policy\.parse takes the policy file's text \(a string\)/);
+      assert.match(error.message, /with \{ type: 'text' \}/);
+      return true;
+    });
+  }
+});
+
 test('invalid JSON text is refused with its line and column', () => {
   assert.throws(() => Policy.parse('{\n  "origins": ["https://a.example.com",]\n}'), (error) => {
     assert.ok(error instanceof PolicyError);
@@ -113,7 +126,7 @@ test('invalid JSON text is refused with its line and column', () => {
 });
 
 test('evaluate takes a Fetch Request, a plain request or a view, and returns plain data', () => {
-  const policy = Policy.parse({ origins: ['https://app.example.com'], methods: ['PUT'], debug: true });
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'], methods: ['PUT'], debug: true }));
   const preflight = new Request('https://api.test/items?x=1', {
     method: 'OPTIONS',
     headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'PUT' },
@@ -158,7 +171,7 @@ test('evaluate takes a Fetch Request, a plain request or a view, and returns pla
 });
 
 test('withCors answers preflights without calling the handler', async () => {
-  const policy = Policy.parse({ origins: ['https://app.example.com'], methods: ['PUT'] });
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'], methods: ['PUT'] }));
   const handler = upstream();
   const response = await withCors(policy, handler)(new Request('https://api.test/', {
     method: 'OPTIONS',
@@ -171,7 +184,7 @@ test('withCors answers preflights without calling the handler', async () => {
 });
 
 test('withCors keeps status, other headers and the body, and streams the body untouched', async () => {
-  const policy = Policy.parse({ origins: ['https://app.example.com'] });
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'] }));
   let release;
   const released = new Promise((resolve) => { release = resolve; });
   const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
@@ -208,7 +221,7 @@ test('withCors keeps status, other headers and the body, and streams the body un
 });
 
 test('withCors leaves a pass-through response as the handler made it', async () => {
-  const policy = Policy.parse({ origins: ['https://app.example.com'], mode: 'report-only' });
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'], mode: 'report-only' }));
   const made = new Response('x', { headers: { 'Access-Control-Allow-Origin': '*' } });
   const response = await withCors(policy, async () => made)(new Request('https://api.test/', {
     headers: { Origin: 'https://evil.example' },
@@ -218,7 +231,7 @@ test('withCors leaves a pass-through response as the handler made it', async () 
 });
 
 test('withCors passes a 101 (a WebSocket upgrade) and any status below 200 through unchanged', async () => {
-  const policy = Policy.parse({ origins: ['https://app.example.com'] });
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'] }));
   // Deno's upgradeWebSocket returns a 101; Node's Response cannot be built with one, so a stand-in.
   for (const status of [101, 103]) {
     const made = { status, headers: new Headers({ Upgrade: 'websocket' }), body: null };
@@ -230,10 +243,10 @@ test('withCors passes a 101 (a WebSocket upgrade) and any status below 200 throu
 });
 
 test('a route is chosen on the URL as the WHATWG parser reads it, which is what fetch sends on', () => {
-  const policy = Policy.parse({
+  const policy = Policy.parse(JSON.stringify({
     origins: ['https://app.example.com', 'https://other.example.com'], credentials: true,
     routes: [{ path_prefix: '/admin/', origins: ['https://app.example.com'] }],
-  });
+  }));
   const other = { Origin: 'https://other.example.com' };
   for (const url of ['https://api.test/x/../admin/secret', 'https://api.test/x/%2e%2e/admin/secret', 'https://api.test/admin\\secret']) {
     const { action, denial } = policy.evaluate(new Request(url, { headers: other }));
@@ -245,7 +258,7 @@ test('a route is chosen on the URL as the WHATWG parser reads it, which is what 
 });
 
 test('a loaded policy reports its warnings', () => {
-  const policy = Policy.parse({ origins: ['https://app.example.com'], max_age: 86400 });
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'], max_age: 86400 }));
   assert.deepEqual(policy.warnings.map((w) => [w.severity, w.path]), [['warning', 'max_age']]);
 });
 
@@ -256,10 +269,10 @@ test('the packed package installs offline and resolves through its exports', { t
     const script = `
       import { Policy, PolicyError, withCors } from 'corsguard';
       import { createRequire } from 'node:module';
-      const policy = Policy.parse({ origins: ['https://app.example.com'] });
+      const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'] }));
       const decision = policy.evaluate({ method: 'GET', host: 'a', path: '/', headers: { origin: 'https://app.example.com' } });
       let refused = false;
-      try { Policy.parse({}); } catch (error) { refused = error instanceof PolicyError; }
+      try { Policy.parse(JSON.stringify({})); } catch (error) { refused = error instanceof PolicyError; }
       const wasm = import.meta.resolve('corsguard/engine_bg.wasm');
       console.log(JSON.stringify({ type: decision.action.type, refused, helper: typeof withCors, wasm: wasm.endsWith('/node_modules/corsguard/engine_bg.wasm') }));
     `;
@@ -282,7 +295,7 @@ test('the default entry (edge runtimes) works after init with a WebAssembly.Modu
       import { readFileSync } from 'node:fs';
       const m = await import(${JSON.stringify(entry)});
       ${init};
-      const policy = m.Policy.parse({ origins: ['https://app.example.com'], methods: ['PUT'] });
+      const policy = m.Policy.parse(JSON.stringify({ origins: ['https://app.example.com'], methods: ['PUT'] }));
       const response = await m.withCors(policy, () => new Response('x'))(new Request('https://a/', {
         method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT' } }));
       console.log(response.status, response.headers.get('access-control-allow-methods'));

@@ -11,7 +11,9 @@ new Policy();
 
 let policy: Policy;
 try {
-  policy = Policy.parse({ origins: ['https://app.example.com'] });
+  policy = Policy.parse('{"origins": ["https://app.example.com"]}');
+  // @ts-expect-error: an object has lost its duplicate keys: the policy is text
+  Policy.parse({ origins: ['https://app.example.com'] });
 } catch (error) {
   if (error instanceof PolicyError) {
     const problems: Problem[] = error.problems;

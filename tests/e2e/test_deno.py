@@ -76,7 +76,7 @@ def test_the_package_loads_its_engine_as_deno_loads_modules(project, tmp_path):
     root = project.app(DEPLOY[0], "{}", tmp_path / "entry")
     (root / "entry.ts").write_text(
         "import { Policy } from 'corsguard';\n"
-        "const policy = Policy.parse({ origins: ['https://app.example.com'] });\n"
+        "const policy = Policy.parse('{\"origins\": [\"https://app.example.com\"]}');\n"
         "console.log(import.meta.resolve('corsguard'), policy.evaluate({ method: 'GET', host: 'a', path: '/', "
         "headers: { origin: 'https://app.example.com' } }).action.type);\n")
     done = project.deno("run", "--cached-only", "entry.ts", cwd=root)
@@ -204,6 +204,39 @@ def test_a_refused_policy_stops_the_example_with_every_problem(project, tmp_path
     assert "PolicyError: corsguard: the policy was refused:" in done.stderr
     assert 'error[trailing-slash]: origins[0]: "https://bad.example.com/" has a trailing slash' in done.stderr
     assert '"*" cannot be used with credentials: true' in done.stderr
+
+
+DUPLICATES = [case for case in VALIDATION if any(error["code"] == "duplicate-key" for error in case["errors"])]
+EXAMPLES = [(*DEPLOY, True), ("netlify", "netlify_site.ts", True), ("supabase", "supabase/functions/api/index.ts", False)]
+
+
+@pytest.mark.parametrize("example,entry,serve", EXAMPLES, ids=[example for example, *_ in EXAMPLES])
+def test_every_example_refuses_a_policy_with_a_key_given_twice(project, tmp_path, example, entry, serve):
+    """Each example reads policy.json as text, so the engine sees both keys and refuses the file
+    (a JSON import would have kept the last key, and served it)."""
+    assert len(DUPLICATES) >= 3
+    allow = ["--allow-net=127.0.0.1", "--allow-env=UPSTREAM,PORT", "--cached-only"]
+    for index, case in enumerate(DUPLICATES):
+        root = project.app(example, harness.policy_text(case), tmp_path / f"{index}")
+        if serve:
+            argv = ["serve", "--host", "127.0.0.1", "--port", str(harness.free_port()), *allow, entry]
+        else:
+            argv = ["run", *allow, "--preload", "supabase_listen.ts", entry]
+        done = project.deno(*argv, cwd=root, timeout=60)
+        assert done.returncode != 0, (case["name"], done.stdout)
+        assert "PolicyError: corsguard: the policy was refused:" in done.stderr, (case["name"], done.stderr[-2000:])
+        assert f"error[duplicate-key]: {case['errors'][0]['path']}: " in done.stderr, (case["name"], done.stderr[-2000:])
+
+
+def test_policy_parse_refuses_an_object_under_deno(project, tmp_path):
+    root = project.app(DEPLOY[0], "{}", tmp_path / "object")
+    (root / "object.ts").write_text(
+        "import { Policy } from 'corsguard';\n"
+        "try { Policy.parse(JSON.parse('{\"origins\": [\"https://a.example\"]}')); } catch (error) {\n"
+        "  console.log(error.name, error.message);\n}\n")
+    done = project.deno("run", "--cached-only", "object.ts", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("TypeError corsguard: Policy.parse takes the policy file's text (a string)"), done.stdout
 
 
 def test_every_validation_vector_under_deno(project, tmp_path):

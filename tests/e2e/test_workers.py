@@ -51,7 +51,7 @@ def edge(built, upstream):
     workers["warned"] = worker(WARNED_POLICY)
     workers["bad-upstream"] = worker(GUARD_POLICY, UPSTREAM="localhost:8080")
     workers["dead-upstream"] = worker(GUARD_POLICY, UPSTREAM=f"http://127.0.0.1:{harness.free_port()}")
-    # A TOML table in wrangler.toml reaches the Worker as an object, not a string.
+    # A TOML table in wrangler.toml reaches the Worker as an object, not a string: refused.
     workers["object"] = dict(corsguard, bindings={"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY})
     for index, case in enumerate(VALIDATION):
         workers[f"validation-{index}"] = worker(harness.policy_text(case))
@@ -207,10 +207,13 @@ def test_validation_vector(edge, upstream, index):
     proxy_duties.every_problem_is_logged(case, edge.log())
 
 
-def test_a_policy_given_as_an_object_works(edge, upstream):
-    status, headers, _, reached = request(edge, upstream, "object", preflight())
-    assert (status, reached) == (204, False)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+def test_a_policy_given_as_an_object_is_refused(edge, upstream):
+    """A TOML table has already lost any key given twice: only the policy's text is read."""
+    for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
+        status, _, body, reached = request(edge, upstream, "object", req)
+        assert (status, reached) == (500, False)
+        assert b"CORS_POLICY is not text; see the Worker's log" in body
+    assert "CORS_POLICY is an object, not the policy file's text: give it as a string" in edge.log()
 
 
 # --- wrangler.toml -------------------------------------------------------------------------------

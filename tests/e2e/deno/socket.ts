@@ -1,7 +1,7 @@
 // A handler behind the policy that upgrades `/socket` to a WebSocket echoing what it receives:
 // the 101 must pass through withCors unchanged.
 import { Policy, withCors } from 'corsguard';
-import policyFile from './policy.json' with { type: 'json' };
+import policyText from './policy.json' with { type: 'text' };
 
 function echo(request: Request): Response {
   const { socket, response } = Deno.upgradeWebSocket(request);
@@ -9,4 +9,4 @@ function echo(request: Request): Response {
   return response;
 }
 
-export default { fetch: withCors(Policy.parse(policyFile), echo) } satisfies Deno.ServeDefaultExport;
+export default { fetch: withCors(Policy.parse(policyText), echo) } satisfies Deno.ServeDefaultExport;
