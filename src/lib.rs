@@ -61,7 +61,7 @@ type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
 
 pub use byte_string::isomorphic_encode;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
-pub use decision::{Action, Decision, Enforcement, Kind};
+pub use decision::{Action, Decision, DenialLine, Enforcement, Kind};
 pub use denial::Denial;
 pub use environment::{Environment, environments};
 pub use header_lines::{HeaderLines, join_line, join_lines};

@@ -2,10 +2,7 @@
 
 use crate::abi::{self, Level, Stream};
 use crate::config::Config;
-use corsguard::{Action, Decision, Enforcement, Kind, Request, ResponseEdits, ResponseHeaders, join_lines};
-
-/// How much of a hostile `Origin` a log line shows.
-const LOGGED_ORIGIN: usize = 128;
+use corsguard::{Action, Request, ResponseEdits, ResponseHeaders, join_lines};
 
 /// The filter of one stream.
 pub(crate) struct Filter {
@@ -42,8 +39,9 @@ impl Filter {
         };
         let decision = self.config.policy.evaluate(&request);
         self.config.counters.count(stream, &decision);
-        if decision.denial.is_some() && abi::log_enabled(Level::Debug) {
-            log_denial(&decision, request.origin);
+        // One debug line per denial (also in report-only mode, where it is all that happens).
+        if let Some(line) = decision.denial_line(request.origin).filter(|_| abi::log_enabled(Level::Debug)) {
+            abi::log(Level::Debug, &format!("corsguard: {line}"));
         }
         let answer = match decision.action {
             Action::Respond { status, headers } => Some((status, headers.into_owned())),
@@ -84,24 +82,4 @@ impl ResponseHeaders for UpstreamResponse<'_> {
             self.0.set_response_header(name, None);
         }
     }
-}
-
-/// One debug line per denial (also in report-only mode, where it is all that happens).
-fn log_denial(decision: &Decision, origin: Option<&[u8]>) {
-    let Some(denial) = &decision.denial else { return };
-    let kind = match decision.kind {
-        Kind::Preflight => "preflight",
-        _ => "request",
-    };
-    let mode = match decision.enforcement {
-        Enforcement::ReportOnly => "would be denied (report-only)",
-        Enforcement::Enforced | Enforcement::RouteDisabled => "denied",
-    };
-    let origin = origin.map(|origin| {
-        let shown = origin.get(..LOGGED_ORIGIN).unwrap_or(origin);
-        let cut = if shown.len() < origin.len() { "..." } else { "" };
-        format!("{}{cut}", shown.escape_ascii())
-    });
-    let origin = origin.as_deref().unwrap_or("(none)");
-    abi::log(Level::Debug, &format!("corsguard: {kind} {mode}: {denial}; origin \"{origin}\""));
 }

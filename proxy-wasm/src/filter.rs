@@ -4,7 +4,7 @@ use crate::counters::Counters;
 use crate::header_map::HeaderMap;
 use crate::log;
 use crate::response::UpstreamResponse;
-use corsguard::{Action, Decision, Enforcement, Kind, Policy, Request, ResponseEdits, join_line};
+use corsguard::{Action, Policy, Request, ResponseEdits, join_line};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as Next, LogLevel, MapType};
@@ -12,8 +12,6 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;
-/// How much of a hostile `Origin` a log line shows.
-const LOGGED_ORIGIN: usize = 128;
 
 /// What every stream of one VM shares: built once by `on_configure`.
 pub(crate) struct Shared {
@@ -109,8 +107,9 @@ impl HttpContext for Filter {
         let seen = Seen::find(&request);
         let decision = shared.policy.evaluate(&seen.request());
         shared.counters.count(&decision);
-        if decision.denial.is_some() {
-            log_denial(&decision, seen.origin.as_deref());
+        // One debug line per denial (also in report-only mode, where it is all that happens).
+        if let Some(line) = decision.denial_line(seen.origin.as_deref()).filter(|_| debug_logged()) {
+            log(LogLevel::Debug, &line.to_string());
         }
         match decision.action {
             Action::Respond { status, headers } => {
@@ -135,25 +134,7 @@ impl HttpContext for Filter {
     }
 }
 
-/// One debug line per denial (also in report-only mode, where it is all that happens).
-fn log_denial(decision: &Decision, origin: Option<&[u8]>) {
-    if hostcalls::get_log_level().map_or(true, |level| level as u32 > LogLevel::Debug as u32) {
-        return;
-    }
-    let Some(denial) = &decision.denial else { return };
-    let kind = match decision.kind {
-        Kind::Preflight => "preflight",
-        _ => "request",
-    };
-    let mode = match decision.enforcement {
-        Enforcement::ReportOnly => "would be denied (report-only)",
-        Enforcement::Enforced | Enforcement::RouteDisabled => "denied",
-    };
-    let origin = origin.map(|origin| {
-        let shown = origin.get(..LOGGED_ORIGIN).unwrap_or(origin);
-        let cut = if shown.len() < origin.len() { "..." } else { "" };
-        format!("{}{cut}", shown.escape_ascii())
-    });
-    let origin = origin.as_deref().unwrap_or("(none)");
-    log(LogLevel::Debug, &format!("{kind} {mode}: {denial}; origin \"{origin}\""));
+/// Whether Envoy logs this filter's debug lines (asked before a line is made).
+fn debug_logged() -> bool {
+    hostcalls::get_log_level().is_ok_and(|level| level as u32 <= LogLevel::Debug as u32)
 }
