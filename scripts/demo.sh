@@ -2,20 +2,34 @@
 # The Envoy demo: corsguard (envoy/envoy.yaml, with the demo policy examples/policy.json) in front
 # of a small demo upstream, all on 127.0.0.1. Prints what to curl, then runs until Ctrl-C.
 #
-# Usage: scripts/demo.sh           run until Ctrl-C
-#        scripts/demo.sh --check   run the printed curls, check the answers, stop (exit 1 on a mismatch)
+# Usage: scripts/demo.sh [--native] [--check]
+#   --native  the dynamic module (envoy/envoy-module.yaml) instead of the .wasm (envoy/envoy.yaml)
+#   --check   run the printed curls, check the answers, stop (exit 1 on a mismatch)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 check=false
-case "${1:-}" in
-  --check) check=true ;;
-  "") ;;
-  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
-esac
+native=false
+for arg in "$@"; do
+  case "$arg" in
+    --check) check=true ;;
+    --native) native=true ;;
+    *) echo "usage: $0 [--native] [--check]" >&2; exit 2 ;;
+  esac
+done
 
 scripts/setup.sh rust python
-proxy-wasm/build.sh >/dev/null
+if $native; then
+  envoy-module/build.sh >/dev/null
+  config=envoy/envoy-module.yaml
+  export ENVOY_DYNAMIC_MODULES_SEARCH_PATH="$root/target/envoy"
+  # The module's labelled counter, as /stats names it.
+  counter='^corsguard.requests_total.kind.preflight.outcome.denied.reason.origin_not_allowed.mode.enforce: 1$'
+else
+  proxy-wasm/build.sh >/dev/null
+  config=envoy/envoy.yaml
+  counter='^wasmcustom.corsguard.preflight.denied.origin-not-allowed: 1$'
+fi
 py="$root/.tools/venv/bin/python"
 envoy=$("$py" -c 'import envoy, pathlib; print(pathlib.Path(envoy.__file__).parent / "_bin" / "envoy")')
 
@@ -55,14 +69,14 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_
 PY
 pids+=($!)
 
-# envoy/envoy.yaml as shipped, with free ports and the absolute path of the built filter.
+# The configuration as shipped, with free ports and the absolute path of the built filter.
 sed -e "s/port_value: 10000/port_value: $edge_port/" \
     -e "s/port_value: 9901/port_value: $admin_port/" \
     -e "s/port_value: 8080/port_value: $upstream_port/" \
     -e "s|filename: target/envoy/corsguard.wasm|filename: $root/target/envoy/corsguard.wasm|" \
-    envoy/envoy.yaml >"$work/envoy.yaml"
-"$envoy" -c "$work/envoy.yaml" --use-dynamic-base-id --concurrency 1 \
-  --log-path "$work/envoy.log" --file-flush-interval-msec 100 --component-log-level wasm:debug 2>>"$work/envoy.log" &
+    "$config" >"$work/envoy.yaml"
+"$envoy" -c "$work/envoy.yaml" --use-dynamic-base-id --concurrency 1 --log-path "$work/envoy.log" \
+  --file-flush-interval-msec 100 --component-log-level wasm:debug,dynamic_modules:debug 2>>"$work/envoy.log" &
 pids+=($!)
 
 for _ in $(seq 1 300); do
@@ -87,7 +101,7 @@ shown() { # the command as one would type it
 
 cat <<EOF
 corsguard on Envoy: edge http://127.0.0.1:$edge_port -> demo upstream http://127.0.0.1:$upstream_port
-policy: examples/policy.json (inline in envoy/envoy.yaml); Envoy log: $work/envoy.log
+policy: examples/policy.json (inline in $config); Envoy log: $work/envoy.log
 
   # a preflight, allowed (204, answered by Envoy, never reaches the upstream)
   $(shown "${allowed[@]}")
@@ -120,7 +134,7 @@ out=$("${get[@]}" --max-time 5)
 expect "GET" "$out" $'^HTTP/1.1 200'
 expect "GET origin (the upstream's * replaced)" "$out" $'^access-control-allow-origin: https://app.example.com\r?$'
 expect "GET body" "$out" '"hello": "from the upstream"'
-sleep 0.5 # the filter hands its counts to Envoy every 250 ms
+sleep 0.5 # the .wasm hands its counts to Envoy every 250 ms
 out=$("${stats[@]}" --max-time 5)
-expect "counters" "$out" '^wasmcustom.corsguard.preflight.denied.origin-not-allowed: 1$'
+expect "counters" "$out" "$counter"
 if [ "$fail" = 0 ]; then echo "demo check passed"; else echo "demo check FAILED"; exit 1; fi

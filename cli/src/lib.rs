@@ -136,6 +136,9 @@ enum Command {
         edge: emit::Edge,
         #[command(flatten)]
         policy: PolicyArg,
+        /// envoy: the native dynamic module (envoy-module/, Envoy 1.40) instead of the `.wasm`.
+        #[arg(long)]
+        native: bool,
         /// Where the module is: a path for envoy, a file://, https:// or oci:// URL for istio.
         #[arg(long)]
         wasm: Option<String>,
@@ -329,9 +332,10 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let engines = engines::selected(request.browser);
             probe::run(&probe::Args { url, fetch: fetch(request)?, engines, timeout, strict, format: format.format })
         }
-        Command::Emit { edge, policy, wasm, upstream, namespace, selector } => {
-            emit::run(&policy.policy, &emit::Args { edge, env: policy.env, wasm, upstream, namespace, selector })
-        }
+        Command::Emit { edge, policy, native, wasm, upstream, namespace, selector } => emit::run(
+            &policy.policy,
+            &emit::Args { edge, env: policy.env, native, wasm, upstream, namespace, selector },
+        ),
         Command::Verify { policy, urls, timeout, rate, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {
                 return Err(Failure::Usage(format!("--timeout {timeout}: give 0 < seconds <= 300")));

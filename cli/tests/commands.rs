@@ -459,6 +459,37 @@ fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
 }
 
 #[test]
+fn emit_envoy_native_is_the_dynamic_module_entry_the_envoy_suite_runs() {
+    let (code, out, _) = run(&["emit", "envoy", &environments(), "--native", "--env", "production"]);
+    assert_eq!(code, 0);
+    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let filter = &yaml[0];
+    assert_eq!(filter["name"], "corsguard-production");
+    let config = &filter["typed_config"];
+    assert_eq!(
+        config["@type"],
+        "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter"
+    );
+    assert_eq!(config["dynamic_module_config"]["name"], "corsguard_envoy");
+    assert_eq!(config["dynamic_module_config"]["metrics_namespace"], "corsguard");
+    assert_eq!(config["filter_name"], "corsguard");
+    assert_eq!(config["filter_config"]["@type"], "type.googleapis.com/google.protobuf.StringValue");
+    embedded_is_environment(config["filter_config"]["value"].as_str().unwrap(), "production");
+    assert!(out.contains("#   path_with_escaped_slashes_action: REJECT_REQUEST\n"), "{out}");
+    assert!(out.contains("ENVOY_DYNAMIC_MODULES_SEARCH_PATH") && out.contains("Envoy 1.40"), "{out}");
+    // The same shape as the filter tests/e2e/envoy_edge.py runs, from the library's own name.
+    let suite = std::fs::read_to_string(root().join("tests/e2e/envoy_edge.py")).unwrap();
+    let library = std::fs::read_to_string(root().join("envoy-module/Cargo.toml")).unwrap();
+    assert!(
+        suite.contains("MODULE_NAME = \"corsguard_envoy\"") && suite.contains("\"metrics_namespace\": \"corsguard\"")
+    );
+    assert!(library.contains("name = \"corsguard_envoy\""), "keep emit.rs in step with envoy-module/Cargo.toml");
+    // --native is Envoy's alone, and finds the module by name, never by a path.
+    assert_eq!(run(&["emit", "istio", &example(), "--native"]).0, 2);
+    assert_eq!(run(&["emit", "envoy", &example(), "--native", "--wasm", "/opt/x.wasm"]).0, 2);
+}
+
+#[test]
 fn emit_istio_is_a_wasm_plugin_with_the_policy_as_its_config() {
     let (code, out, _) = run(&["emit", "istio", &example(), "--selector", "app=api", "--namespace", "edge"]);
     assert_eq!(code, 0);

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// Every file of the repository that embeds a policy.
-const CONFIGURATIONS: [&str; 4] = ["wrangler.toml", "envoy/envoy.yaml", "envoy/wasmplugin.yaml", "fastly/fastly.toml"];
+const CONFIGURATIONS: [&str; 5] =
+    ["wrangler.toml", "envoy/envoy.yaml", "envoy/envoy-module.yaml", "envoy/wasmplugin.yaml", "fastly/fastly.toml"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
