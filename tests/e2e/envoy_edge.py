@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 import time
@@ -68,6 +69,7 @@ def module_filter(policy: dict | str) -> dict:
 
 
 def module_env() -> dict[str, str]:
+    """Where Envoy finds the module: every `Envoy` here runs with it."""
     return {"ENVOY_DYNAMIC_MODULES_SEARCH_PATH": str(MODULE.parent)}
 
 
@@ -90,6 +92,43 @@ def wasm_filter(policy: dict | str, wasm: pathlib.Path = WASM, vm_id: str = "cor
             },
         },
     }
+
+
+class Build:
+    """One of corsguard's two Envoy builds, as a suite runs it: `wasm` (proxy-wasm/, in V8) or
+    `module` (envoy-module/, native). What differs between them for a test is only how the
+    filter is configured, which log component its lines carry, and how its counters are named."""
+
+    NAMES = ("wasm", "module")
+
+    def __init__(self, name: str) -> None:
+        assert name in self.NAMES, name
+        self.name = name
+        # Envoy's log component of the filter's own lines: `[debug][wasm]`, `[debug][dynamic_modules]`.
+        self.log_component = {"wasm": "wasm", "module": "dynamic_modules"}[name]
+
+    def build(self) -> pathlib.Path:
+        return build() if self.name == "wasm" else build_module()
+
+    def filter(self, policy: dict | str) -> dict:
+        return wasm_filter(policy) if self.name == "wasm" else module_filter(policy)
+
+    def decisions(self, envoy: "Envoy") -> dict[str, int]:
+        """The decision counters, named as the `.wasm` names them (`preflight.allowed`,
+        `actual.denied.origin-not-allowed`); the module's are summed over its `mode` label."""
+        if self.name == "wasm":
+            prefix = "wasmcustom.corsguard."
+            return {name.removeprefix(prefix): n for name, n in envoy.counters(prefix).items()}
+        counts: dict[str, int] = {}
+        for name, n in envoy.counters("corsguard.requests_total.").items():
+            kind, outcome, reason = re.fullmatch(
+                r"corsguard\.requests_total\.kind\.(\w+)\.outcome\.(\w+)\.reason\.(\w*)\.mode\.\w+", name).groups()
+            key = ".".join([kind, outcome] + ([reason.replace("_", "-")] if reason else []))
+            counts[key] = counts.get(key, 0) + n
+        return counts
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 # The HttpConnectionManager settings envoy/envoy.yaml ships: one spelling of a path and host reaches
@@ -155,7 +194,7 @@ class Envoy:
 
     Runs with its own base id (`--use-dynamic-base-id`, so instances never clash), an admin
     address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level (unless
-    told otherwise). `prefix` runs it under another command (the bench's callgrind), which then
+    told otherwise), and the dynamic module's search path (`module_env`). `prefix` runs it under another command (the bench's callgrind), which then
     needs a longer `start_timeout`."""
 
     def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
@@ -178,7 +217,7 @@ class Envoy:
         self.wasm_log_level = wasm_log_level
         self.prefix = prefix or []
         self.start_timeout = start_timeout
-        self.env = env or {}
+        self.env = {**module_env(), **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def args(self) -> list[str]:

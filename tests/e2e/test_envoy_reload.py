@@ -1,6 +1,7 @@
-"""A policy reload in a real Envoy keeps nothing half-applied: a listener update whose policy does
-not validate is rejected (every error logged) and the previous policy keeps serving; a valid
-update then takes over. The listener comes from a file (LDS), replaced atomically as operators do."""
+"""A policy reload in a real Envoy keeps nothing half-applied, with either build (the `.wasm` and the
+dynamic module): a listener update whose policy does not validate is rejected (every error logged)
+and the previous policy keeps serving; a valid update then takes over. The listener comes from a
+file (LDS), replaced atomically as operators do."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ NEW = "https://new.example.com"
 UPDATE_TIMEOUT = 60
 
 
-def lds(port: int, policy: dict | str, version: int) -> dict:
-    listener = envoy_edge.listener("edge", port, [envoy_edge.wasm_filter(policy)])
+def lds(build: envoy_edge.Build, port: int, policy: dict | str, version: int) -> dict:
+    listener = envoy_edge.listener("edge", port, [build.filter(policy)])
     resource = {"@type": "type.googleapis.com/envoy.config.listener.v3.Listener", **listener}
     return {"version_info": str(version), "resources": [resource]}
 
@@ -42,10 +43,10 @@ def wait_for(envoy: envoy_edge.Envoy, counter: str, at_least: int) -> None:
         time.sleep(0.1)
 
 
-def test_a_bad_policy_on_reload_keeps_the_previous_one_serving(wasm, tmp_path):
+def test_a_bad_policy_on_reload_keeps_the_previous_one_serving(build, tmp_path):
     port = harness.free_port()
     listeners = tmp_path / "lds.json"
-    replace(listeners, lds(port, {"origins": [OLD]}, 1))
+    replace(listeners, lds(build, port, {"origins": [OLD]}, 1))
     with harness.Upstream() as upstream:
         envoy = envoy_edge.Envoy([], upstream.port)
         # The listener comes from the file, not from the bootstrap.
@@ -66,7 +67,7 @@ def test_a_bad_policy_on_reload_keeps_the_previous_one_serving(wasm, tmp_path):
                     time.sleep(0.1)
 
             bad = {"origins": ["https://new.example.com/", "*"], "credentials": True, "max_age": -1}
-            replace(listeners, lds(port, bad, 2))
+            replace(listeners, lds(build, port, bad, 2))
             wait_for(envoy, "listener_manager.lds.update_rejected", 1)
             time.sleep(0.3)  # the log is flushed every 100 ms
             log = envoy.log()
@@ -77,7 +78,7 @@ def test_a_bad_policy_on_reload_keeps_the_previous_one_serving(wasm, tmp_path):
                 assert allowed_origin(port, OLD) == OLD, "the previous policy stopped serving"
                 assert allowed_origin(port, NEW) is None, "something of the rejected policy was applied"
 
-            replace(listeners, lds(port, {"origins": [NEW]}, 3))
+            replace(listeners, lds(build, port, {"origins": [NEW]}, 3))
             wait_for(envoy, "listener_manager.lds.update_success", 2)
             deadline = time.monotonic() + UPDATE_TIMEOUT
             while allowed_origin(port, NEW) != NEW:
