@@ -70,7 +70,7 @@ pub use methods::is_forbidden_method;
 pub use path::canonical_path;
 pub use policy::Policy;
 pub use problem::{Code, Problem, Problems, Severity};
-pub use request::Request;
+pub use request::{Request, RequestLines};
 pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
 pub use route::Selected;
 pub use trace::Trace;

@@ -1,5 +1,8 @@
 //! The borrowed view of a request that an adapter hands to the engine.
 
+use crate::header_lines::join_line;
+use alloc::borrow::Cow;
+
 /// What the engine reads of a request: nothing else, so adapters read nothing else.
 ///
 /// Values are raw bytes as the host gave them; hostile bytes are judged by the engine, never
@@ -38,5 +41,87 @@ impl Request<'_> {
     #[must_use]
     pub fn is_preflight(&self) -> bool {
         self.method == b"OPTIONS" && self.origin.is_some() && self.request_method.is_some()
+    }
+}
+
+/// The request headers the engine reads, found in one pass over the lines of a host that hands
+/// over the whole header list at once (HTTP/2 style, pseudo-headers included: `:method`,
+/// `:scheme`, `:authority`, `:path`). Values are borrowed; repeated lines of a header the engine
+/// reads are joined ([`join_line`]: the engine then judges the whole, never a choice of one line).
+#[derive(Debug, Default)]
+pub struct RequestLines<'a> {
+    method: &'a [u8],
+    scheme: Option<&'a [u8]>,
+    authority: &'a [u8],
+    path: &'a [u8],
+    origin: Option<Cow<'a, [u8]>>,
+    request_method: Option<Cow<'a, [u8]>>,
+    request_headers: Option<Cow<'a, [u8]>>,
+    request_private_network: Option<Cow<'a, [u8]>>,
+}
+
+impl<'a> RequestLines<'a> {
+    /// Reads `(lowercase name, value)` lines.
+    pub fn find(lines: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Self {
+        let [origin, request_method, request_headers, request_private_network] = Request::HEADERS.map(str::as_bytes);
+        let mut found = RequestLines::default();
+        for (name, value) in lines {
+            match name {
+                b":method" => found.method = value,
+                b":scheme" => found.scheme = Some(value),
+                b":authority" => found.authority = value,
+                b":path" => found.path = value,
+                name if name == origin => join_line(&mut found.origin, value),
+                name if name == request_method => join_line(&mut found.request_method, value),
+                name if name == request_headers => join_line(&mut found.request_headers, value),
+                name if name == request_private_network => join_line(&mut found.request_private_network, value),
+                _ => {}
+            }
+        }
+        found
+    }
+
+    /// The request, as the engine reads it.
+    #[must_use]
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            method: self.method,
+            scheme: self.scheme,
+            host: self.authority,
+            path: self.path,
+            origin: self.origin.as_deref(),
+            request_method: self.request_method.as_deref(),
+            request_headers: self.request_headers.as_deref(),
+            request_private_network: self.request_private_network.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_finds_what_the_engine_reads_and_joins_repeated_lines() {
+        let lines: [(&[u8], &[u8]); 8] = [
+            (b":method", b"OPTIONS"),
+            (b":scheme", b"https"),
+            (b":authority", b"api.test"),
+            (b":path", b"/x?y"),
+            (b"origin", b"https://a.test"),
+            (b"x-other", b"1"),
+            (b"origin", b"https://b.test"),
+            (b"access-control-request-method", b"PUT"),
+        ];
+        let found = RequestLines::find(lines);
+        let request = found.request();
+        assert_eq!(
+            (request.method, request.scheme, request.host, request.path),
+            (&b"OPTIONS"[..], Some(&b"https"[..]), &b"api.test"[..], &b"/x?y"[..])
+        );
+        assert_eq!(request.origin, Some(&b"https://a.test, https://b.test"[..]));
+        assert_eq!(request.request_method, Some(&b"PUT"[..]));
+        assert_eq!((request.request_headers, request.request_private_network), (None, None));
+        assert_eq!(RequestLines::find([]).request(), Request::default());
     }
 }

@@ -4,11 +4,10 @@ use crate::counters::Counters;
 use crate::header_map::HeaderMap;
 use crate::log;
 use crate::response::UpstreamResponse;
-use corsguard::{Action, Policy, Request, ResponseEdits, join_line};
+use corsguard::{Action, Policy, RequestLines, ResponseEdits};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as Next, LogLevel, MapType};
-use std::borrow::Cow;
 use std::rc::Rc;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;
@@ -17,55 +16,6 @@ const REQUEST: MapType = MapType::HttpRequestHeaders;
 pub(crate) struct Shared {
     pub(crate) policy: Policy,
     pub(crate) counters: Counters,
-}
-
-/// The request headers the engine reads, found in the request's header map.
-#[derive(Default)]
-struct Seen<'a> {
-    method: &'a [u8],
-    scheme: Option<&'a [u8]>,
-    authority: &'a [u8],
-    path: &'a [u8],
-    origin: Option<Cow<'a, [u8]>>,
-    request_method: Option<Cow<'a, [u8]>>,
-    request_headers: Option<Cow<'a, [u8]>>,
-    request_private_network: Option<Cow<'a, [u8]>>,
-}
-
-impl<'a> Seen<'a> {
-    /// One pass over the request's headers; values are borrowed, copied only to join repeated
-    /// lines ([`join_line`]: the engine then judges the whole, never a choice of one line).
-    fn find(headers: &'a HeaderMap) -> Self {
-        let [origin, request_method, request_headers, request_private_network] = Request::HEADERS.map(str::as_bytes);
-        let mut seen = Seen::default();
-        for (name, value) in headers.iter() {
-            match name {
-                b":method" => seen.method = value,
-                b":scheme" => seen.scheme = Some(value),
-                b":authority" => seen.authority = value,
-                b":path" => seen.path = value,
-                name if name == origin => join_line(&mut seen.origin, value),
-                name if name == request_method => join_line(&mut seen.request_method, value),
-                name if name == request_headers => join_line(&mut seen.request_headers, value),
-                name if name == request_private_network => join_line(&mut seen.request_private_network, value),
-                _ => {}
-            }
-        }
-        seen
-    }
-
-    fn request(&self) -> Request<'_> {
-        Request {
-            method: self.method,
-            scheme: self.scheme,
-            host: self.authority,
-            path: self.path,
-            origin: self.origin.as_deref(),
-            request_method: self.request_method.as_deref(),
-            request_headers: self.request_headers.as_deref(),
-            request_private_network: self.request_private_network.as_deref(),
-        }
-    }
 }
 
 /// The HTTP context of one stream.
@@ -103,12 +53,13 @@ impl HttpContext for Filter {
             let _ = hostcalls::send_http_response(500, vec![], None);
             return Next::Pause;
         };
-        let request = HeaderMap::read(REQUEST);
-        let seen = Seen::find(&request);
-        let decision = shared.policy.evaluate(&seen.request());
+        let map = HeaderMap::read(REQUEST);
+        let lines = RequestLines::find(map.iter());
+        let request = lines.request();
+        let decision = shared.policy.evaluate(&request);
         shared.counters.count(&decision);
         // One debug line per denial (also in report-only mode, where it is all that happens).
-        if let Some(line) = decision.denial_line(seen.origin.as_deref()).filter(|_| debug_logged()) {
+        if let Some(line) = decision.denial_line(request.origin).filter(|_| debug_logged()) {
             log(LogLevel::Debug, &line.to_string());
         }
         match decision.action {
