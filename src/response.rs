@@ -137,7 +137,14 @@ pub fn merge_vary(existing: Option<&str>, token: &str) -> Option<String> {
         .is_some_and(|value| value.split(',').map(str::trim).any(|t| t == "*" || t.eq_ignore_ascii_case(token)));
     match existing {
         _ if covered => None,
-        Some(value) => Some(alloc::format!("{value}, {token}")),
+        Some(value) => {
+            // Not `format!`: this runs on every forwarded response.
+            let mut merged = String::with_capacity(value.len() + 2 + token.len());
+            merged.push_str(value);
+            merged.push_str(", ");
+            merged.push_str(token);
+            Some(merged)
+        }
         None => Some(token.into()),
     }
 }
