@@ -14,14 +14,16 @@
 //! - a filter pointer is one [`envoy_dynamic_module_on_http_filter_new`] returned, used by one
 //!   worker thread at a time, until [`envoy_dynamic_module_on_http_filter_destroy`];
 //! - buffers Envoy hands over (header names and values) stay valid until the hook returns, or until
-//!   the module changes those headers, which a [`Stream`] borrowed mutably prevents.
+//!   the module changes those headers, which a [`Stream`] borrowed mutably prevents;
+//! - one stream's hooks run on one thread, one at a time, except that answering from the request
+//!   hook may run the response hook inside it (hence `&Filter` and `Stream::answer(&self)`).
 #![allow(unsafe_code)]
 
 use crate::config::Config;
 use crate::filter::Filter;
 use core::ffi::{c_char, c_void};
+use core::marker::PhantomData;
 use core::ptr;
-use std::borrow::Cow;
 
 /// The ABI this module was built for: Envoy 1.40's (`ENVOY_DYNAMIC_MODULES_ABI_VERSION`).
 pub(crate) const ABI_VERSION: &[u8] = b"v0.2.0\0";
@@ -54,11 +56,17 @@ impl Buffer {
     }
 }
 
-/// `envoy_dynamic_module_type_module_http_header`: one header line of a local reply.
+/// `envoy_dynamic_module_type_module_http_header` (a line the module hands over) and
+/// `envoy_dynamic_module_type_envoy_http_header` (a line Envoy lends): the same layout.
 #[repr(C)]
+#[derive(Clone, Copy)]
 struct Header {
     key: Buffer,
     value: Buffer,
+}
+
+impl Header {
+    const EMPTY: Header = Header { key: Buffer::EMPTY, value: Buffer::EMPTY };
 }
 
 /// `envoy_dynamic_module_type_http_header_type`.
@@ -66,7 +74,7 @@ const REQUEST_HEADERS: u32 = 0;
 const RESPONSE_HEADERS: u32 = 2;
 /// `Continue` in every `envoy_dynamic_module_type_on_http_filter_*_status`.
 const CONTINUE: u32 = 0;
-/// `StopIteration` of the request-headers status: the stream was answered locally.
+/// `StopIteration` of the request-headers status: the stream was answered here.
 const STOP_ITERATION: u32 = 1;
 /// `envoy_dynamic_module_type_metrics_result`'s `Success`.
 const METRICS_SUCCESS: u32 = 0;
@@ -83,27 +91,25 @@ pub(crate) enum Level {
 
 // The callbacks, exported by the Envoy binary. Each takes its pointers for the duration of the call.
 unsafe extern "C" {
-    fn envoy_dynamic_module_callback_http_get_header(
-        filter: *mut c_void,
-        kind: u32,
-        key: Buffer,
-        value: *mut Buffer,
-        index: usize,
-        count: *mut usize,
-    ) -> bool;
+    fn envoy_dynamic_module_callback_http_get_headers_size(filter: *mut c_void, kind: u32) -> usize;
+    fn envoy_dynamic_module_callback_http_get_headers(filter: *mut c_void, kind: u32, lines: *mut Header) -> bool;
     fn envoy_dynamic_module_callback_http_set_header(
         filter: *mut c_void,
         kind: u32,
         key: Buffer,
         value: Buffer,
     ) -> bool;
-    fn envoy_dynamic_module_callback_http_send_response(
+    fn envoy_dynamic_module_callback_http_add_header(
         filter: *mut c_void,
-        status: u32,
+        kind: u32,
+        key: Buffer,
+        value: Buffer,
+    ) -> bool;
+    fn envoy_dynamic_module_callback_http_send_response_headers(
+        filter: *mut c_void,
         headers: *mut Header,
         count: usize,
-        body: Buffer,
-        details: Buffer,
+        end_of_stream: bool,
     );
     fn envoy_dynamic_module_callback_log(level: u32, message: Buffer);
     fn envoy_dynamic_module_callback_log_enabled(level: u32) -> bool;
@@ -114,13 +120,16 @@ unsafe extern "C" {
         count: usize,
         id: *mut usize,
     ) -> u32;
-    fn envoy_dynamic_module_callback_http_filter_increment_counter(
-        filter: *mut c_void,
+    fn envoy_dynamic_module_callback_http_filter_config_increment_counter(
+        config: *mut c_void,
         id: usize,
         labels: *mut Buffer,
         count: usize,
         by: u64,
     ) -> u32;
+    fn envoy_dynamic_module_callback_http_filter_config_scheduler_new(config: *mut c_void) -> *mut c_void;
+    fn envoy_dynamic_module_callback_http_filter_config_scheduler_commit(scheduler: *mut c_void, event: u64);
+    fn envoy_dynamic_module_callback_http_filter_config_scheduler_delete(scheduler: *mut c_void);
 }
 
 /// Logs a line through Envoy's `dynamic_modules` logger.
@@ -135,12 +144,38 @@ pub(crate) fn log_enabled(level: Level) -> bool {
     unsafe { envoy_dynamic_module_callback_log_enabled(level as u32) }
 }
 
-/// Envoy's side of a configuration being made: where its counters are defined.
+/// Envoy's side of a configuration, on Envoy's main thread: while it is made (where its counters are
+/// defined) and when it runs a scheduled event (where they are counted).
 pub(crate) struct ConfigHandle {
     envoy: *mut c_void,
 }
 
 impl ConfigHandle {
+    /// Adds `by` to the counter `id` at these label values (as many as it has names).
+    pub(crate) fn add_to_counter(&self, id: usize, labels: &[&str], by: u64) {
+        let mut values: Vec<Buffer> = labels.iter().map(|label| Buffer::of(label.as_bytes())).collect();
+        // SAFETY: `envoy` is a live configuration on the main thread (only `config_new` and
+        // `config_scheduled` make a `ConfigHandle`); the buffers point to `labels`, alive for the
+        // call, and Envoy only reads them.
+        unsafe {
+            envoy_dynamic_module_callback_http_filter_config_increment_counter(
+                self.envoy,
+                id,
+                values.as_mut_ptr(),
+                values.len(),
+                by,
+            );
+        }
+    }
+
+    /// A way to have [`envoy_dynamic_module_on_http_filter_config_scheduled`] run on the main
+    /// thread from any thread; `None` if Envoy gives none.
+    pub(crate) fn scheduler(&self) -> Option<Scheduler> {
+        // SAFETY: `envoy` is the configuration being made.
+        let envoy = unsafe { envoy_dynamic_module_callback_http_filter_config_scheduler_new(self.envoy) };
+        (!envoy.is_null()).then_some(Scheduler { envoy })
+    }
+
     /// Defines a counter with these label names; its id, or `None` if Envoy refuses it.
     pub(crate) fn define_counter(&self, name: &str, labels: &[&str]) -> Option<usize> {
         let mut names: Vec<Buffer> = labels.iter().map(|label| Buffer::of(label.as_bytes())).collect();
@@ -161,51 +196,89 @@ impl ConfigHandle {
     }
 }
 
-/// Envoy's side of one stream, for the hook it was given to: a `&mut` is needed to change headers
-/// or answer, so no header Envoy lent can be read after it changed.
+/// Envoy's scheduler of a configuration's main-thread events: it holds the configuration weakly
+/// (an event for a configuration already gone is dropped), and may be used from any thread.
+pub(crate) struct Scheduler {
+    envoy: *mut c_void,
+}
+
+// SAFETY: Envoy's configuration scheduler posts to the main thread's dispatcher, which any thread
+// may do; it is deleted once, by its owner.
+unsafe impl Send for Scheduler {}
+
+impl Scheduler {
+    /// Has Envoy run the configuration's scheduled hook on its main thread, soon.
+    pub(crate) fn commit(&self) {
+        // SAFETY: `envoy` is a scheduler `scheduler_new` made, not yet deleted.
+        unsafe { envoy_dynamic_module_callback_http_filter_config_scheduler_commit(self.envoy, 0) }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        // SAFETY: made by `scheduler_new`, deleted here once.
+        unsafe { envoy_dynamic_module_callback_http_filter_config_scheduler_delete(self.envoy) }
+    }
+}
+
+/// Envoy's side of one stream, for the hook it was given to: a `&mut` is needed to change headers,
+/// so no header line Envoy lent can be read after it changed.
 pub(crate) struct Stream {
     envoy: *mut c_void,
 }
 
+/// Header lines Envoy lends: valid until the hook returns or a header of the stream changes, which
+/// the borrow of the [`Stream`] they came from ensures.
+pub(crate) struct Lines<'s> {
+    lines: Vec<Header>,
+    stream: PhantomData<&'s Stream>,
+}
+
+impl<'s> Lines<'s> {
+    /// How many lines there are.
+    pub(crate) fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Each line as `(lowercase name, value)`, in Envoy's order (pseudo-headers first).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'s [u8], &'s [u8])> + '_ {
+        // SAFETY: Envoy wrote every entry (or none: all empty), and keeps what they point to
+        // for as long as the stream is borrowed (`'s`).
+        self.lines.iter().map(|line| unsafe { (line.key.bytes(), line.value.bytes()) })
+    }
+}
+
 impl Stream {
-    /// Every line of a request header, joined as the engine reads repeated lines; `None` if absent.
-    pub(crate) fn request_header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        let mut joined = None;
-        for value in self.values(REQUEST_HEADERS, name) {
-            corsguard::join_line(&mut joined, value);
+    /// Every line of the request's headers, in one crossing.
+    pub(crate) fn request_lines(&self) -> Lines<'_> {
+        self.lines(REQUEST_HEADERS)
+    }
+
+    /// Every line of the response's headers, in one crossing.
+    pub(crate) fn response_lines(&self) -> Lines<'_> {
+        self.lines(RESPONSE_HEADERS)
+    }
+
+    fn lines(&self, kind: u32) -> Lines<'_> {
+        // SAFETY: `envoy` is this hook's stream.
+        let count = unsafe { envoy_dynamic_module_callback_http_get_headers_size(self.envoy, kind) };
+        let mut lines = vec![Header::EMPTY; count];
+        // SAFETY: `lines` has room for the `count` lines Envoy writes: the header map cannot
+        // change between the two calls (one thread, no call of ours in between).
+        let written = count > 0
+            && unsafe { envoy_dynamic_module_callback_http_get_headers(self.envoy, kind, lines.as_mut_ptr()) };
+        if !written {
+            lines.clear();
         }
-        joined
+        Lines { lines, stream: PhantomData }
     }
 
-    /// Every line of a response header, in order.
-    pub(crate) fn response_header(&self, name: &str) -> impl Iterator<Item = &[u8]> {
-        self.values(RESPONSE_HEADERS, name)
-    }
-
-    fn values(&self, kind: u32, name: &str) -> impl Iterator<Item = &[u8]> {
-        let key = Buffer::of(name.as_bytes());
-        let (mut index, mut count) = (0, 1);
-        core::iter::from_fn(move || {
-            if index >= count {
-                return None;
-            }
-            let mut value = Buffer::EMPTY;
-            // SAFETY: `envoy` is this hook's stream; `key` points to `name`, alive for the call.
-            let found = unsafe {
-                envoy_dynamic_module_callback_http_get_header(self.envoy, kind, key, &mut value, index, &mut count)
-            };
-            index += 1;
-            // SAFETY: Envoy keeps the value until the hook returns or the headers change; both
-            // end the borrow of `self` this value is tied to.
-            found.then(|| unsafe { value.bytes() })
-        })
-    }
-
-    /// Replaces every line of a response header with `value`, or removes them all (`None`).
+    /// Replaces every line of a response header with `value`, or removes them all (`None`; an
+    /// empty value also removes it, as Envoy 1.40 reads one).
     pub(crate) fn set_response_header(&mut self, name: &str, value: Option<&str>) {
         let value = value.map_or(Buffer::EMPTY, |value| Buffer::of(value.as_bytes()));
         // SAFETY: `envoy` is this hook's stream; the buffers point to `name` and `value`, alive
-        // for the call. A null value is the ABI's way to remove the header.
+        // for the call, and Envoy copies them.
         unsafe {
             envoy_dynamic_module_callback_http_set_header(
                 self.envoy,
@@ -216,39 +289,38 @@ impl Stream {
         }
     }
 
-    /// Answers the stream now, with no body; `details` is what Envoy's access log shows.
-    pub(crate) fn send_response(&mut self, status: u16, headers: &[(&str, &str)], details: &str) {
-        let mut lines: Vec<Header> = headers
-            .iter()
-            .map(|(name, value)| Header { key: Buffer::of(name.as_bytes()), value: Buffer::of(value.as_bytes()) })
-            .collect();
-        // SAFETY: `envoy` is this hook's stream; every buffer points to `headers` or `details`,
-        // alive for the call, and Envoy copies what it keeps.
+    /// Adds a line to the response's headers: cheaper than [`Stream::set_response_header`] where the
+    /// header is known to be absent (nothing to remove first). An empty value adds nothing.
+    pub(crate) fn add_response_header(&mut self, name: &str, value: &str) {
+        // SAFETY: `envoy` is this hook's stream; the buffers point to `name` and `value`, alive
+        // for the call, and Envoy copies them.
         unsafe {
-            envoy_dynamic_module_callback_http_send_response(
+            envoy_dynamic_module_callback_http_add_header(
                 self.envoy,
-                u32::from(status),
-                lines.as_mut_ptr(),
-                lines.len(),
-                Buffer::EMPTY,
-                Buffer::of(details.as_bytes()),
+                RESPONSE_HEADERS,
+                Buffer::of(name.as_bytes()),
+                Buffer::of(value.as_bytes()),
             );
         }
     }
 
-    /// Adds one to the counter `id` at these label values (as many as it has names).
-    pub(crate) fn count(&self, id: usize, labels: &[&str]) {
-        let mut values: Vec<Buffer> = labels.iter().map(|label| Buffer::of(label.as_bytes())).collect();
-        // SAFETY: `envoy` is this hook's stream; the buffers point to `labels`, alive for the
-        // call, and Envoy only reads them.
+    /// Answers the stream now, with these headers and no body, as Envoy's own CORS filter answers
+    /// a preflight (its encoder filters see the answer; its local-reply mapping does not).
+    /// `&self`: answering changes no header Envoy lent.
+    pub(crate) fn answer<'n, 'v>(&self, status: u16, headers: impl Iterator<Item = (&'n str, &'v str)>) {
+        let digits = [status / 100 % 10, status / 10 % 10, status % 10].map(|digit| b'0' + digit as u8);
+        let status = Header { key: Buffer::of(b":status"), value: Buffer::of(&digits) };
+        let mut lines: Vec<Header> =
+            core::iter::once(status)
+                .chain(headers.map(|(name, value)| Header {
+                    key: Buffer::of(name.as_bytes()),
+                    value: Buffer::of(value.as_bytes()),
+                }))
+                .collect();
+        // SAFETY: `envoy` is this hook's stream; every buffer points to `digits` or `headers`,
+        // alive for the call, and Envoy copies them into the response it makes.
         unsafe {
-            envoy_dynamic_module_callback_http_filter_increment_counter(
-                self.envoy,
-                id,
-                values.as_mut_ptr(),
-                values.len(),
-                1,
-            );
+            envoy_dynamic_module_callback_http_send_response_headers(self.envoy, lines.as_mut_ptr(), lines.len(), true);
         }
     }
 }
@@ -288,6 +360,22 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(conf
     drop(unsafe { Box::from_raw(config.cast::<Config>().cast_mut()) });
 }
 
+/// A configuration's scheduled event, on Envoy's main thread: the counts are handed over.
+///
+/// # Safety
+/// `envoy` is Envoy's live configuration and `config` what `config_new` returned for it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_scheduled(
+    envoy: *mut c_void,
+    config: *const c_void,
+    _event: u64,
+) {
+    // SAFETY: Envoy runs a configuration's events only while it lives (its scheduler holds it
+    // weakly), and destroys the module's configuration only with it.
+    let config = unsafe { &*config.cast::<Config>() };
+    config.counters.hand_over(&ConfigHandle { envoy });
+}
+
 /// Unused: corsguard takes no per-route configuration (routes are in the policy).
 ///
 /// # Safety
@@ -321,11 +409,14 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_new(
     Box::into_raw(Box::new(Filter::new(config))).cast_const().cast()
 }
 
+/// A shared reference, never `&mut`: Envoy may run the response hook while the request hook is
+/// still answering (the answer passes the encoder filters), so two hooks can hold it at once.
+///
 /// # Safety
-/// `filter` is what `filter_new` returned, used by this thread only.
-unsafe fn filter<'f>(filter: *const c_void) -> &'f mut Filter {
-    // SAFETY: the caller's contract; Envoy calls one stream's hooks one at a time.
-    unsafe { &mut *filter.cast::<Filter>().cast_mut() }
+/// `filter` is what `filter_new` returned, used by this thread only, not yet destroyed.
+unsafe fn filter<'f>(filter: *const c_void) -> &'f Filter {
+    // SAFETY: the caller's contract.
+    unsafe { &*filter.cast::<Filter>() }
 }
 
 /// # Safety
@@ -337,7 +428,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_headers(
     _end_of_stream: bool,
 ) -> u32 {
     // SAFETY: the hook's contract, above.
-    let answered = unsafe { filter(this) }.on_request_headers(&mut Stream { envoy });
+    let answered = unsafe { filter(this) }.on_request_headers(&Stream { envoy });
     if answered { STOP_ITERATION } else { CONTINUE }
 }
 

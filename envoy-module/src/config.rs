@@ -46,7 +46,7 @@ impl Config {
         };
         policy.warnings().iter().for_each(report);
         let Some(counters) = Counters::define(envoy) else {
-            abi::log(Level::Error, "corsguard: Envoy refused to define the counters");
+            abi::log(Level::Error, "corsguard: the counters could not be defined, or their thread started");
             return None;
         };
         abi::log(Level::Info, "corsguard: policy loaded");

@@ -17,3 +17,4 @@ mod abi;
 mod config;
 mod counters;
 mod filter;
+mod response;

@@ -232,7 +232,7 @@ def test_counters_by_kind_outcome_and_reason(edge):
     assert counted(edge, before, delta)[1] == delta
 
 
-COUNTER_LAG = 1.0  # the .wasm hands its counts to Envoy every 250 ms
+COUNTER_LAG = 1.0  # both builds hand their counts to Envoy every 250 ms
 
 
 def settled(edge: Edge) -> dict[str, int]:
