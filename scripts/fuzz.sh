@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (default 30 s each; a longer local run:
-# `scripts/fuzz.sh 600`). Corpora are seeded from tests/vectors/. A crash leaves its input in
+# `scripts/fuzz.sh 600`). Corpora are seeded from tests/vectors/; a target with a dictionary
+# (fuzz/TARGET.dict) gets it. A crash leaves its input in
 # fuzz/artifacts/TARGET/; turn it into a vector or a regression test before fixing it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +49,9 @@ trap 'rm -f "$log"' EXIT
 for target in policy origin request_headers evaluate route label_pattern; do
   echo "== fuzz $target for ${seconds}s"
   status=0
-  cargo +nightly fuzz run --release "$target" "corpus/$target" -- \
+  dict=()
+  [ -f "$target.dict" ] && dict=(-dict="$target.dict")
+  cargo +nightly fuzz run --release "$target" "corpus/$target" -- "${dict[@]}" \
     -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 || status=$?
   grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done|SUMMARY|thread|invariant|request|decision)" "$log" || true
   if [ "$status" -ne 0 ]; then
