@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # corsguard in Envoy, side by side in one run (BENCHMARKS.md, "Envoy"): one Envoy with one worker,
 # pinned to one core, wrk pinned to another, and four listeners in front of the same upstream (a
-# fifth listener of the same Envoy with a direct_response): no CORS; Envoy's native CORS filter
+# sixth listener of the same Envoy with a direct_response): no CORS; Envoy's native CORS filter
 # (route-level CorsPolicy); an empty proxy-wasm filter (reads Origin, adds one header: the Wasm ABI's
-# own cost); corsguard. Trials are interleaved (every listener and request kind once per round,
-# in a rotating order) and the table gives medians over rounds. Then the .wasm size, and resident
-# memory per extra worker.
+# own cost); an empty dynamic module (the same, envoy-module/bench_empty_module.c: the native ABI's
+# own cost); corsguard's `.wasm`; corsguard's dynamic module (envoy-module/). Trials are interleaved
+# (every listener and request kind once per round, in a rotating order) and the table gives medians
+# over rounds. Then the .wasm size, and resident memory per extra worker.
 #
 # Request kinds: a preflight, a GET with Origin, and a GET without (not a CORS request).
 #
@@ -13,14 +14,19 @@
 # the table gives the instructions Envoy's process executes per request: the same count run after
 # run whatever else the machine does, where single timed trials move by 10-30%; it leaves out the
 # kernel's share of each request (loopback networking), so its ratios are wider than the timed ones.
+# It ends with where the dynamic module's instructions go, by function (callgrind_annotate).
 #
 # Usage: scripts/bench-envoy.sh [rounds] [seconds per trial]     (default 5 rounds of 4 s)
-#        scripts/bench-envoy.sh --instructions [requests per cell] (default 200)
+#        scripts/bench-envoy.sh --instructions [requests per cell] (default 1000: Envoy's own timers,
+#        which fall in some cell, then weigh little)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup.sh rust python node bench >&2
 proxy-wasm/build.sh --bench >/dev/null
+envoy-module/build.sh >/dev/null
+cc -O2 -Wall -Werror -Wno-unused-parameter -shared -fPIC -o target/envoy/libcorsguard_bench_empty.so \
+  envoy-module/bench_empty_module.c
 exec "$root/.tools/venv/bin/python" - "$@" <<'PY'
 import http.client, json, os, pathlib, re, statistics, subprocess, sys, tempfile, time
 
@@ -32,7 +38,7 @@ from harness import free_ports
 ARGS = sys.argv[1:]
 INSTRUCTIONS = ARGS[:1] == ["--instructions"]
 if INSTRUCTIONS:
-    REQUESTS = int(ARGS[1]) if len(ARGS) > 1 else 200
+    REQUESTS = int(ARGS[1]) if len(ARGS) > 1 else 1000
 else:
     ROUNDS, SECONDS = (int(ARGS[0]) if ARGS else 5), (int(ARGS[1]) if len(ARGS) > 1 else 4)
 CONNECTIONS = 16
@@ -59,7 +65,7 @@ native_policy = {
 native_filter = {"name": "envoy.filters.http.cors",
                  "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
 
-ports = dict(zip(["backend", "none", "native", "empty", "corsguard"], free_ports(5)))
+ports = dict(zip(["backend", "none", "native", "empty", "empty-module", "corsguard", "module"], free_ports(7)))
 backend_route = {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "upstream"}},
                  "response_headers_to_add": [
                      {"header": {"key": "access-control-allow-origin", "value": "https://upstream.invalid"}},
@@ -70,7 +76,9 @@ listeners = [
     ee.listener("native", ports["native"], [native_filter],
                 vhost_extra={"typed_per_filter_config": {"envoy.filters.http.cors": native_policy}}),
     ee.listener("empty", ports["empty"], [ee.wasm_filter("", ee.EMPTY_WASM, vm_id="empty")]),
+    ee.listener("empty-module", ports["empty-module"], [ee.module_filter("", name="corsguard_bench_empty")]),
     ee.listener("corsguard", ports["corsguard"], [ee.wasm_filter(policy, ee.WASM, vm_id="corsguard")]),
+    ee.listener("module", ports["module"], [ee.module_filter(policy)]),
 ]
 KINDS = {
     "preflight": ("OPTIONS", {"Origin": APP, "Access-Control-Request-Method": "PUT",
@@ -78,7 +86,8 @@ KINDS = {
     "GET": ("GET", {"Origin": APP}),
     "GET, no Origin": ("GET", {}),
 }
-EDGES = ["none", "native", "empty", "corsguard"]
+EDGES = ["none", "native", "empty", "empty-module", "corsguard", "module"]
+CORSGUARD = ("corsguard", "module")  # the two builds of corsguard: they own CORS
 tmp = pathlib.Path(tempfile.mkdtemp(prefix="corsguard-bench-"))
 
 
@@ -127,11 +136,11 @@ def check_answers() -> None:
             names = {n.lower(): v for n, v in got}
             assert status in (200, 204), (edge, kind, status)
             if "Origin" not in headers:  # corsguard owns CORS: the upstream's answer goes
-                expected = None if edge == "corsguard" else "https://upstream.invalid"
+                expected = None if edge in CORSGUARD else "https://upstream.invalid"
                 assert names.get("access-control-allow-origin") == expected, (edge, kind, got)
-            elif edge in ("native", "corsguard"):
+            elif edge in ("native", *CORSGUARD):
                 assert names.get("access-control-allow-origin") == APP, (edge, kind, got)
-            if edge == "empty":
+            if edge.startswith("empty"):
                 assert "x-empty-filter" in names, (edge, kind, got)
 
 
@@ -161,22 +170,41 @@ def count_instructions() -> None:
             subprocess.run(["callgrind_control", "--zero", pid], check=True, capture_output=True)
             load(*cell, REQUESTS)
             subprocess.run(["callgrind_control", f"--dump=cell{i}", pid], check=True, capture_output=True)
-    per_request = {}
+    per_request, dumps = {}, {}
     for dump in tmp.glob("callgrind.out*"):
         text = dump.read_text(errors="replace")
         cell = re.search(r"^desc: Trigger: dump cell(\d+)$", text, re.M)
         if cell:
             total = int(re.search(r"^summary: (\d+)$", text, re.M).group(1))
             per_request[cells[int(cell.group(1))]] = total / REQUESTS / 1000
+            dumps[cells[int(cell.group(1))]] = dump
     print(f"\nInstructions Envoy executes per request (thousands), under callgrind, {REQUESTS} requests per cell "
           "after two rounds of warm-up:\n")
-    print("| request | no CORS | native | empty filter | corsguard | corsguard − empty | corsguard / empty |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| request | no CORS | native | empty proxy-wasm filter | empty module | corsguard `.wasm` "
+          "| corsguard module | `.wasm` / native | module / native |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in KINDS:
         row = [per_request[(edge, kind)] for edge in EDGES]
-        empty, corsguard = row[2], row[3]
+        native, wasm, module = row[1], row[4], row[5]
         print(f"| {kind} | " + " | ".join(f"{n:.1f}k" for n in row) +
-              f" | {corsguard - empty:+.1f}k | {corsguard / empty:.2f}x |")
+              f" | {wasm / native:.2f}x | {module / native:.2f}x |")
+    for kind in KINDS:
+        print(f"\nThe module's {kind}, by function (instructions per request, inclusive; the Envoy binary "
+              "is stripped, so only the module's own functions and the callbacks they make have names):\n")
+        print(by_function(dumps[("module", kind)]))
+
+
+def by_function(dump: pathlib.Path, top: int = 25) -> str:
+    """The module's functions in one dump, heaviest first (callgrind_annotate, inclusive)."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(dump)],
+                          capture_output=True, text=True, check=True).stdout
+    lines = ["| instructions per request | function |", "|---:|---|"]
+    for line in text.splitlines():
+        match = re.match(r"^\s*([\d,]+) \([^)]*\)\s+(\S.*?):(.+?) \[(.*)\]$", line)
+        if match and "libcorsguard_envoy" in match.group(4) and len(lines) < top + 2:
+            count = int(match.group(1).replace(",", "")) / REQUESTS
+            lines.append(f"| {count:,.0f} | `{match.group(3)[:100]}` |")
+    return "\n".join(lines)
 
 
 if INSTRUCTIONS:
@@ -213,14 +241,15 @@ print(f"\n{ROUNDS} rounds x {SECONDS} s per trial, wrk -t1 -c{CONNECTIONS} on CP
 print("| request | listener | requests/s | p50 | p99 | Envoy CPU per request |")
 print("|---|---|---:|---:|---:|---:|")
 names = {"none": "no CORS", "native": "native `envoy.filters.http.cors`", "empty": "empty proxy-wasm filter",
-         "corsguard": "corsguard"}
+         "empty-module": "empty dynamic module", "corsguard": "corsguard `.wasm`", "module": "corsguard module"}
 for kind in KINDS:
     for edge in EDGES:
         print(f"| {kind} | {names[edge]} | {med(edge, kind, 'rps'):,.0f} | {med(edge, kind, 'p50') * 1000:.0f} µs "
               f"| {med(edge, kind, 'p99') * 1000:.0f} µs | {med(edge, kind, 'cpu_us'):.1f} µs |")
 print()
-print("| request | corsguard / empty filter (req/s) | corsguard / native (req/s) | corsguard − empty (CPU/request) |")
-print("|---|---:|---:|---:|")
+print("| request | `.wasm` / empty filter (req/s) | `.wasm` / native (req/s) | module / native (req/s) "
+      "| module / native (CPU/request) |")
+print("|---|---:|---:|---:|---:|")
 
 
 def spread(values):
@@ -229,10 +258,10 @@ def spread(values):
 
 
 for kind in KINDS:
-    def ratios(other):
-        return [c["rps"] / o["rps"] for c, o in zip(results[("corsguard", kind)], results[(other, kind)])]
-    extra = statistics.median(c["cpu_us"] - o["cpu_us"] for c, o in zip(results[("corsguard", kind)], results[("empty", kind)]))
-    print(f"| {kind} | {spread(ratios('empty'))} | {spread(ratios('native'))} | {extra:+.1f} µs |")
+    def ratios(edge, other, field="rps"):
+        return [c[field] / o[field] for c, o in zip(results[(edge, kind)], results[(other, kind)])]
+    print(f"| {kind} | {spread(ratios('corsguard', 'empty'))} | {spread(ratios('corsguard', 'native'))} "
+          f"| {spread(ratios('module', 'native'))} | {spread(ratios('module', 'native', 'cpu_us'))} |")
 print("\n(ratios: the median of the per-round ratios, each round's trials being adjacent in time, with their"
       f" range; load average of the machine at the end: {os.getloadavg()[0]:.1f})")
 
@@ -241,24 +270,25 @@ print(f"\ncorsguard.wasm after wasm-opt -Oz: {size:,} bytes ({size / 1024:.0f} K
       f"the empty filter: {ee.EMPTY_WASM.stat().st_size:,} bytes")
 
 
-def rss_after_start(workers: int, with_filter: bool) -> int:
-    edge = [ee.wasm_filter(policy, ee.WASM)] if with_filter else []
+def rss_after_start(workers: int, edge: str) -> int:
+    filters = {"none": [], "corsguard": [ee.wasm_filter(policy, ee.WASM)], "module": [ee.module_filter(policy)]}[edge]
     backend_port, edge_port = free_ports(2)
-    ls = [ee.listener("backend", backend_port, [], route=backend_route), ee.listener("edge", edge_port, edge)]
+    ls = [ee.listener("backend", backend_port, [], route=backend_route), ee.listener("edge", edge_port, filters)]
     with ee.Envoy(ls, 1, concurrency=workers, wasm_log_level="info") as e:
         time.sleep(1.0)
         return e.rss_kib()
 
 
 print("\nResident memory (VmRSS after start-up), by number of workers:")
-print("| workers | no filter | corsguard |")
-print("|---:|---:|---:|")
+print("| workers | no filter | corsguard `.wasm` | corsguard module |")
+print("|---:|---:|---:|---:|")
 rss = {}
 for workers in (1, 2, 4):
-    rss[workers] = (rss_after_start(workers, False), rss_after_start(workers, True))
-    print(f"| {workers} | {rss[workers][0] / 1024:.1f} MiB | {rss[workers][1] / 1024:.1f} MiB |")
-per_worker = (rss[4][1] - rss[1][1]) / 3 / 1024
-per_worker_filter = ((rss[4][1] - rss[1][1]) - (rss[4][0] - rss[1][0])) / 3 / 1024
-print(f"\nper extra worker: {per_worker:.2f} MiB with corsguard, of which the filter's VM "
-      f"(corsguard minus no filter): {per_worker_filter:.2f} MiB")
+    rss[workers] = {edge: rss_after_start(workers, edge) for edge in ("none", "corsguard", "module")}
+    print(f"| {workers} | " + " | ".join(f"{rss[workers][edge] / 1024:.1f} MiB" for edge in rss[workers]) + " |")
+for edge in ("corsguard", "module"):
+    per_worker = (rss[4][edge] - rss[1][edge]) / 3 / 1024
+    own = ((rss[4][edge] - rss[1][edge]) - (rss[4]["none"] - rss[1]["none"])) / 3 / 1024
+    print(f"\nper extra worker with {names[edge]}: {per_worker:.2f} MiB, of which the filter's own "
+          f"(minus no filter): {own:.2f} MiB")
 PY

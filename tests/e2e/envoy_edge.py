@@ -53,15 +53,16 @@ def build_module() -> pathlib.Path:
     return MODULE
 
 
-def module_filter(policy: dict | str) -> dict:
+def module_filter(policy: dict | str, name: str = MODULE_NAME) -> dict:
     """The `envoy.filters.http.dynamic_modules` entry: the policy is the filter configuration, a
-    StringValue; Envoy finds the module through ENVOY_DYNAMIC_MODULES_SEARCH_PATH (`module_env`)."""
+    StringValue; Envoy finds the module (`lib<name>.so`) through ENVOY_DYNAMIC_MODULES_SEARCH_PATH
+    (`module_env`)."""
     text = policy if isinstance(policy, str) else json.dumps(policy)
     return {
         "name": "corsguard",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
-            "dynamic_module_config": {"name": MODULE_NAME, "metrics_namespace": "corsguard"},
+            "dynamic_module_config": {"name": name, "metrics_namespace": "corsguard"},
             "filter_name": "corsguard",
             "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": text},
         },
@@ -194,8 +195,9 @@ class Envoy:
 
     Runs with its own base id (`--use-dynamic-base-id`, so instances never clash), an admin
     address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level (unless
-    told otherwise), and the dynamic module's search path (`module_env`). `prefix` runs it under another command (the bench's callgrind), which then
-    needs a longer `start_timeout`."""
+    told otherwise), and the dynamic module's search path (`module_env`). `prefix` runs it under
+    another command (the bench's callgrind, the stress run's memcheck), which then needs a longer
+    `start_timeout`."""
 
     def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
                  clusters: list[dict] | None = None, extra_args: list[str] | None = None,
