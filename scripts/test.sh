@@ -45,12 +45,13 @@ done
 step "fuzz: every target, bounded"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-step "portable builds: engine component (jco), wasi:http component (wasmtime serve, jco serve), npm package and Lambda@Edge (Node 22)"
+step "portable builds: engine component (jco), wasi:http component (wasmtime serve, jco serve), npm package (Node 22, workerd) and Lambda@Edge"
 scripts/setup.sh portable
 component/build.sh
 npm/build.sh
 timeout 1800 node_modules/.bin/node --test --test-concurrency=1 \
-  component/test/engine.test.mjs npm/test/npm.test.mjs npm/test/lambda-edge.test.mjs component/test/http.test.mjs
+  component/test/engine.test.mjs npm/test/npm.test.mjs npm/test/lambda-edge.test.mjs npm/test/workerd.test.mjs \
+  component/test/http.test.mjs
 
 step "end to end: real edges"
 .tools/venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
