@@ -1,8 +1,10 @@
-// Bench fixture, not shipped: the "empty" dynamic module of scripts/bench-envoy.sh, the native
+// Test fixture, not shipped: the "empty" dynamic module of scripts/bench-envoy.sh, the native
 // counterpart of proxy-wasm/examples/bench_empty_filter.rs. It reads `Origin` and adds one response
 // header, nothing else, so its cost is that of Envoy 1.40's dynamic-module HTTP filter itself: the
 // floor for any module, corsguard's included. Built with `cc -O2 -shared -fPIC`; the few ABI types
-// it needs are declared as envoy-module/src/abi.rs declares them.
+// it needs are declared as envoy-module/src/abi.rs declares them. With -DCORSGUARD_CANARY it also
+// reads memory it has freed, once per request: the finding tests/e2e/test_envoy_module.py makes
+// sure memcheck reports, so that its silence about corsguard's module means something.
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +39,11 @@ const void *envoy_dynamic_module_on_http_filter_new(const void *config, void *en
 void envoy_dynamic_module_on_http_filter_destroy(const void *filter) { free((void *)filter); }
 
 uint32_t envoy_dynamic_module_on_http_filter_request_headers(void *envoy, const void *filter, bool end) {
+#ifdef CORSGUARD_CANARY
+  volatile char *freed = malloc(8);
+  free((void *)freed);
+  ((stream *)filter)->origin = freed[0];  // a use after free
+#endif
   buffer value = {NULL, 0};
   size_t count = 0;
   ((stream *)filter)->origin = envoy_dynamic_module_callback_http_get_header(

