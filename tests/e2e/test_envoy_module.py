@@ -60,6 +60,9 @@ def test_the_module_is_built_for_this_envoys_abi_and_calls_only_what_it_exports(
     assert needed, called
     for symbol in needed:
         assert f" T {symbol}\n" in exported, symbol
+    # Every callback is bound when Envoy loads the module: one an Envoy lacks fails the load, never a request.
+    dynamic = subprocess.run(["readelf", "-d", str(module)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"\(FLAGS\)\s+BIND_NOW", dynamic), dynamic
 
 
 def series(envoy: envoy_edge.Envoy) -> dict[str, int]:
