@@ -14,7 +14,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 out="$root/cloudflare/build/worker"
 glue=$(mktemp -d)
 trap 'rm -rf "$glue"' EXIT
-cargo build --quiet --release --target wasm32-unknown-unknown -p corsguard-cloudflare
+cargo build --locked --quiet --release --target wasm32-unknown-unknown -p corsguard-cloudflare
 "$root/.tools/bin/wasm-bindgen" --target bundler --no-typescript --out-dir "$glue" --out-name index \
   "$target/wasm32-unknown-unknown/release/corsguard_cloudflare.wasm"
 cp "$root/cloudflare/shim.js" "$glue/shim.js"

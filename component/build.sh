@@ -11,7 +11,7 @@ dist="$root/component/dist"
 target="${CARGO_TARGET_DIR:-$root/target}"
 mkdir -p "$dist"
 
-cargo build -p corsguard-component --release --target wasm32-unknown-unknown
+cargo build --locked -p corsguard-component --release --target wasm32-unknown-unknown
 "$root/scripts/wasm-opt.sh" "$target/wasm32-unknown-unknown/release/corsguard_component.wasm" "$dist/engine.core.wasm"
 jco new "$dist/engine.core.wasm" -o "$dist/corsguard-engine.wasm"
 rm -rf "$dist/engine-js"

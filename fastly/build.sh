@@ -11,7 +11,7 @@ release="$root/target/wasm32-wasip1/release"
 
 args=(--bin corsguard-fastly)
 [ "${1:-}" = "--bench" ] && args+=(--example passthrough)
-cargo build --quiet --release --target wasm32-wasip1 -p corsguard-fastly "${args[@]}"
+cargo build --locked --quiet --release --target wasm32-wasip1 -p corsguard-fastly "${args[@]}"
 
 finish() { # built.wasm name
   "$root/scripts/wasm-opt.sh" "$1" "$out/$2.wasm.tmp"

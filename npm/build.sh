@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 target="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root/npm"
 rm -rf pkg
-cargo build --quiet --release --target wasm32-unknown-unknown -p corsguard-npm
+cargo build --locked --quiet --release --target wasm32-unknown-unknown -p corsguard-npm
 "$root/.tools/bin/wasm-bindgen" --target web --no-typescript --out-dir pkg --out-name engine \
   "$target/wasm32-unknown-unknown/release/corsguard_npm.wasm"
 "$root/scripts/wasm-opt.sh" pkg/engine_bg.wasm pkg/engine_bg.wasm

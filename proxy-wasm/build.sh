@@ -11,7 +11,7 @@ release="$root/target/wasm32-wasip1/release"
 
 args=(--lib)
 [ "${1:-}" = "--bench" ] && args+=(--example bench_empty_filter)
-cargo build --quiet --release --target wasm32-wasip1 -p corsguard-proxy-wasm "${args[@]}"
+cargo build --locked --quiet --release --target wasm32-wasip1 -p corsguard-proxy-wasm "${args[@]}"
 
 finish() { # built.wasm name
   "$root/scripts/wasm-opt.sh" "$1" "$out/$2.wasm.tmp"

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--load" ]; then
   # Reading big policies: `corsguard check` (the whole command) and the engine's own load, wall
   # time, median of 3. OLD_CORSGUARD=path/to/an/older/corsguard adds its column (one run each).
-  cargo build --quiet --release -p corsguard-cli
+  cargo build --locked --quiet --release -p corsguard-cli
   exec python3 - "${OLD_CORSGUARD:-}" <<'PY'
 import json, pathlib, statistics, subprocess, sys, tempfile, time
 new, old = "target/release/corsguard", sys.argv[1]
@@ -44,7 +44,7 @@ for name, path in files.items():
 PY
 fi
 if [ "${1:-}" = "--instructions" ]; then
-  bin=$(cargo bench --no-run --bench instructions --message-format=json 2>/dev/null |
+  bin=$(cargo bench --locked --no-run --bench instructions --message-format=json 2>/dev/null |
     python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')
   count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'; }
   echo "| request | instructions per request |"
@@ -56,7 +56,7 @@ if [ "${1:-}" = "--instructions" ]; then
   echo "| load-wildcard (per policy read, not per request) | $(( ($(count load-wildcard 11) - $(count load-wildcard 1)) / 10 )) |"
   exit 0
 fi
-cargo bench --no-run --bench evaluate >/dev/null 2>&1 || cargo bench --no-run --bench evaluate
+cargo bench --locked --no-run --bench evaluate >/dev/null 2>&1 || cargo bench --locked --no-run --bench evaluate
 exec python3 - "${1:-3}" <<'PY'
 import json, os, pathlib, statistics, subprocess, sys
 runs = int(sys.argv[1])
@@ -66,7 +66,7 @@ route_rows = ["no-routes", "canonical-path", "hostile-path"]
 medians = {}
 print(f"load average at the start: {os.getloadavg()[0]:.2f}", file=sys.stderr)
 for run in range(runs):
-    subprocess.run(["cargo", "bench", "--bench", "evaluate"], check=True, capture_output=True)
+    subprocess.run(["cargo", "bench", "--locked", "--bench", "evaluate"], check=True, capture_output=True)
     cells = [(g, r, s) for g in groups for r in rows for s in sizes] + [("routes", r, 1) for r in route_rows]
     cells += [("label-patterns", "corsguard-decision", s) for s in (1, 10000)]
     for group, row, size in cells:

@@ -43,6 +43,8 @@ for target, values in seeds.items():
         (folder / hashlib.sha1(data).hexdigest()).write_bytes(data)
 PY
 
+# cargo fuzz has no --locked: this refuses a fuzz/Cargo.lock that the build would rewrite.
+cargo +nightly metadata --locked --format-version 1 >/dev/null
 cargo +nightly fuzz build --release
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -16,15 +16,15 @@ fast_tier() {
   step "format, lints and docs"
   cargo fmt --all -- --check
   # The Fastly app builds for wasm32-wasip1 only (its SDK's host calls exist nowhere else).
-  cargo clippy --workspace --exclude corsguard-fastly --all-targets -- -D warnings
-  cargo clippy -p corsguard-fastly --target wasm32-wasip1 -- -D warnings
+  cargo clippy --locked --workspace --exclude corsguard-fastly --all-targets -- -D warnings
+  cargo clippy --locked -p corsguard-fastly --target wasm32-wasip1 -- -D warnings
   cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-  cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
-  RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --exclude corsguard-fastly
-  RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p corsguard-fastly --target wasm32-wasip1
+  cargo clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+  RUSTDOCFLAGS="-D warnings" cargo doc --locked --quiet --no-deps --workspace --exclude corsguard-fastly
+  RUSTDOCFLAGS="-D warnings" cargo doc --locked --quiet --no-deps -p corsguard-fastly --target wasm32-wasip1
 
   step "core and the corsguard command: unit, vector, property, doc and command tests"
-  cargo test --release -p corsguard -p corsguard-browser -p corsguard-cli -p corsguard-proxy-wasm
+  cargo test --locked --release -p corsguard -p corsguard-browser -p corsguard-cli -p corsguard-proxy-wasm
 }
 
 if [ "${1:-}" = "--fast" ]; then
@@ -38,8 +38,8 @@ fast_tier
 
 step "core: no_std builds for wasm32-unknown-unknown and wasm32-wasip1"
 for target in wasm32-unknown-unknown wasm32-wasip1; do
-  cargo build -p corsguard --release --target "$target"
-  cargo build -p corsguard --release --target "$target" --features std
+  cargo build --locked -p corsguard --release --target "$target"
+  cargo build --locked -p corsguard --release --target "$target" --features std
 done
 
 step "fuzz: every target, bounded"

@@ -12,6 +12,6 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 core=$(mktemp --suffix .wasm)
 trap 'rm -f "$core"' EXIT
 mkdir -p "$(dirname "$out")"
-cargo build --quiet -p corsguard-http-component --release --target wasm32-unknown-unknown
+cargo build --locked --quiet -p corsguard-http-component --release --target wasm32-unknown-unknown
 "$root/scripts/wasm-opt.sh" "$target/wasm32-unknown-unknown/release/corsguard_http_component.wasm" "$core"
 "$node" "$root/component/node_modules/@bytecodealliance/jco/dist/jco.js" new "$core" -o "$out"

@@ -46,7 +46,7 @@ def every_edge():
     if envoy_edge.binary() is None:
         absent.append("Envoy")
     harness.require(absent, "scripts/setup.sh")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
+    subprocess.run(["cargo", "build", "--locked", "--release", "-q", "-p", "corsguard-cli"], cwd=harness.ROOT, check=True,
                    timeout=envoy_edge.BUILD_TIMEOUT)
     wasm = envoy_edge.build()
     envoy_edge.build_module()
