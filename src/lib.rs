@@ -31,6 +31,7 @@ mod byte_string;
 mod config;
 mod decision;
 mod denial;
+mod denial_line;
 mod environment;
 mod header_lines;
 mod headers;
@@ -61,8 +62,9 @@ type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
 
 pub use byte_string::isomorphic_encode;
 pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
-pub use decision::{Action, Decision, DenialLine, Enforcement, Kind};
+pub use decision::{Action, Decision, Enforcement, Kind};
 pub use denial::Denial;
+pub use denial_line::DenialLine;
 pub use environment::{Environment, environments};
 pub use header_lines::{HeaderLines, join_line, join_lines};
 pub use headers::is_forbidden_request_header;

@@ -125,14 +125,16 @@ impl Policy {
 
     /// Decides what to do with one request.
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
-        match self.route_for(request) {
-            Selected::TopLevel => self.default.decide(request),
+        let route = self.route_for(request);
+        match route {
+            Selected::TopLevel => self.default.decide(request, route),
             Selected::Route(index) => match self.routes.get(index).and_then(|route| route.rules.as_ref()) {
-                Some(rules) => rules.decide(request),
+                Some(rules) => rules.decide(request, route),
                 None => Decision {
                     kind: Kind::of(request),
                     denial: None,
                     enforcement: Enforcement::RouteDisabled,
+                    route,
                     action: Action::PassThrough,
                 },
             },
@@ -235,10 +237,10 @@ impl Rules {
             self.push_debug(&mut headers, &denial);
             Action::Forward(ResponseEdits { headers, vary_origin: true })
         };
-        Self::carried_out(kind, Some(denial), action, report_only)
+        Self::carried_out(kind, Some(denial), action, report_only, Selected::Unclear)
     }
 
-    fn decide<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
+    fn decide<'a>(&'a self, request: &Request<'a>, route: Selected) -> Decision<'a> {
         let kind = Kind::of(request);
         let (denial, action) = if kind == Kind::Preflight {
             let (denial, status, headers) = preflight::answer(self, request);
@@ -247,14 +249,20 @@ impl Rules {
             let (denial, edits) = actual::edits(self, request);
             (denial, Action::Forward(edits))
         };
-        Self::carried_out(kind, denial, action, self.report_only)
+        Self::carried_out(kind, denial, action, self.report_only, route)
     }
 
     /// The decision, with its action kept only when it is enforced.
-    fn carried_out<'a>(kind: Kind, denial: Option<Denial<'a>>, action: Action<'a>, report_only: bool) -> Decision<'a> {
+    fn carried_out<'a>(
+        kind: Kind,
+        denial: Option<Denial<'a>>,
+        action: Action<'a>,
+        report_only: bool,
+        route: Selected,
+    ) -> Decision<'a> {
         let (enforcement, action) =
             if report_only { (Enforcement::ReportOnly, Action::PassThrough) } else { (Enforcement::Enforced, action) };
-        Decision { kind, denial, enforcement, action }
+        Decision { kind, denial, enforcement, route, action }
     }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or why there is none.

@@ -10,7 +10,7 @@
 //! variable is set (workers.dev, `wrangler dev`). The decision is applied to the origin's response
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
-use corsguard::{Action, Enforcement, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode};
+use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use wasm_bindgen::intern;
@@ -192,12 +192,15 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
         Loaded::Invalid(message) => return plain(500, message).map(Into::into),
     };
     let input = Input::read(&req, policy.has_routes());
-    let decision = policy.evaluate(&input.request());
-    if let (Enforcement::ReportOnly, Some(denial)) = (decision.enforcement, &decision.denial) {
-        let kind = decision.kind.as_str();
-        console::log_1(
-            &format!("corsguard (report-only): would refuse a {kind} request to {}: {denial}", input.url).into(),
-        );
+    let request = input.request();
+    let decision = policy.evaluate(&request);
+    // One line per denial for Workers Logs (also in report-only mode, where it is all that
+    // happens), with the id Cloudflare gives the request.
+    if decision.denial.is_some() {
+        let ray = req.headers().get("cf-ray").ok().flatten();
+        if let Some(line) = decision.denial_line(request.origin, ray.as_deref().map(str::as_bytes)) {
+            console::log_1(&line.to_string().into());
+        }
     }
     let edits = match decision.action {
         Action::Respond { status, headers } => {

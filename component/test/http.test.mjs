@@ -183,6 +183,12 @@ for (const host of HOSTS) {
         assert.equal(seen.headers['transfer-encoding'], undefined, `${method}: ${JSON.stringify(seen.headers)}`);
         assert.equal(seen.body.length, 0, method);
       }
+      // Each of those denials is one line of the core's JSON on the host's log stream.
+      const denials = () => [...server.stderr().matchAll(/\{"corsguard":"denial".*\}/g)].map(([line]) => JSON.parse(line));
+      for (let waited = 0; denials().length < 3 && waited < 5000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(denials(), Array(3).fill({
+        corsguard: 'denial', kind: 'actual', reason: 'origin-not-allowed', mode: 'enforce', route: '', origin: 'https://other.example',
+      }));
       const download = await send(server.port, { method: 'GET', path: '/large', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
       assert.equal(download.status, 200);
       assert.ok(download.body.equals(large), `the response body arrived altered (${download.body.length} bytes)`);

@@ -27,9 +27,13 @@ impl Filter {
         let request = found.request();
         let decision = self.config.policy.evaluate(&request);
         self.config.counters.count(&decision);
-        // One debug line per denial (also in report-only mode, where it is all that happens).
-        if let Some(line) = decision.denial_line(request.origin).filter(|_| abi::log_enabled(Level::Debug)) {
-            abi::log(Level::Debug, &format!("corsguard: {line}"));
+        // One debug line per denial (also in report-only mode, where it is all that happens), with
+        // the id Envoy gave the request.
+        if decision.denial.is_some() && abi::log_enabled(Level::Debug) {
+            let id = lines.iter().find(|(name, _)| *name == b"x-request-id").map(|(_, id)| id);
+            if let Some(line) = decision.denial_line(request.origin, id) {
+                abi::log(Level::Debug, &line.to_string());
+            }
         }
         match decision.action {
             Action::Respond { status, headers } => {

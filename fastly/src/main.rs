@@ -18,7 +18,7 @@
 mod log;
 mod raw_uri;
 
-use corsguard::{Action, Enforcement, Policy, Request, ResponseHeaders, join_lines};
+use corsguard::{Action, Policy, Request, ResponseHeaders, join_lines};
 use fastly::http::serve::Serve;
 use fastly::http::{HeaderName, HeaderValue};
 use fastly::{ConfigStore, Response};
@@ -108,12 +108,13 @@ fn handle(loaded: &Loaded, request: fastly::Request) -> Response {
         request_private_network: private_network.as_deref(),
     };
     let decision = policy.evaluate(&view);
-    if let Some(denial) = &decision.denial {
-        let mode =
-            if decision.enforcement == Enforcement::ReportOnly { "would refuse (report-only)" } else { "refused" };
-        let origin = view.origin.map_or_else(|| "(none)".to_owned(), log::shown);
-        let kind = decision.kind.as_str();
-        log::line(&format!("corsguard {mode}: {denial}; {kind} request to {}, origin {origin}", log::shown(&uri)));
+    // One line per denial (also in report-only mode, where it is all that happens), with the id
+    // Fastly gives the request.
+    if decision.denial.is_some() {
+        let trace_id = std::env::var("FASTLY_TRACE_ID").ok();
+        if let Some(line) = decision.denial_line(view.origin, trace_id.as_deref().map(str::as_bytes)) {
+            log::line(&line.to_string());
+        }
     }
     let edits = match decision.action {
         Action::Respond { status, headers } => {

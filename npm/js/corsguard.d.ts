@@ -57,6 +57,11 @@ export interface Decision {
   /** `route-disabled`: the route has `disabled: true`. */
   enforcement: 'enforced' | 'report-only' | 'route-disabled';
   action: Action;
+  /**
+   * A denial as the one JSON line every corsguard edge logs (`{"corsguard":"denial","kind":...,
+   * "reason":...,"mode":...,"route":...,"origin":...}`), or `null` when nothing was denied.
+   */
+  denialLine: string | null;
 }
 
 /** What the engine reads of a request. Absent headers are `undefined`. */
@@ -97,8 +102,11 @@ export class Policy {
   static parse(text: string): Policy;
   /** The warnings of a policy that loaded. */
   readonly warnings: Problem[];
-  /** Decides what to do with a request: a Fetch `Request`, a plain request or a view. */
-  evaluate(request: Request | PlainRequest | Partial<RequestView>): Decision;
+  /**
+   * Decides what to do with a request: a Fetch `Request`, a plain request or a view; `requestId`,
+   * the host's id of the request if it has one, goes into the denial line.
+   */
+  evaluate(request: Request | PlainRequest | Partial<RequestView>, requestId?: string): Decision;
   /** Applies a `forward` action's edits to response headers, in place; returns them. */
   applyEdits<H extends HeadersLike>(action: ForwardAction, headers: H): H;
   /** Frees the compiled policy now rather than when it is garbage-collected. */

@@ -83,13 +83,15 @@ export class Policy {
   /**
    * Decides what to do with a request: a Fetch `Request`, a plain `{ method, scheme, host, path,
    * headers }`, or a view as `requestView` makes (`{ method, scheme, host, path, origin, ... }`, no
-   * `headers`). Returns `{ kind, denial, enforcement, action }`: `kind` is `preflight`, `actual` or
+   * `headers`); `requestId`, if the host has one, goes into the denial line. Returns `{ kind,
+   * denial, enforcement, action, denialLine }`: `kind` is `preflight`, `actual` or
    * `no_origin`; `denial` a reason (`header-not-allowed: x-foo`) or null; `enforcement` is
    * `enforced`, `report-only` or `route-disabled` (the route has `disabled: true`); `action`
    * one of `{ type: 'pass-through' }`, `{ type: 'respond', status, headers: [[name, value]] }` and
-   * `{ type: 'forward', headers: [[name, value]], varyOrigin }`.
+   * `{ type: 'forward', headers: [[name, value]], varyOrigin }`; `denialLine` the one JSON line
+   * every corsguard edge logs for a denial, or null.
    */
-  evaluate(request) {
+  evaluate(request, requestId) {
     const view = request.url !== undefined || request.headers !== undefined ? requestView(request) : request;
     return this.#engine.evaluate(
       view.method ?? 'GET',
@@ -100,6 +102,7 @@ export class Policy {
       view.requestMethod ?? undefined,
       view.requestHeaders ?? undefined,
       view.requestPrivateNetwork ?? undefined,
+      requestId ?? undefined,
     );
   }
 
@@ -123,11 +126,13 @@ export class Policy {
  * and Netlify edge functions and Fastly's JavaScript runtime use) with the policy: preflights are
  * answered without calling it; other responses get the policy's CORS headers, in a new `Response`
  * whose body is the handler's, streamed untouched. A response below 200 (a `101` WebSocket upgrade)
- * passes unchanged: it is no CORS response, and `Response` cannot be built with its status.
+ * passes unchanged: it is no CORS response, and `Response` cannot be built with its status. Each
+ * denial is logged as one line (`console.log`, the decision's `denialLine`).
  */
 export function withCors(policy, handler) {
   return async function corsguard(request, ...rest) {
-    const { action } = policy.evaluate(request);
+    const { action, denialLine } = policy.evaluate(request);
+    if (denialLine !== null) console.log(denialLine);
     if (action.type === 'respond') {
       return new Response(null, { status: action.status, headers: action.headers });
     }

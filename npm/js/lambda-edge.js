@@ -44,9 +44,10 @@ export function lambdaEdge(policy) {
   const compiled = policy instanceof Policy ? policy : Policy.parse(policy);
   return async function corsguard(event) {
     const { config, request, response } = event.Records[0].cf;
-    const { action } = compiled.evaluate(view(request));
+    const { action, denialLine } = compiled.evaluate(view(request), config.requestId);
     switch (config.eventType) {
       case 'viewer-request':
+        if (denialLine !== null) console.log(denialLine); // once per request: viewer-request runs first
         if (action.type !== 'respond') return request;
         return { status: String(action.status), headers: headerMap(action.headers) };
       case 'viewer-response':

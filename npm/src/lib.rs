@@ -30,7 +30,8 @@ impl Engine {
         self.0.warnings().iter().map(problem).collect()
     }
 
-    /// Decides what to do with one request. Absent headers are `undefined`.
+    /// Decides what to do with one request. Absent headers are `undefined`; `request_id` is the
+    /// host's id of the request, for the denial line.
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         &self,
@@ -42,6 +43,7 @@ impl Engine {
         request_method: Option<String>,
         request_headers: Option<String>,
         request_private_network: Option<String>,
+        request_id: Option<String>,
     ) -> Object {
         let (method, host, path) = (isomorphic_encode(method), isomorphic_encode(host), isomorphic_encode(path));
         let headers = [origin, request_method, request_headers, request_private_network];
@@ -58,7 +60,8 @@ impl Engine {
             request_headers: request_headers.as_deref(),
             request_private_network: request_private_network.as_deref(),
         };
-        decision(&self.0.evaluate(&view))
+        let request_id = request_id.as_deref().map(isomorphic_encode);
+        decision(&self.0.evaluate(&view), origin.as_deref(), request_id.as_deref())
     }
 }
 
@@ -136,7 +139,7 @@ fn pairs(list: &HeaderList<'_>) -> Array {
     list.iter().map(|(name, value)| Array::of2(&name.into(), &value.into())).collect()
 }
 
-fn decision(decision: &Decision<'_>) -> Object {
+fn decision(decision: &Decision<'_>, origin: Option<&[u8]>, request_id: Option<&[u8]>) -> Object {
     let action = match &decision.action {
         Action::PassThrough => object(&[("type", "pass-through".into())]),
         Action::Respond { status, headers } => {
@@ -149,10 +152,12 @@ fn decision(decision: &Decision<'_>) -> Object {
         ]),
     };
     let denial = decision.denial.map_or(JsValue::NULL, |denial| denial.to_string().into());
+    let line = decision.denial_line(origin, request_id).map_or(JsValue::NULL, |line| line.to_string().into());
     object(&[
         ("kind", decision.kind.as_str().into()),
         ("denial", denial),
         ("enforcement", decision.enforcement.as_str().into()),
         ("action", action.into()),
+        ("denialLine", line),
     ])
 }

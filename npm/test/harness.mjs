@@ -157,6 +157,33 @@ export function check(testCase, response) {
   return problems;
 }
 
+/**
+ * What `fn` (sync or async) wrote with `console.log`, kept from the test's output: the denial lines
+ * the package logs. `await logged(fn)` → `{ value, lines }`.
+ */
+export async function logged(fn) {
+  const lines = [];
+  const log = console.log;
+  console.log = (...args) => lines.push(args.join(' '));
+  try {
+    return { value: await fn(), lines };
+  } finally {
+    console.log = log;
+  }
+}
+
+/**
+ * Whether `lines` (what was logged for one case) are the one denial line the case expects, or none.
+ * `rewritten`: the host's URL parser changed the case's path or host before the decision (a Fetch
+ * `Request` resolves dot segments), which may change the reason, never whether there is one.
+ */
+export function checkLogged(testCase, lines, { rewritten = false } = {}) {
+  const want = testCase.expect.denial?.split(':')[0] ?? null;
+  const reasons = lines.map((line) => JSON.parse(line)).filter((line) => line.corsguard === 'denial').map((line) => line.reason);
+  const same = rewritten ? reasons.length === (want === null ? 0 : 1) : JSON.stringify(reasons) === JSON.stringify(want === null ? [] : [want]);
+  return same ? [] : [`logged denials ${JSON.stringify(reasons)}, want ${JSON.stringify(want)}`];
+}
+
 /** Whether a case's expected denial matches `code` (a reason code or null). */
 export function checkDenial(testCase, code) {
   const want = testCase.expect.denial ?? null;

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { lambdaEdge } from '../pkg/lambda-edge.js';
 import { PolicyError } from '../pkg/node.js';
-import { ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, decisionFiles, installPacked, request } from './harness.mjs';
+import {
+  ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkLogged, decisionFiles, installPacked, logged, request,
+} from './harness.mjs';
 
 /** Header lines as CloudFront's map: lowercase names, each with its `{ key, value }` lines. */
 function headerMap(lines) {
@@ -58,8 +60,9 @@ test('every decision vector, as viewer-request and viewer-response events', asyn
     const handler = lambdaEdge(JSON.stringify(policy));
     for (const testCase of cases) {
       count += 1;
-      const seen = await exchange(handler, request(testCase));
-      failures.push(...check(testCase, seen).map((problem) => `${file} / ${testCase.name}: ${problem}`));
+      const { value: seen, lines } = await logged(() => exchange(handler, request(testCase)));
+      failures.push(...[...check(testCase, seen), ...checkLogged(testCase, lines)]
+        .map((problem) => `${file} / ${testCase.name}: ${problem}`));
     }
   }
   assert.ok(count >= 50, `only ${count} cases`);
@@ -68,6 +71,15 @@ test('every decision vector, as viewer-request and viewer-response events', asyn
 
 const policy = JSON.stringify({ origins: ['https://app.example.com'], methods: ['PUT'], credentials: true });
 const preflight = { method: 'OPTIONS', path: '/api', host: 'api.test', headers: [['Origin', 'https://app.example.com'], ['Access-Control-Request-Method', 'PUT']] };
+
+test('a denial is logged once, in the request event, with CloudFront\'s request id', async () => {
+  const refused = { ...preflight, headers: [['Origin', 'https://evil.example'], ['Access-Control-Request-Method', 'PUT']] };
+  const { lines } = await logged(() => lambdaEdge(policy)(event('viewer-request', cloudFrontRequest(refused))));
+  assert.deepEqual(lines.map((line) => JSON.parse(line)), [{
+    corsguard: 'denial', kind: 'preflight', reason: 'origin-not-allowed', mode: 'enforce', route: '', origin: 'https://evil.example',
+    request_id: 'x',
+  }]);
+});
 
 test('a preflight is answered in the request event, as a generated response', async () => {
   const answer = await lambdaEdge(policy)(event('viewer-request', cloudFrontRequest(preflight)));

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Policy, PolicyError, requestView, withCors } from '../pkg/node.js';
 import {
-  ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkValidation, decisionFiles, installPacked, request,
-  validationCases,
+  ROOT, UPSTREAM_BODY, UPSTREAM_HEADERS, check, checkDenial, checkLogged, checkValidation, decisionFiles, installPacked,
+  logged, request, validationCases,
 } from './harness.mjs';
 
 const lines = (headers) => [...headers];
@@ -63,15 +63,19 @@ test('every decision vector, through withCors around the upstream handler', asyn
     const policy = Policy.parse(JSON.stringify(json));
     for (const testCase of cases) {
       const handler = upstream();
-      let request;
+      let sent;
       try {
-        request = fetchRequest(testCase);
+        sent = fetchRequest(testCase);
       } catch (error) {
         // A URL no Fetch runtime hands a handler (userinfo): refused before corsguard, as permitted.
         if (!testCase.expect.edge_may_refuse) failures.push(`${file} / ${testCase.name}: ${error}`);
         continue;
       }
-      const response = await withCors(policy, handler)(request);
+      const { value: response, lines: denials } = await logged(() => withCors(policy, handler)(sent));
+      const r = request(testCase);
+      const url = new URL(sent.url);
+      const rewritten = url.host !== r.host || url.pathname + url.search !== r.path;
+      failures.push(...checkLogged(testCase, denials, { rewritten }).map((problem) => `${file} / ${testCase.name}: ${problem}`));
       const body = await response.text();
       const seen = { status: response.status, headers: lines(response.headers), body, reachedUpstream: handler.calls === 1 };
       if (handler.calls > 1) failures.push(`${file} / ${testCase.name}: the handler ran ${handler.calls} times`);
@@ -101,6 +105,17 @@ test('every validation vector: Policy.parse throws a PolicyError listing every p
     failures.push(...checkValidation(testCase, reported).map((f) => `${testCase.name}: ${f}`));
   }
   assert.deepEqual(failures, []);
+});
+
+test('a denial is the one JSON line every edge logs, with the request id the host gives', () => {
+  const policy = Policy.parse('{"origins": ["https://app.example.com"], "routes": [{"path_prefix": "/admin/", "origins": ["https://admin.example.com"]}]}');
+  const evaluate = (origin, path, id) => policy.evaluate({ method: 'GET', host: 'api.test', path, headers: { origin } }, id);
+  assert.deepEqual(JSON.parse(evaluate('https://evil.example', '/', 'req-7').denialLine), {
+    corsguard: 'denial', kind: 'actual', reason: 'origin-not-allowed', mode: 'enforce', route: '', origin: 'https://evil.example',
+    request_id: 'req-7',
+  });
+  assert.equal(JSON.parse(evaluate('https://app.example.com', '/admin/x').denialLine).route, 'routes[0]');
+  assert.equal(evaluate('https://app.example.com', '/x').denialLine, null);
 });
 
 test('Policy.parse takes the text only: an object has lost the keys given twice that the text shows', () => {

@@ -58,9 +58,13 @@ impl HttpContext for Filter {
         let request = lines.request();
         let decision = shared.policy.evaluate(&request);
         shared.counters.count(&decision);
-        // One debug line per denial (also in report-only mode, where it is all that happens).
-        if let Some(line) = decision.denial_line(request.origin).filter(|_| debug_logged()) {
-            log(LogLevel::Debug, &line.to_string());
+        // One debug line per denial (also in report-only mode, where it is all that happens), with
+        // the id Envoy gave the request.
+        if decision.denial.is_some() && debug_logged() {
+            let id = map.iter().find(|(name, _)| *name == b"x-request-id").map(|(_, id)| id);
+            if let Some(line) = decision.denial_line(request.origin, id) {
+                log(LogLevel::Debug, &line.to_string());
+            }
         }
         match decision.action {
             Action::Respond { status, headers } => {

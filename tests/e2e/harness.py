@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import pathlib
+import re
 import socket
 import sys
 import threading
@@ -276,6 +277,15 @@ def send(port: int, request: dict, timeout: float = 10.0) -> tuple[int, list[tup
         return response.status, response.getheaders(), response.read()
     finally:
         conn.close()
+
+
+DENIAL_LINE = re.compile(r'\{"corsguard":"denial".*\}')
+
+
+def denial_lines(log: str) -> list[dict]:
+    """Every denial line an edge logged (the core's `Decision::denial_line`, the same JSON on every
+    edge, whatever the host puts before it), parsed."""
+    return [json.loads(match.group(0)) for match in DENIAL_LINE.finditer(log)]
 
 
 def edge_refused(status: int, got: dict[str, list[str]], reached_upstream: bool) -> bool:

@@ -5,6 +5,7 @@ as a test class (`Suite`) that runs them all."""
 from __future__ import annotations
 
 import http.client
+import time
 
 import pytest
 
@@ -121,6 +122,29 @@ def hostile_input_is_refused_and_the_edge_keeps_serving(port: int, upstream: har
     still_serving(port, upstream)
 
 
+def each_denial_is_one_json_line(port: int, upstream: harness.Upstream, log) -> None:
+    """A refused preflight and a malformed origin (one byte 0xe9) through `port`, under
+    `harness.GUARD_POLICY`: each is one line of the core's JSON in `log()` (the edge's log), the same
+    on every edge. The host's request id, where it has one, is left out of the comparison."""
+    exchange(port, upstream, preflight("https://logged.example"))
+    exchange(port, upstream, {"path": "/x", "headers": {"Origin": "https://evil.example\u00e9"}})
+    line = {"corsguard": "denial", "mode": "enforce", "route": ""}
+    # The byte is shown as the host handed it over: \u00e9, or U+FFFD's bytes where the runtime
+    # replaced it (workerd's Headers).
+    want = [{**line, "kind": "preflight", "reason": "origin-not-allowed", "origin": "https://logged.example"},
+            {**line, "kind": "actual", "reason": "malformed-request", "origin": "https://evil.example"}]
+    deadline = time.monotonic() + 5  # hosts flush their logs on their own time
+    while True:
+        lines = [{k: v for k, v in found.items() if k != "request_id"} for found in harness.denial_lines(log())]
+        for found in lines:
+            if found["origin"].startswith("https://evil.example") and found["origin"] != "https://evil.example":
+                found["origin"] = "https://evil.example"
+        if all(w in lines for w in want) or time.monotonic() > deadline:
+            assert [w for w in want if w not in lines] == [], lines[-10:]
+            return
+        time.sleep(0.1)
+
+
 def an_unreachable_upstream_is_a_502_with_cors_headers(port: int, upstream: harness.Upstream, says: bytes) -> None:
     """`port` forwards to an upstream that is not there: a 502 (its body `says`) with the
     decision's headers, so the page sees a 502, not a misleading CORS error; preflights still work."""
@@ -179,8 +203,9 @@ def an_invalid_policy_refuses_with_a_clear_500(port: int, upstream: harness.Upst
 class Suite:
     """The duties above as tests, for a suite to run against its own edge: subclass it as
     `TestProxyDuties` in a module with an `upstream` fixture, a `guard` fixture (the port that
-    serves `harness.GUARD_POLICY` in front of that upstream) and a `routes` fixture (the port that
-    serves the route-confusion vectors' policy)."""
+    serves `harness.GUARD_POLICY` in front of that upstream), a `guard_log` fixture (a function that
+    reads the log of that edge) and a `routes` fixture (the port that serves the route-confusion
+    vectors' policy)."""
 
     def test_an_absolute_form_target_is_answered_for_the_host_it_forwards(self, routes, upstream):
         an_absolute_form_target_is_answered_for_the_host_it_forwards(routes, upstream)
@@ -219,6 +244,9 @@ class Suite:
 
     def test_the_body_streams_before_the_upstream_has_finished(self, guard, upstream):
         the_body_streams_before_the_upstream_has_finished(guard, upstream)
+
+    def test_each_denial_is_one_json_line(self, guard, upstream, guard_log):
+        each_denial_is_one_json_line(guard, upstream, guard_log)
 
     def test_preflights_never_reach_the_upstream(self, guard, upstream):
         for req in [preflight(), preflight("https://evil.example"), preflight(method="PATCH")]:

@@ -119,6 +119,11 @@ def guard(edge) -> int:
 
 
 @pytest.fixture(scope="module")
+def guard_log(edge):
+    return lambda: edge.log("guard")
+
+
+@pytest.fixture(scope="module")
 def routes(edge) -> int:
     return edge.ports["vector-route-confusion"]
 

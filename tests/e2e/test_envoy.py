@@ -49,14 +49,6 @@ class Edge:
         status, headers, body = send_raw(self.ports[name], head)
         return status, headers, body, self.upstream.hits > hits
 
-    def log_has(self, pattern: str) -> bool:
-        deadline = time.monotonic() + LOG_WAIT
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.envoy.log()):
-                return True
-            time.sleep(0.1)
-        return False
-
 
 def start(build: envoy_edge.Build, upstream, policies: dict[str, dict], hcm_extra: dict | None = None,
           normalized: tuple[str, ...] = ()) -> tuple[envoy_edge.Envoy, dict]:
@@ -254,11 +246,26 @@ def counted(edge: Edge, before: dict[str, int], want: dict[str, int]) -> tuple[d
         time.sleep(0.05)
 
 
+def logged_denial(edge: Edge, origin: str) -> dict:
+    """The denial line logged at debug level for a request from `origin`, parsed."""
+    deadline = time.monotonic() + LOG_WAIT
+    while True:
+        lines = [line for line in edge.envoy.log().splitlines() if f"[debug][{edge.build.log_component}]" in line]
+        found = [d for d in harness.denial_lines("\n".join(lines)) if d["origin"] == origin]
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, lines[-20:]
+            return found[0]
+        time.sleep(0.1)
+
+
 def test_a_debug_line_per_denial(edge):
     edge.send("demo", {"method": "OPTIONS", "headers": {"Origin": "https://logged.example",
                                                         "Access-Control-Request-Method": "PUT"}})
-    assert edge.log_has(rf"\[debug\]\[{edge.build.log_component}\].*"
-                        r"preflight denied: origin-not-allowed; origin \"https://logged\.example\"")
+    line = logged_denial(edge, "https://logged.example")
+    request_id = line.pop("request_id")
+    assert re.fullmatch(r"[0-9a-f-]{36}", request_id), request_id  # Envoy's x-request-id
+    assert line == {"corsguard": "denial", "kind": "preflight", "reason": "origin-not-allowed", "mode": "enforce",
+                    "route": "", "origin": "https://logged.example"}
 
 
 def test_report_only_counts_and_logs_but_changes_nothing(edge):
@@ -269,7 +276,8 @@ def test_report_only_counts_and_logs_but_changes_nothing(edge):
     status, headers, body, reached = edge.send("report-only", {"headers": {"Origin": APP}})
     assert harness.check({"request": {}, "expect": {"action": "pass"}}, status, headers, body, reached) == []
     counted(edge, before, {"preflight.denied.origin-not-allowed": 1, "actual.allowed": 1})
-    assert edge.log_has(r"preflight would be denied \(report-only\): origin-not-allowed; origin \"https://report\.example\"")
+    line = logged_denial(edge, "https://report.example")
+    assert (line["kind"], line["reason"], line["mode"]) == ("preflight", "origin-not-allowed", "report-only")
 
 
 # ---------------------------------------------------------------- hostile input

@@ -125,6 +125,10 @@ def test_a_request_with_a_body_is_forwarded(edge, upstream):
     assert values(headers, "access-control-allow-origin") == [ALLOWED]
 
 
+def test_each_denial_is_one_json_line_for_workers_logs(edge, upstream):
+    proxy_duties.each_denial_is_one_json_line(edge.ports["guard"], upstream, edge.log)
+
+
 def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
     proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
         edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")

@@ -64,7 +64,14 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
             request_headers: request_headers.as_deref(),
             request_private_network: private_network.as_deref(),
         };
-        match policy.evaluate(&view).action {
+        let decision = policy.evaluate(&view);
+        // One line per denial on the host's log stream (also in report-only mode, where it is all
+        // that happens).
+        if let Some(line) = decision.denial_line(view.origin, None) {
+            // At most 4096 bytes a write, which a line (each client value cut at 128) never reaches.
+            let _ = wasip2::cli::stderr::get_stderr().blocking_write_and_flush(format!("{line}\n").as_bytes());
+        }
+        match decision.action {
             Action::Respond { status, headers } => {
                 reply(out, status, headers.iter().map(|(n, v)| (n.to_owned(), v.as_bytes().to_vec())).collect())
             }
