@@ -51,6 +51,7 @@ mod public_suffix;
 mod request;
 mod response;
 mod route;
+mod series;
 mod trace;
 
 /// The engine's hash tables. Their seed is fixed: only the policy's own entries are ever inserted,
@@ -75,4 +76,5 @@ pub use problem::{Code, Problem, Problems, Severity};
 pub use request::{Request, RequestLines};
 pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
 pub use route::Selected;
+pub use series::{SERIES, SERIES_LABELS, series_labels};
 pub use trace::Trace;

@@ -490,6 +490,17 @@ fn emit_envoy_native_is_the_dynamic_module_entry_the_envoy_suite_runs() {
 }
 
 #[test]
+fn emit_envoy_stats_labels_the_wasm_counters_with_the_cores_series() {
+    let (code, out, _) = run(&["emit", "envoy-stats", &example()]);
+    assert_eq!(code, 0);
+    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let tags = yaml["stats_config"]["stats_tags"].as_array().unwrap();
+    let names: Vec<&str> = tags.iter().map(|tag| tag["tag_name"].as_str().unwrap()).collect();
+    assert_eq!(names, corsguard::SERIES_LABELS);
+    assert_eq!(tags[0]["regex"], r"(kind=\.=(.*?);\.;)");
+}
+
+#[test]
 fn emit_istio_is_a_wasm_plugin_with_the_policy_as_its_config() {
     let (code, out, _) = run(&["emit", "istio", &example(), "--selector", "app=api", "--namespace", "edge"]);
     assert_eq!(code, 0);

@@ -114,23 +114,34 @@ class Build:
     def filter(self, policy: dict | str) -> dict:
         return wasm_filter(policy) if self.name == "wasm" else module_filter(policy)
 
+    def series(self, envoy: "Envoy") -> dict[tuple[str, str, str, str], int]:
+        """The labelled decision counter in `/stats/prometheus`, `corsguard_requests_total` (the
+        `.wasm`, labelled by STATS_TAGS) or `envoy_corsguard_requests_total` (the module): each
+        series' (kind, outcome, reason, mode) and its count."""
+        name = {"wasm": "corsguard_requests_total", "module": "envoy_corsguard_requests_total"}[self.name]
+        found = {}
+        for labels, n in re.findall(rf"^{name}\{{([^}}]*)\}} (\d+)$", envoy.admin("/stats/prometheus"), re.M):
+            values = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+            found[tuple(values[label] for label in ("kind", "outcome", "reason", "mode"))] = int(n)
+        return found
+
     def decisions(self, envoy: "Envoy") -> dict[str, int]:
-        """The decision counters, named as the `.wasm` names them (`preflight.allowed`,
-        `actual.denied.origin-not-allowed`); the module's are summed over its `mode` label."""
-        if self.name == "wasm":
-            prefix = "wasmcustom.corsguard."
-            return {name.removeprefix(prefix): n for name, n in envoy.counters(prefix).items()}
+        """The decision counts by kind, outcome and reason (`preflight.allowed`,
+        `actual.denied.origin-not-allowed`), summed over the `mode` label; only those counted."""
         counts: dict[str, int] = {}
-        for name, n in envoy.counters("corsguard.requests_total.").items():
-            kind, outcome, reason = re.fullmatch(
-                r"corsguard\.requests_total\.kind\.(\w+)\.outcome\.(\w+)\.reason\.(\w*)\.mode\.\w+", name).groups()
+        for (kind, outcome, reason, _), n in self.series(envoy).items():
             key = ".".join([kind, outcome] + ([reason.replace("_", "-")] if reason else []))
             counts[key] = counts.get(key, 0) + n
-        return counts
+        return {key: n for key, n in counts.items() if n}
 
     def __repr__(self) -> str:
         return self.name
 
+
+# The bootstrap's tag extraction for the `.wasm`'s counters, as envoy/envoy.yaml ships it (the output
+# of `corsguard emit envoy-stats`): every Envoy here runs with it.
+STATS_TAGS = [{"tag_name": name, "regex": regex} for name, regex in
+              re.findall(r"- tag_name: (\w+)\n\s+regex: '(.*)'", (ROOT / "envoy" / "envoy.yaml").read_text())]
 
 # The HttpConnectionManager settings envoy/envoy.yaml ships: one spelling of a path and host reaches
 # the filter and the upstream. The engine must be safe without them too.
@@ -183,6 +194,7 @@ def cluster(name: str, port: int) -> dict:
 def config(listeners: list[dict], upstream_port: int, clusters: list[dict] | None = None) -> dict:
     return {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "stats_config": {"stats_tags": STATS_TAGS},
         "static_resources": {
             "listeners": listeners,
             "clusters": [cluster("upstream", upstream_port)] + (clusters or []),
@@ -272,7 +284,7 @@ class Envoy:
         with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as response:
             return response.read().decode()
 
-    def counters(self, prefix: str = "wasmcustom.corsguard.") -> dict[str, int]:
+    def counters(self, prefix: str) -> dict[str, int]:
         """Envoy's counters whose names start with `prefix`, from the admin `/stats`."""
         out = {}
         for line in self.admin("/stats?filter=^" + prefix.replace(".", "\\.")).splitlines():
