@@ -1,6 +1,7 @@
 """Three real browser engines, Chromium, Firefox and WebKit, make cross-origin requests through
-corsguard on a real Envoy, a real workerd, a real Viceroy (Fastly Compute), the wasi:http component
-in real Wasmtime, and the npm package in real Deno (the Deno Deploy example).
+corsguard on a real Envoy (the `.wasm` and the dynamic module), a real workerd, a real Viceroy
+(Fastly Compute), the wasi:http component in real Wasmtime, and the npm package in real Deno (the
+Deno Deploy example).
 
 A page on one origin fetches an API on another, through each edge, under one policy. For each
 scenario every engine must do what the policy intends (allowed: the script reads the body; refused:
@@ -62,7 +63,9 @@ class Api(http.server.BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         body = json.dumps({"method": self.command, "cookie": self.headers.get("Cookie", "")}).encode()
-        self.send_response(200)
+        # What a rate limit and an authorization check in front of the application answer (on Envoy,
+        # its own local_ratelimit and jwt_authn answer first: NEIGHBOURS).
+        self.send_response(429 if "/limited/" in self.path else 401 if "/private/" in self.path else 200)
         if self.path.startswith("/legacy/"):
             # The CORS of its own that the policy leaves to it (a disabled route): Allow-Headers: *.
             self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin", ""))
@@ -280,6 +283,12 @@ def scenarios(page_port: int) -> list[dict]:
         # engine lets it through; `corsguard probe` must say so, with its warning.
         {"name": "an upstream's * covers Authorization in every engine", "origin": app, "path": "/legacy/x",
          "init": {"method": "PUT", "headers": {"Authorization": "Bearer t"}}, "allowed": True, "judge": "probe"},
+        # The answers of a rate limit and of an authorization check carry CORS: the script reads the
+        # status, never a network error (a preflight is answered before the rate limit).
+        {"name": "a rate limit's 429 is read as a 429", "origin": app, "path": "/limited/x", "raw_path": True,
+         "init": {"method": "PUT", "headers": {"X-Api-Key": "k"}}, "allowed": True, "repeat": 2, "status": 429},
+        {"name": "an authorization check's 401 is read as a 401", "origin": app, "path": "/private/x",
+         "raw_path": True, "init": {"credentials": "include"}, "allowed": True, "status": 401},
         {"name": "PATCH is sent as written", "origin": app, "path": "/cased/x", "init": {"method": "PATCH"},
          "allowed": True},
         {"name": "and patch is not PATCH", "origin": app, "path": "/cased/y", "init": {"method": "patch"},
@@ -287,9 +296,31 @@ def scenarios(page_port: int) -> list[dict]:
     ]
 
 
+# On Envoy, the filters after corsguard that answer themselves: a rate limit of one request an hour
+# on /limited/ (LIMITED_ROUTE) and a JWT required on /private/.
+NEIGHBOURS = [
+    {"name": "envoy.filters.http.local_ratelimit", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "stat_prefix": "rate_limit"}},
+    {"name": "envoy.filters.http.jwt_authn", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+        "providers": {"issuer": {"issuer": "https://issuer.test", "local_jwks": {
+            "inline_string": json.dumps({"keys": [{"kty": "oct", "alg": "HS256", "k": "c2VjcmV0LWtleQ"}]})}}},
+        "rules": [{"match": {"prefix": "/private/"}, "requires": {"provider_name": "issuer"}}]}},
+]
+ALWAYS = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+LIMITED_ROUTE = {"match": {"prefix": "/limited/"}, "route": {"cluster": "upstream"}, "typed_per_filter_config": {
+    "envoy.filters.http.local_ratelimit": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "stat_prefix": "rate_limit",
+        "token_bucket": {"max_tokens": 1, "tokens_per_fill": 1, "fill_interval": "3600s"},
+        "filter_enabled": {"runtime_key": "rate_limit_enabled", **ALWAYS},
+        "filter_enforced": {"runtime_key": "rate_limit_enforced", **ALWAYS}}}}
+
+
 # The words with which `corsguard check` names each edge's server when it warns that it refuses a
 # method (cli/src/edge_methods.rs).
-SERVER_WORDS = {"envoy": "Envoy 1.40", "workerd": "workerd", "fastly": "Viceroy"}
+SERVER_WORDS = {"envoy": "Envoy 1.40", "envoy-module": "Envoy 1.40", "workerd": "workerd", "fastly": "Viceroy"}
 
 
 def refusing_edges(policy_path: str, method: str) -> set[str]:
@@ -425,6 +456,8 @@ def judge(engine: str, run: dict, result: dict, policy_path: str, refused_method
         return [f"check warns that {run['edge']} refuses {run['custom_method']}, but it worked"] if allowed else []
     if allowed != run["allowed"]:
         problems.append(f"the engine {'allowed' if allowed else 'blocked'} it: {attempts}")
+    if allowed and "status" in run and [a["status"] for a in attempts] != [run["status"]] * len(attempts):
+        problems.append(f"the script read statuses {[a['status'] for a in attempts]}, want {run['status']}")
     if allowed and "bodyContains" in run and run["bodyContains"] not in attempts[0]["body"]:
         problems.append(f"body {attempts[0]['body']!r} lacks {run['bodyContains']!r}")
     if allowed and "readHeader" in run and attempts[0]["header"] != run["header"]:
@@ -492,9 +525,13 @@ def test_every_engine_agrees_with_the_policy_and_with_explain(tools, capsys, req
     policy_path = f"{work.name}/policy.json"
     with open(policy_path, "w") as f:
         json.dump(policy, f)
-    envoy_port = harness.free_port()
-    listeners = [envoy_edge.listener("browser", envoy_port, [envoy_edge.wasm_filter(policy)])]
-    listeners[0]["filter_chains"][0]["filters"][0]["typed_config"].update(envoy_edge.CUSTOM_METHODS)  # as shipped
+    envoy_port, module_port = harness.free_ports(2)
+    listeners = [envoy_edge.listener("browser", envoy_port, [envoy_edge.wasm_filter(policy), *NEIGHBOURS]),
+                 envoy_edge.listener("module", module_port, [envoy_edge.module_filter(policy), *NEIGHBOURS])]
+    for listener in listeners:
+        hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+        hcm.update(envoy_edge.CUSTOM_METHODS)  # as shipped
+        hcm["route_config"]["virtual_hosts"][0]["routes"].insert(0, LIMITED_ROUTE)
     worker = dict(workers_edge.corsguard(),
                   bindings={"UPSTREAM": f"http://127.0.0.1:{api_port}", "CORS_POLICY": json.dumps(policy)})
     fastly = fastly_edge.manifest(json.dumps(policy), f"http://127.0.0.1:{api_port}/")
@@ -505,10 +542,12 @@ def test_every_engine_agrees_with_the_policy_and_with_explain(tools, capsys, req
                 fastly_edge.Viceroys({"browser": fastly}) as viceroy, \
                 component_edge.Hosts({"browser": ("wasmtime", component)}) as wasmtime, \
                 deno_edge.Project() as project, deno_edge.Denos(project, {"browser": deploy}) as deno, \
-                CountingProxy(envoy_port) as envoy, CountingProxy(workerd.ports["browser"]) as workers, \
+                CountingProxy(envoy_port) as envoy, CountingProxy(module_port) as module, \
+                CountingProxy(workerd.ports["browser"]) as workers, \
                 CountingProxy(viceroy.ports["browser"]) as compute, \
                 CountingProxy(wasmtime.ports["browser"]) as wasi, CountingProxy(deno.ports["browser"]) as denos:
-            edges = {"envoy": envoy, "workerd": workers, "fastly": compute, "wasmtime": wasi, "deno": denos}
+            edges = {"envoy": envoy, "envoy-module": module, "workerd": workers, "fastly": compute,
+                     "wasmtime": wasi, "deno": denos}
             runs = {engine: plan(engine, edges, page_port) for engine in ENGINES}
             observed = {engine: drive(engine, runs[engine], work.name) for engine in ENGINES}
             # The cache scenario moves its engine's clock: an engine of its own.
