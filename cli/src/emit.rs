@@ -5,8 +5,8 @@
 //! `corsguard`; the dynamic module: filter configuration = the same StringValue, module
 //! `corsguard_envoy`, metrics namespace `corsguard`); the Workers file is the repository's wrangler.toml (`CORS_POLICY`, `UPSTREAM`,
 //! main, compatibility date and build command, checked by tests/emit.rs); the Fastly manifest is
-//! fastly/fastly.toml (Config Store `corsguard`, entry `policy`, backend `origin`, which
-//! fastly/src/main.rs reads and tests/e2e/test_fastly.py serves in Viceroy).
+//! fastly/fastly.toml (Config Store `corsguard`, entry `policy`, backend `origin`, logging endpoint
+//! `corsguard`, which fastly/src/main.rs reads and tests/e2e/test_fastly.py serves in Viceroy).
 
 use crate::policy_file;
 use crate::{Failure, Outcome};
@@ -49,6 +49,8 @@ pub const WRANGLER_BUILD: &str = "sh cloudflare/build.sh";
 pub const FASTLY_STORE: &str = "corsguard";
 pub const FASTLY_POLICY_KEY: &str = "policy";
 pub const FASTLY_BACKEND: &str = "origin";
+/// The logging endpoint the app writes its denial lines and problems to (fastly/src/log.rs).
+pub const FASTLY_LOG_ENDPOINT: &str = "corsguard";
 pub const FASTLY_BUILD: &str =
     "bash build.sh && mkdir -p bin && cp ../target/fastly/corsguard-fastly.wasm bin/main.wasm";
 /// The longest value a Config Store entry holds, in characters (Fastly's limit, and Viceroy's).
@@ -118,6 +120,10 @@ fn command(file: &str, args: &Args) -> String {
     }
     words.join(" ")
 }
+
+/// The start of the `.wasm`'s counter names in Envoy's stats (Envoy puts a plugin's metrics under
+/// `wasmcustom.`; proxy-wasm/src/counters.rs names them `corsguard.requests_total....`).
+const ISTIO_STATS_PREFIX: &str = "wasmcustom.corsguard.";
 
 /// Istio's namespace for the WasmPlugin when --namespace gives none.
 pub const DEFAULT_NAMESPACE: &str = "istio-system";
@@ -248,6 +254,14 @@ fn istio(policy: &str, source: &str, args: &Args) -> Result<String, Failure> {
          # policy as every other edge. Phase AUTHN: preflights carry no credentials, so they are answered\n\
          # before Istio's authentication runs. The proxy logs every policy error and refuses the filter;\n\
          # FAIL_CLOSE then refuses traffic rather than serving it without the policy.\n\
+         # Decisions are counted as corsguard_requests_total{{{series}}} once the proxy keeps and\n\
+         # labels the filter's counters (Istio's bootstrap makes a stats tag of each extraStatTags entry, the\n\
+         # same as `corsguard emit envoy-stats`): give the selected pods this annotation (or give\n\
+         # meshConfig.defaultConfig the same two fields):\n\
+         #   proxy.istio.io/config: |\n\
+         #     proxyStatsMatcher:\n\
+         #       inclusionPrefixes: [\"{ISTIO_STATS_PREFIX}\"]\n\
+         #     extraStatTags: [{series}]\n\
          apiVersion: extensions.istio.io/v1alpha1\n\
          kind: WasmPlugin\n\
          metadata:\n\
@@ -266,6 +280,7 @@ fn istio(policy: &str, source: &str, args: &Args) -> Result<String, Failure> {
         namespace = quoted(&args.namespace),
         wasm = quoted(wasm),
         policy = indented(policy, 4),
+        series = corsguard::SERIES_LABELS.join(", "),
     ))
 }
 
@@ -336,7 +351,9 @@ fn fastly(text: &str, source: &str, args: &Args) -> Result<String, Failure> {
          # The policy is the \"{FASTLY_POLICY_KEY}\" entry of the \"{FASTLY_STORE}\" Config Store: change it there (fastly\n\
          # config-store-entry update) without a new deployment; new instances read it within a minute. A policy\n\
          # with any error makes every request a 500 (its problems logged), never a fail-open. Every request\n\
-         # that is not a preflight goes to the \"{FASTLY_BACKEND}\" backend.\n\
+         # that is not a preflight goes to the \"{FASTLY_BACKEND}\" backend. Every denial is one JSON line (the same as\n\
+         # on every edge) on the \"{FASTLY_LOG_ENDPOINT}\" logging endpoint, with the policy's problems and warnings:\n\
+         # create it when deploying (any provider, placement none; NDJSON suits them), or they go to stderr.\n\
          manifest_version = 3\n\
          name = {name}\n\
          description = \"One CORS policy at the edge: preflights answered here, every other response given the policy's headers.\"\n\
@@ -349,6 +366,8 @@ fn fastly(text: &str, source: &str, args: &Args) -> Result<String, Failure> {
          {setup}\
          [setup.config_stores.{FASTLY_STORE}.items.{FASTLY_POLICY_KEY}]\n\
          value = {value}\n\
+         \n\
+         [setup.log_endpoints.{FASTLY_LOG_ENDPOINT}]\n\
          \n\
          [local_server.backends.{FASTLY_BACKEND}]\n\
          url = {local}\n\

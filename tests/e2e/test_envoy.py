@@ -250,6 +250,40 @@ def test_decisions_are_one_labelled_counter_with_exact_counts(edge):
 COUNTER_LAG = 1.0  # both builds hand their counts to Envoy every 250 ms
 
 
+def istio_stats_config(proxy_config: str) -> dict:
+    """The bootstrap's stats_config Istio makes of a pod's ProxyConfig (its template,
+    tools/packaging/common/envoy_bootstrap.json, 1.2x: a tag `(TAG=\\.=(.*?);\\.;)` per
+    extraStatTags entry; only the inclusionPrefixes, `reporter=`, `component` and `istio` kept),
+    without its own tags, which name no corsguard counter."""
+    tags = re.search(r"extraStatTags: \[(.*)\]", proxy_config)
+    prefixes = re.search(r"inclusionPrefixes: \[(.*)\]", proxy_config)
+    tags = tags.group(1).split(", ") if tags else []
+    prefixes = json.loads(f"[{prefixes.group(1)}]") if prefixes else []
+    return {
+        "use_all_default_tags": False,
+        "stats_tags": [{"tag_name": tag, "regex": f"({tag}=\\.=(.*?);\\.;)"} for tag in tags],
+        "stats_matcher": {"inclusion_list": {"patterns": [
+            {"prefix": prefix} for prefix in ["reporter=", *prefixes, "component", "istio"]]}},
+    }
+
+
+def test_istio_keeps_and_labels_the_counter_as_emit_istio_asks(wasm, upstream):
+    """The ProxyConfig that `corsguard emit istio` asks for (envoy/wasmplugin.yaml), made into a
+    bootstrap as Istio makes it: the `.wasm`'s decisions are one labelled counter. Without it, Istio
+    keeps none of them."""
+    asked = (harness.ROOT / "envoy" / "wasmplugin.yaml").read_text()
+    assert "proxy.istio.io/config" in asked
+    port = harness.free_port()
+    listener = envoy_edge.listener("istio", port, [envoy_edge.wasm_filter(POLICY)])
+    for proxy_config, want in [(asked, 1), ("", None)]:
+        with envoy_edge.Envoy([listener], upstream.port, stats_config=istio_stats_config(proxy_config)) as envoy:
+            harness.send(port, proxy_duties.preflight(origin=EVIL))
+            time.sleep(COUNTER_LAG)
+            series = envoy_edge.Build("wasm").series(envoy)
+            assert series.get(("preflight", "denied", "origin_not_allowed", "enforce")) == want, series
+            assert all(key[3] in ("enforce", "report_only") for key in series), series
+
+
 def settled(edge: Edge) -> dict[str, int]:
     """The counters once every count of earlier requests has reached Envoy."""
     time.sleep(COUNTER_LAG)

@@ -141,6 +141,17 @@ def test_report_only_logs_and_changes_nothing(edge, upstream):
                ("preflight", "origin-not-allowed", "report-only", "https://report.example") for line in lines), lines
 
 
+def test_denial_lines_go_to_the_logging_endpoint_fastly_toml_declares(edge, upstream):
+    """`emit fastly` declares the endpoint a deployment creates; the app writes to that one (Viceroy
+    prints a line written to an endpoint as `NAME :: line`)."""
+    request(edge, upstream, "report-only", preflight("https://endpoint.example"))
+    manifest = tomllib.loads((harness.ROOT / "fastly/fastly.toml").read_text())
+    [endpoint] = manifest["setup"]["log_endpoints"]
+    lines = [line for line in edge.log("report-only").splitlines() if "https://endpoint.example" in line]
+    assert lines and all(line.startswith(f"{endpoint} :: ") for line in lines), lines
+    assert [json.loads(line.removeprefix(f"{endpoint} :: "))["origin"] for line in lines] == ["https://endpoint.example"]
+
+
 # --- hostile input -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("host", [b"a%zz.test", b"a b.test", b"a|b.test", b"[::1", b"", b"\xff.test", b"a.test, b.test"])
