@@ -1,7 +1,8 @@
 // Test fixture, not shipped: the "empty" dynamic module of scripts/bench-envoy.sh, the native
 // counterpart of proxy-wasm/examples/bench_empty_filter.rs. It reads `Origin` and adds one response
 // header, nothing else, so its cost is that of Envoy 1.40's dynamic-module HTTP filter itself: the
-// floor for any module, corsguard's included. Built with `cc -O2 -shared -fPIC`; the few ABI types
+// floor for any module, corsguard's included. A preflight it answers itself, as any CORS module
+// must, with the least there is: a 204 that echoes `Origin`. Built with `cc -O2 -shared -fPIC`; the few ABI types
 // it needs are declared as envoy-module/src/abi.rs declares them. With -DCORSGUARD_CANARY it also
 // reads memory it has freed, once per request: the finding tests/e2e/test_envoy_module.py makes
 // sure memcheck reports, so that its silence about corsguard's module means something.
@@ -18,8 +19,13 @@ typedef struct {
 bool envoy_dynamic_module_callback_http_get_header(void *filter, uint32_t kind, buffer key, buffer *value,
                                                     size_t index, size_t *count);
 bool envoy_dynamic_module_callback_http_add_header(void *filter, uint32_t kind, buffer key, buffer value);
+typedef struct {
+  buffer key;
+  buffer value;
+} header;
+void envoy_dynamic_module_callback_http_send_response_headers(void *filter, header *headers, size_t count, bool end);
 
-enum { REQUEST_HEADERS = 0, RESPONSE_HEADERS = 2, CONTINUE = 0 };
+enum { REQUEST_HEADERS = 0, RESPONSE_HEADERS = 2, CONTINUE = 0, STOP_ITERATION = 1 };
 
 static int config;
 typedef struct {
@@ -44,10 +50,17 @@ uint32_t envoy_dynamic_module_on_http_filter_request_headers(void *envoy, const 
   free((void *)freed);
   ((stream *)filter)->origin = freed[0];  // a use after free
 #endif
-  buffer value = {NULL, 0};
+  buffer origin = {NULL, 0}, method = {NULL, 0};
   size_t count = 0;
   ((stream *)filter)->origin = envoy_dynamic_module_callback_http_get_header(
-      envoy, REQUEST_HEADERS, (buffer){"origin", 6}, &value, 0, &count);
+      envoy, REQUEST_HEADERS, (buffer){"origin", 6}, &origin, 0, &count);
+  if (((stream *)filter)->origin &&
+      envoy_dynamic_module_callback_http_get_header(envoy, REQUEST_HEADERS,
+                                                    (buffer){"access-control-request-method", 29}, &method, 0, &count)) {
+    header answer[] = {{{":status", 7}, {"204", 3}}, {{"access-control-allow-origin", 27}, origin}};
+    envoy_dynamic_module_callback_http_send_response_headers(envoy, answer, 2, true);
+    return STOP_ITERATION;
+  }
   return CONTINUE;
 }
 
