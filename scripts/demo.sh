@@ -134,5 +134,5 @@ expect "GET body" "$out" '"hello": "from the upstream"'
 sleep 0.5 # the .wasm hands its counts to Envoy every 250 ms
 out=$("${stats[@]}" --max-time 5)
 # Both builds count decisions as one labelled counter (the module's name has Envoy's prefix).
-expect "counters" "$out" '^(envoy_)?corsguard_requests_total\{kind="preflight",outcome="denied",reason="origin_not_allowed",mode="enforce"\} 1$'
+expect "counters" "$out" '^(envoy_)?corsguard_requests_total\{kind="preflight",outcome="denied",reason="origin_not_allowed",mode="enforce",route=""\} 1$'
 if [ "$fail" = 0 ]; then echo "demo check passed"; else echo "demo check FAILED"; exit 1; fi

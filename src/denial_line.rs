@@ -3,7 +3,6 @@
 
 use crate::decision::{Decision, Enforcement};
 use crate::denial::Denial;
-use crate::route::Selected;
 use core::fmt::{self, Write};
 
 /// How much of a client's value (its `Origin`, a request id) a line shows.
@@ -48,11 +47,7 @@ impl fmt::Display for DenialLine<'_> {
             client_text(f, name.as_bytes())?;
         }
         let mode = if self.decision.enforcement == Enforcement::ReportOnly { "report-only" } else { "enforce" };
-        write!(f, r#","mode":"{mode}","route":""#)?;
-        if let Selected::Route(index) = self.decision.route {
-            write!(f, "routes[{index}]")?;
-        }
-        f.write_str(r#"","origin":"#)?;
+        write!(f, r#","mode":"{mode}","route":"{}","origin":"#, self.decision.route)?;
         match self.origin {
             None => f.write_str("null")?,
             Some(origin) if client_text(f, origin)? => f.write_str(r#","origin_cut":true"#)?,

@@ -76,5 +76,5 @@ pub use problem::{Code, Problem, Problems, Severity};
 pub use request::{Request, RequestLines};
 pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
 pub use route::Selected;
-pub use series::{SERIES, SERIES_LABELS, series_labels};
+pub use series::{SERIES_LABELS, series_labels};
 pub use trace::Trace;

@@ -96,6 +96,11 @@ impl Policy {
         !self.routes.is_empty()
     }
 
+    /// How many `routes` entries the policy has.
+    pub(crate) fn route_count(&self) -> usize {
+        self.routes.len()
+    }
+
     /// The level of the policy that decides this request. For tools that explain a decision;
     /// [`Policy::evaluate`] uses the same choice.
     #[must_use]
@@ -339,6 +344,8 @@ mod tests {
         assert_eq!(at("api.example", "/v1/x"), Selected::Route(1));
         assert_eq!(at("api.example:9000", "/v2/"), Selected::Route(2));
         assert_eq!(at("other.example", "/v2/"), Selected::TopLevel);
+        let named = [Selected::Route(2), Selected::TopLevel, Selected::Unclear].map(|s| s.to_string());
+        assert_eq!(named, ["routes[2]", "", ""]);
         let disabled = Request { host: b"x", path: b"/v1/", origin: Some(b"https://a.example"), ..Request::default() };
         let decision = policy.evaluate(&disabled);
         assert_eq!((decision.kind, decision.enforcement), (Kind::Actual, Enforcement::RouteDisabled));

@@ -8,6 +8,7 @@ use crate::policy::Rules;
 use crate::problem::{Code, Problems};
 use crate::request::Request;
 use alloc::{borrow::Cow, boxed::Box, format, vec::Vec};
+use core::fmt;
 
 /// Which level of the policy decides a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +20,17 @@ pub enum Selected {
     /// The path or host is malformed, or servers would read it as being under different routes:
     /// the request is refused (`malformed-request`).
     Unclear,
+}
+
+/// The level as the policy file names it, the way logs and metrics show it: `routes[1]`, or
+/// nothing for the top level (and for an unclear request, which no route decided).
+impl fmt::Display for Selected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selected::Route(index) => write!(f, "routes[{index}]"),
+            Selected::TopLevel | Selected::Unclear => Ok(()),
+        }
+    }
 }
 
 /// A `routes` entry: requests it matches get its rules, or none when disabled.
@@ -79,6 +91,10 @@ impl Routes {
         let reads_host = entries.iter().any(|r| r.host.is_some());
         let reads_path = entries.iter().any(|r| r.path_prefix.is_some());
         Routes { entries, reads_host, reads_path }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {

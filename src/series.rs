@@ -1,11 +1,15 @@
 //! The series every edge counts decisions in: one counter, `requests_total`, labelled by kind,
-//! outcome, reason and mode. Every label has a fixed, small set of values: never the origin.
+//! outcome, reason, mode and route. Every label has a fixed, small set of values (the route's: the
+//! policy's own `routes`): never the origin.
 
 use crate::decision::{Decision, Enforcement, Kind};
 use crate::denial::Denial;
+use crate::policy::Policy;
+use crate::route::Selected;
+use alloc::string::{String, ToString};
 
 /// The label names, in the order [`series_labels`] gives their values.
-pub const SERIES_LABELS: [&str; 4] = ["kind", "outcome", "reason", "mode"];
+pub const SERIES_LABELS: [&str; 5] = ["kind", "outcome", "reason", "mode", "route"];
 
 /// The kinds of request counted (one without `Origin` is no CORS request).
 const KINDS: [(Kind, &str); 2] = [(Kind::Preflight, "preflight"), (Kind::Actual, "actual")];
@@ -13,25 +17,40 @@ const KINDS: [(Kind, &str); 2] = [(Kind::Preflight, "preflight"), (Kind::Actual,
 const OUTCOMES: usize = 1 + Denial::ALL.len();
 /// The modes counted (a disabled route makes no CORS decision).
 const MODES: [(Enforcement, &str); 2] = [(Enforcement::Enforced, "enforce"), (Enforcement::ReportOnly, "report_only")];
-/// How many series there are.
-pub const SERIES: usize = KINDS.len() * OUTCOMES * MODES.len();
+/// How many series each level of a policy (its top level, each route) has.
+const PER_LEVEL: usize = KINDS.len() * OUTCOMES * MODES.len();
 
-/// The label values of series `index` (below [`SERIES`]), in [`SERIES_LABELS`]' order; the reason
-/// is the denial's code in the metric's own style (`origin_not_allowed`), empty when allowed.
+impl Policy {
+    /// How many series this policy's decisions are counted in: indexes below it are
+    /// [`Decision::series`]'s, each named by [`series_labels`].
+    #[must_use]
+    pub fn series_count(&self) -> usize {
+        PER_LEVEL * (1 + self.route_count())
+    }
+}
+
+/// The label values of series `index`, in [`SERIES_LABELS`]' order: the reason is the denial's code
+/// in the metric's own style (`origin_not_allowed`), empty when allowed; the route is the level that
+/// decided as the policy file names it (`routes[1]`), empty for the top level.
 #[must_use]
-pub fn series_labels(index: usize) -> Option<[&'static str; 4]> {
+pub fn series_labels(index: usize) -> [String; 5] {
+    let (level, index) = (index / PER_LEVEL, index % PER_LEVEL);
     let (rest, mode) = (index / MODES.len(), index % MODES.len());
     let (kind, outcome) = (rest / OUTCOMES, rest % OUTCOMES);
-    let (outcome, reason) = match outcome.checked_sub(1) {
+    let (outcome, reason) = match outcome.checked_sub(1).and_then(|place| Denial::ALL.get(place)) {
         None => ("allowed", ""),
-        Some(place) => ("denied", reason(Denial::ALL.get(place)?)),
+        Some(denial) => ("denied", reason(denial)),
     };
-    Some([KINDS.get(kind)?.1, outcome, reason, MODES.get(mode)?.1])
+    let route = level.checked_sub(1).map_or(Selected::TopLevel, Selected::Route);
+    let kind = KINDS.get(kind).map_or("", |(_, name)| name);
+    let mode = MODES.get(mode).map_or("", |(_, name)| name);
+    [kind.into(), outcome.into(), reason.into(), mode.into(), route.to_string()]
 }
 
 impl Decision<'_> {
     /// The index of the series that counts this decision (see [`series_labels`]), or `None` when it is
-    /// not counted: a request without `Origin`, or one on a disabled route.
+    /// not counted: a request without `Origin`, or one on a disabled route. An unclear request
+    /// (refused as `malformed-request`) counts at the top level, which no route decided.
     #[must_use]
     pub fn series(&self) -> Option<usize> {
         let kind = KINDS.iter().position(|(kind, _)| *kind == self.kind)?;
@@ -40,7 +59,11 @@ impl Decision<'_> {
             None => 0,
             Some(denial) => 1 + Denial::ALL.iter().position(|d| d.code() == denial.code())?,
         };
-        Some((kind * OUTCOMES + outcome) * MODES.len() + mode)
+        let level = match self.route {
+            Selected::Route(index) => 1 + index,
+            Selected::TopLevel | Selected::Unclear => 0,
+        };
+        Some(level * PER_LEVEL + (kind * OUTCOMES + outcome) * MODES.len() + mode)
     }
 }
 
@@ -63,28 +86,45 @@ mod tests {
 
     #[test]
     fn every_series_has_its_own_labels_and_every_decision_its_series() {
-        let all: Vec<[&str; 4]> = (0..SERIES).map(|index| series_labels(index).unwrap()).collect();
+        let policy = Policy::parse(
+            r#"{"origins": ["https://app.example.com"], "methods": ["PUT"], "routes": [
+                {"path_prefix": "/public/", "origins": ["*"]}, {"path_prefix": "/off/", "disabled": true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(policy.series_count(), 3 * 24);
+        let all: Vec<[String; 5]> = (0..policy.series_count()).map(series_labels).collect();
         for (at, labels) in all.iter().enumerate() {
             assert!(!all[..at].contains(labels), "{labels:?} twice");
         }
-        assert_eq!(series_labels(SERIES), None);
-        let policy = Policy::parse(r#"{"origins": ["https://app.example.com"], "methods": ["PUT"]}"#).unwrap();
-        let of = |request: Request| policy.evaluate(&request).series().and_then(series_labels);
+        let of = |request: Request| policy.evaluate(&request).series().map(series_labels);
         let preflight = |origin: &'static [u8], method: &'static [u8]| Request {
             method: b"OPTIONS",
+            path: b"/api",
             origin: Some(origin),
             request_method: Some(method),
             ..Request::default()
         };
-        assert_eq!(of(preflight(b"https://app.example.com", b"PUT")), Some(["preflight", "allowed", "", "enforce"]));
+        let labels = |values: [&str; 5]| Some(values.map(String::from));
+        assert_eq!(
+            of(preflight(b"https://app.example.com", b"PUT")),
+            labels(["preflight", "allowed", "", "enforce", ""])
+        );
         assert_eq!(
             of(preflight(b"https://app.example.com", b"PATCH")),
-            Some(["preflight", "denied", "method_not_allowed", "enforce"])
+            labels(["preflight", "denied", "method_not_allowed", "enforce", ""])
         );
-        assert_eq!(of(Request { method: b"GET", ..Request::default() }), None, "no Origin: not counted");
+        let public =
+            Request { method: b"GET", path: b"/public/x", origin: Some(b"https://a.example"), ..Request::default() };
+        assert_eq!(of(public), labels(["actual", "allowed", "", "enforce", "routes[0]"]));
+        let disabled = Request { path: b"/off/x", ..public };
+        assert_eq!(of(disabled), None, "a disabled route: not counted");
+        assert_eq!(of(Request { method: b"GET", path: b"/api", ..Request::default() }), None, "no Origin: not counted");
+        let unclear = Request { path: b"/public%2f..%2foff/x", ..public };
+        assert_eq!(of(unclear), labels(["actual", "denied", "malformed_request", "enforce", ""]));
         let report_only = Policy::parse(r#"{"origins": ["https://app.example.com"], "mode": "report-only"}"#).unwrap();
         let request = Request { method: b"GET", origin: Some(b"https://evil.example"), ..Request::default() };
         let index = report_only.evaluate(&request).series().unwrap();
-        assert_eq!(series_labels(index), Some(["actual", "denied", "origin_not_allowed", "report_only"]));
+        assert!(index < report_only.series_count());
+        assert_eq!(Some(series_labels(index)), labels(["actual", "denied", "origin_not_allowed", "report_only", ""]));
     }
 }

@@ -146,6 +146,10 @@ enum Command {
         /// `origin` backend (default for local runs: http://127.0.0.1:8080).
         #[arg(long)]
         upstream: Option<String>,
+        /// wrangler: bind this Workers Analytics Engine dataset, which then gets a data point per
+        /// CORS decision (kind, outcome, reason, mode, route).
+        #[arg(long, value_name = "DATASET")]
+        analytics: Option<String>,
         /// istio: the WasmPlugin's namespace.
         #[arg(long, default_value = emit::DEFAULT_NAMESPACE)]
         namespace: String,
@@ -332,9 +336,9 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             let engines = engines::selected(request.browser);
             probe::run(&probe::Args { url, fetch: fetch(request)?, engines, timeout, strict, format: format.format })
         }
-        Command::Emit { edge, policy, native, wasm, upstream, namespace, selector } => emit::run(
+        Command::Emit { edge, policy, native, wasm, upstream, analytics, namespace, selector } => emit::run(
             &policy.policy,
-            &emit::Args { edge, env: policy.env, native, wasm, upstream, namespace, selector },
+            &emit::Args { edge, env: policy.env, native, wasm, upstream, analytics, namespace, selector },
         ),
         Command::Verify { policy, urls, timeout, rate, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {

@@ -423,6 +423,26 @@ fn emit_wrangler_matches_the_repository_wrangler_toml() {
 }
 
 #[test]
+fn emit_wrangler_binds_the_analytics_dataset_asked_for() {
+    let binding = |table: &toml::Value| {
+        let [dataset] = table.as_array().unwrap().as_slice() else { panic!("{table}") };
+        (dataset["binding"].as_str().unwrap().to_owned(), dataset["dataset"].as_str().unwrap().to_owned())
+    };
+    let want = ("CORSGUARD_ANALYTICS".to_owned(), "cors_decisions".to_owned());
+    let (code, out, _) = run(&["emit", "wrangler", &example(), "--analytics", "cors_decisions"]);
+    let emitted: toml::Table = out.parse().unwrap();
+    assert_eq!((code, binding(&emitted["analytics_engine_datasets"])), (0, want.clone()));
+    let (_, out, _) =
+        run(&["emit", "wrangler", &environments(), "--env", "production", "--analytics", "cors_decisions"]);
+    let emitted: toml::Table = out.parse().unwrap();
+    assert_eq!(binding(&emitted["env"]["production"]["analytics_engine_datasets"]), want);
+    let (_, out, _) = run(&["emit", "wrangler", &example()]);
+    assert!(!out.contains("analytics_engine_datasets"));
+    let (code, _, err) = run(&["emit", "envoy", &example(), "--analytics", "cors_decisions"]);
+    assert!(code == 2 && err.contains("--analytics applies to wrangler only"), "{err}");
+}
+
+#[test]
 fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
     let (code, out, _) =
         run(&["emit", "envoy", &environments(), "--wasm", "/opt/corsguard.wasm", "--env", "production"]);

@@ -10,7 +10,7 @@
 //! variable is set (workers.dev, `wrangler dev`). The decision is applied to the origin's response
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
-use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode};
+use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode, series_labels};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use wasm_bindgen::intern;
@@ -24,6 +24,9 @@ type Env = JsValue;
 const POLICY_VAR: &str = "CORS_POLICY";
 /// The variable holding the upstream URL, when the Worker does not run on a route.
 const UPSTREAM_VAR: &str = "UPSTREAM";
+/// The Workers Analytics Engine binding that, when bound (`corsguard emit wrangler --analytics`),
+/// gets a data point per CORS decision.
+const ANALYTICS_BINDING: &str = "CORSGUARD_ANALYTICS";
 
 /// What the isolate loaded from its variables, once.
 enum Loaded {
@@ -202,6 +205,9 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
             console::log_1(&line.to_string().into());
         }
     }
+    if let Some(series) = decision.series() {
+        write_data_point(&env, series);
+    }
     let edits = match decision.action {
         Action::Respond { status, headers } => {
             let answer = web_sys::Headers::new()?;
@@ -268,6 +274,25 @@ impl Forward {
             edits.apply(&mut Headers(response.headers()));
         }
         Ok(response)
+    }
+}
+
+/// Counts a decision in the Analytics Engine dataset, when one is bound: a data point whose blobs
+/// are the series' labels in `corsguard::SERIES_LABELS` order (kind, outcome, reason, mode, route)
+/// and whose one double is 1, the count.
+fn write_data_point(env: &Env, series: usize) {
+    let dataset = js_sys::Reflect::get(env, &JsValue::from_str(intern(ANALYTICS_BINDING)));
+    let Some(dataset) = dataset.ok().filter(JsValue::is_object) else { return };
+    let Ok(write) = js_sys::Reflect::get(&dataset, &JsValue::from_str(intern("writeDataPoint"))) else { return };
+    let Some(write) = write.dyn_ref::<js_sys::Function>() else { return };
+    let blobs: js_sys::Array = series_labels(series).iter().map(|label| JsValue::from_str(label)).collect();
+    let doubles: js_sys::Array = [JsValue::from_f64(1.0)].into_iter().collect();
+    let point = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&point, &JsValue::from_str(key), value);
+    if set("blobs", &blobs).and_then(|_| set("doubles", &doubles)).is_ok()
+        && let Err(error) = write.call1(&dataset, &point)
+    {
+        console::error_1(&format!("corsguard: {ANALYTICS_BINDING}.writeDataPoint failed: {error:?}").into());
     }
 }
 

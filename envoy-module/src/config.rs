@@ -45,7 +45,7 @@ impl Config {
             }
         };
         policy.warnings().iter().for_each(report);
-        let Some(counters) = Counters::define(envoy) else {
+        let Some(counters) = Counters::define(envoy, &policy) else {
             abi::log(Level::Error, "corsguard: the counters could not be defined, or their thread started");
             return None;
         };

@@ -8,7 +8,7 @@
 //! Counts made in the last period before a configuration is replaced are not handed over.
 
 use crate::abi::{ConfigHandle, Scheduler};
-use corsguard::{Decision, SERIES, SERIES_LABELS, series_labels};
+use corsguard::{Decision, Policy, SERIES_LABELS, series_labels};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
@@ -20,7 +20,7 @@ const FLUSH_PERIOD: Duration = Duration::from_millis(250);
 /// The counter's id in Envoy, and the counts not yet handed to it, by series.
 pub(crate) struct Counters {
     id: usize,
-    pending: Arc<[AtomicU64; SERIES]>,
+    pending: Arc<[AtomicU64]>,
     ticker: Option<Ticker>,
 }
 
@@ -33,9 +33,9 @@ struct Ticker {
 impl Counters {
     /// Defines the counter (Envoy allows it only while the configuration is made) and starts the
     /// ticker; `None` if either fails.
-    pub(crate) fn define(envoy: &ConfigHandle) -> Option<Self> {
+    pub(crate) fn define(envoy: &ConfigHandle, policy: &Policy) -> Option<Self> {
         let id = envoy.define_counter("requests_total", &SERIES_LABELS)?;
-        let pending: Arc<[AtomicU64; SERIES]> = Arc::new(core::array::from_fn(|_| AtomicU64::new(0)));
+        let pending: Arc<[AtomicU64]> = (0..policy.series_count()).map(|_| AtomicU64::new(0)).collect();
         let ticker = Ticker::start(envoy.scheduler()?, Arc::clone(&pending))?;
         Some(Counters { id, pending, ticker: Some(ticker) })
     }
@@ -52,8 +52,8 @@ impl Counters {
     pub(crate) fn hand_over(&self, envoy: &ConfigHandle) {
         for (series, count) in self.pending.iter().enumerate() {
             let n = count.swap(0, Ordering::Relaxed);
-            if let Some(labels) = series_labels(series).filter(|_| n > 0) {
-                envoy.add_to_counter(self.id, &labels, n);
+            if n > 0 {
+                envoy.add_to_counter(self.id, &series_labels(series).each_ref().map(String::as_str), n);
             }
         }
     }
@@ -70,7 +70,7 @@ impl Drop for Counters {
 }
 
 impl Ticker {
-    fn start(scheduler: Scheduler, pending: Arc<[AtomicU64; SERIES]>) -> Option<Self> {
+    fn start(scheduler: Scheduler, pending: Arc<[AtomicU64]>) -> Option<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = thread::Builder::new()

@@ -1,15 +1,15 @@
 //! Envoy stats for decisions: the core's series (`corsguard::SERIES_LABELS`), one counter each,
-//! named so that the bootstrap's `stats_tags` (`corsguard emit envoy --stats-tags`) turn them into
-//! one labelled Prometheus counter: `corsguard.requests_total.kind=.=preflight;.;outcome=.=denied;.;
-//! reason=.=origin_not_allowed;.;mode=.=enforce;.;` is
-//! `corsguard_requests_total{kind="preflight",outcome="denied",reason="origin_not_allowed",mode="enforce"}`
+//! named so that the bootstrap's `stats_tags` (`corsguard emit envoy-stats`) turn them into one
+//! labelled Prometheus counter: `corsguard.requests_total.kind=.=preflight;.;outcome=.=denied;.;
+//! reason=.=origin_not_allowed;.;mode=.=enforce;.;route=.=routes[1];.;` is
+//! `corsguard_requests_total{kind="preflight",outcome="denied",reason="origin_not_allowed",mode="enforce",route="routes[1]"}`
 //! (a plugin cannot register tags itself).
 //!
-//! Metrics are defined once per VM. Counting a request adds one to a number in the VM's memory;
+//! Metrics are defined with each policy (how many depends on its routes). Counting a request adds one to a number in the VM's memory;
 //! the root context hands the counts to Envoy on a timer ([`FLUSH_PERIOD`]) and when it is done,
 //! so the hot path makes no host call for them, and `/stats` lags by at most one period.
 
-use corsguard::{Decision, SERIES, SERIES_LABELS, series_labels};
+use corsguard::{Decision, Policy, SERIES_LABELS, series_labels};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use std::cell::Cell;
@@ -20,22 +20,24 @@ pub(crate) const FLUSH_PERIOD: Duration = Duration::from_millis(250);
 
 /// The metric ids, and the counts not yet handed to Envoy, by series.
 pub(crate) struct Counters {
-    ids: [u32; SERIES],
-    pending: [Cell<u32>; SERIES],
+    ids: Vec<u32>,
+    pending: Vec<Cell<u32>>,
 }
 
 impl Counters {
-    /// Defines every counter; `None` if the host refuses one.
-    pub(crate) fn define() -> Option<Self> {
-        let mut ids = [0; SERIES];
-        for (series, id) in ids.iter_mut().enumerate() {
-            let mut name = String::from("corsguard.requests_total.");
-            for (label, value) in SERIES_LABELS.iter().zip(series_labels(series)?) {
-                name.push_str(&format!("{label}=.={value};.;"));
-            }
-            *id = hostcalls::define_metric(MetricType::Counter, &name).ok()?;
-        }
-        Some(Counters { ids, pending: Default::default() })
+    /// Defines every counter of the policy's series; `None` if the host refuses one.
+    pub(crate) fn define(policy: &Policy) -> Option<Self> {
+        let ids = (0..policy.series_count())
+            .map(|series| {
+                let mut name = String::from("corsguard.requests_total.");
+                for (label, value) in SERIES_LABELS.iter().zip(series_labels(series)) {
+                    name.push_str(&format!("{label}=.={value};.;"));
+                }
+                hostcalls::define_metric(MetricType::Counter, &name).ok()
+            })
+            .collect::<Option<Vec<u32>>>()?;
+        let pending = ids.iter().map(|_| Cell::new(0)).collect();
+        Some(Counters { ids, pending })
     }
 
     /// Hands the pending counts to Envoy.

@@ -68,7 +68,7 @@ impl RootContext for Root {
             }
         };
         policy.warnings().iter().for_each(report);
-        let Some(counters) = Counters::define() else {
+        let Some(counters) = Counters::define(&policy) else {
             log(LogLevel::Error, "could not define the counters");
             return false;
         };

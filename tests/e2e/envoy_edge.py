@@ -114,22 +114,23 @@ class Build:
     def filter(self, policy: dict | str) -> dict:
         return wasm_filter(policy) if self.name == "wasm" else module_filter(policy)
 
-    def series(self, envoy: "Envoy") -> dict[tuple[str, str, str, str], int]:
+    def series(self, envoy: "Envoy") -> dict[tuple[str, str, str, str, str], int]:
         """The labelled decision counter in `/stats/prometheus`, `corsguard_requests_total` (the
         `.wasm`, labelled by STATS_TAGS) or `envoy_corsguard_requests_total` (the module): each
-        series' (kind, outcome, reason, mode) and its count."""
+        series' (kind, outcome, reason, mode, route) and its count."""
         name = {"wasm": "corsguard_requests_total", "module": "envoy_corsguard_requests_total"}[self.name]
         found = {}
         for labels, n in re.findall(rf"^{name}\{{([^}}]*)\}} (\d+)$", envoy.admin("/stats/prometheus"), re.M):
             values = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-            found[tuple(values[label] for label in ("kind", "outcome", "reason", "mode"))] = int(n)
+            found[tuple(values[label] for label in ("kind", "outcome", "reason", "mode", "route"))] = int(n)
         return found
 
     def decisions(self, envoy: "Envoy") -> dict[str, int]:
         """The decision counts by kind, outcome and reason (`preflight.allowed`,
-        `actual.denied.origin-not-allowed`), summed over the `mode` label; only those counted."""
+        `actual.denied.origin-not-allowed`), summed over the `mode` and `route` labels; only those
+        counted."""
         counts: dict[str, int] = {}
-        for (kind, outcome, reason, _), n in self.series(envoy).items():
+        for (kind, outcome, reason, _, _), n in self.series(envoy).items():
             key = ".".join([kind, outcome] + ([reason.replace("_", "-")] if reason else []))
             counts[key] = counts.get(key, 0) + n
         return {key: n for key, n in counts.items() if n}

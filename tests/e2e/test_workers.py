@@ -7,6 +7,7 @@ policy on its own 127.0.0.1 port, in front of the harness's upstream."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -21,6 +22,20 @@ GUARD_POLICY, BAD_POLICY, WARNED_POLICY = harness.GUARD_POLICY, harness.BAD_POLI
 
 FILES = harness.vector_files()
 VALIDATION = harness.validation_cases()
+
+
+# The Analytics Engine binding `corsguard emit wrangler --analytics` declares, which the Worker writes to.
+ANALYTICS_BINDING = re.search(r'WRANGLER_ANALYTICS_BINDING: &str = "(\w+)"',
+                              (harness.ROOT / "cli" / "src" / "emit.rs").read_text()).group(1)
+ANALYTICS_POLICY = {"origins": [ALLOWED], "methods": ["PUT"], "routes": [
+    {"path_prefix": "/public/", "origins": ["*"]}, {"path_prefix": "/internal/", "disabled": True}]}
+# workerd's own Analytics Engine binding discards data points locally: the corsguard Worker runs
+# behind an entry point that gives it one that prints each as a line.
+RECORDER = {"type": "ESModule", "path": str(workers_edge.BUILD / "analytics-recorder.mjs"), "contents": f"""
+import worker from "./worker/shim.mjs";
+const dataset = {{ writeDataPoint(point) {{ console.log("analytics-data-point " + JSON.stringify(point)); }} }};
+export default {{ fetch: (request, env, ctx) => worker.fetch(request, {{ ...env, {ANALYTICS_BINDING}: dataset }}, ctx) }};
+"""}
 
 
 def vector_worker(path) -> str:
@@ -55,6 +70,7 @@ def edge(built, upstream):
     workers["object"] = dict(corsguard, bindings={"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY})
     for index, case in enumerate(VALIDATION):
         workers[f"validation-{index}"] = worker(harness.policy_text(case))
+    workers["analytics"] = dict(worker(ANALYTICS_POLICY), modules=[RECORDER, *corsguard["modules"]])
     config = workers_edge.config()
     for env, section in [("default", config), *config.get("env", {}).items()]:
         workers[f"env-{env}"] = worker(section["vars"]["CORS_POLICY"])
@@ -123,6 +139,34 @@ def test_a_request_with_a_body_is_forwarded(edge, upstream):
         + b"\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
     assert (status, body, upstream.hits) == (200, harness.UPSTREAM_BODY, before + 1)
     assert values(headers, "access-control-allow-origin") == [ALLOWED]
+
+
+def test_each_cors_decision_is_a_data_point_in_the_analytics_engine_dataset(edge, upstream):
+    """The blobs are the series' labels (kind, outcome, reason, mode) and the route, the double a
+    count of 1; requests without Origin and on a disabled route are no CORS decision."""
+    evil = "https://evil.example"
+    mix = [
+        (preflight(), ["preflight", "allowed", "", "enforce", ""]),
+        (preflight(origin=evil), ["preflight", "denied", "origin_not_allowed", "enforce", ""]),
+        (preflight(method="DELETE"), ["preflight", "denied", "method_not_allowed", "enforce", ""]),
+        ({"path": "/api/x", "headers": {"Origin": ALLOWED}}, ["actual", "allowed", "", "enforce", ""]),
+        ({"path": "/public/x", "headers": {"Origin": evil}}, ["actual", "allowed", "", "enforce", "routes[0]"]),
+        ({"path": "/internal/x", "headers": {"Origin": evil}}, None),
+        ({"path": "/api/x"}, None),
+    ]
+    for req, blobs in mix:
+        before = len(data_points(edge))
+        request(edge, upstream, "analytics", req)
+        want = [] if blobs is None else [{"blobs": blobs, "doubles": [1]}]
+        deadline = time.monotonic() + 5
+        while data_points(edge)[before:] != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert data_points(edge)[before:] == want, req
+
+
+def data_points(edge) -> list[dict]:
+    return [json.loads(line.split("analytics-data-point ", 1)[1]) for line in edge.log().splitlines()
+            if "analytics-data-point " in line]
 
 
 def test_each_denial_is_one_json_line_for_workers_logs(edge, upstream):
