@@ -20,9 +20,24 @@ export default {
   fetch(request, env, ctx) {
     const answer = imports.fetch(request, env, ctx);
     if (!(answer instanceof imports.Forward)) return answer;
-    return fetch(answer.request).then(
-      (response) => answer.edit(response),
-      (error) => answer.fail(error),
+    // UPSTREAM_TIMEOUT bounds the wait for the answer's head, not its body's streaming.
+    const limit = answer.timeout;
+    if (limit === undefined) return fetch(answer.request).then((r) => answer.edit(r), (e) => answer.fail(e, false));
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, limit);
+    return fetch(answer.request, { signal: abort.signal }).then(
+      (response) => {
+        clearTimeout(timer);
+        return answer.edit(response);
+      },
+      (error) => {
+        clearTimeout(timer);
+        return answer.fail(error, timedOut);
+      },
     );
   },
 };

@@ -7,7 +7,8 @@
 //!
 //! Preflights are answered here and never reach the origin. Every other request goes on to the
 //! origin: the zone's origin when the Worker runs on a route, or the `UPSTREAM` URL when that
-//! variable is set (workers.dev, `wrangler dev`). The decision is applied to the origin's response
+//! variable is set (workers.dev, `wrangler dev`), given up on with a `504` after `UPSTREAM_TIMEOUT`
+//! seconds when that is set. The decision is applied to the origin's response
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
 use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode, series_labels};
@@ -24,14 +25,20 @@ type Env = JsValue;
 const POLICY_VAR: &str = "CORS_POLICY";
 /// The variable holding the upstream URL, when the Worker does not run on a route.
 const UPSTREAM_VAR: &str = "UPSTREAM";
+/// The variable holding how long, in seconds, the upstream may take to answer (its status and
+/// headers; the body then streams as long as it takes), when set.
+const TIMEOUT_VAR: &str = "UPSTREAM_TIMEOUT";
+/// The longest `UPSTREAM_TIMEOUT` taken, in seconds (Cloudflare gives up on an origin after 100 s).
+const TIMEOUT_MAX: f64 = 600.0;
 /// The Workers Analytics Engine binding that, when bound (`corsguard emit wrangler --analytics`),
 /// gets a data point per CORS decision.
 const ANALYTICS_BINDING: &str = "CORSGUARD_ANALYTICS";
 
 /// What the isolate loaded from its variables, once.
 enum Loaded {
-    /// A valid policy, and where to forward to (`None`: the zone's origin).
-    Ready { policy: Box<Policy>, upstream: Option<String> },
+    /// A valid policy, where to forward to (`None`: the zone's origin) and how long the upstream
+    /// may take to answer, in milliseconds.
+    Ready { policy: Box<Policy>, upstream: Option<String>, timeout: Option<u32> },
     /// Why every request is refused, as the `500` tells clients (the details are logged).
     Invalid(String),
 }
@@ -78,12 +85,29 @@ fn load(env: &Env) -> Loaded {
         }
         _ => policy,
     };
+    let timeout = var(env, TIMEOUT_VAR).map(|seconds| {
+        let text = seconds.map_err(|NotText| String::from("not text"))?;
+        match text.trim().parse::<f64>() {
+            // At most TIMEOUT_MAX s: milliseconds fit in a u32.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(seconds) if seconds > 0.0 && seconds <= TIMEOUT_MAX => Ok((seconds * 1000.0).ceil() as u32),
+            _ => Err(format!("\"{text}\"")),
+        }
+    });
+    let policy = match (&timeout, policy) {
+        (Some(Err(what)), Ok(_)) => {
+            let public = format!("{TIMEOUT_VAR} is not a number of seconds; see the Worker's log");
+            Err((public, format!("{TIMEOUT_VAR} is {what}: give a number of seconds, above 0 and at most {TIMEOUT_MAX}")))
+        }
+        (_, policy) => policy,
+    };
     match policy {
         Ok(policy) => {
             for warning in policy.warnings() {
                 console::warn_1(&format!("corsguard: {POLICY_VAR}: {warning}").into());
             }
-            Loaded::Ready { policy: Box::new(policy), upstream: upstream.and_then(Result::ok) }
+            let timeout = timeout.and_then(Result::ok);
+            Loaded::Ready { policy: Box::new(policy), upstream: upstream.and_then(Result::ok), timeout }
         }
         Err((public, logged)) => {
             console::error_1(&format!("corsguard refuses every request: {logged}\n").into());
@@ -190,8 +214,8 @@ pub fn load_policy(env: Env) {
 /// a `Response`; anything else as a [`Forward`], which the shim sends and hands back.
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
-    let (policy, upstream) = match loaded(&env) {
-        Loaded::Ready { policy, upstream } => (&**policy, upstream.as_deref()),
+    let (policy, upstream, timeout) = match loaded(&env) {
+        Loaded::Ready { policy, upstream, timeout } => (&**policy, upstream.as_deref(), *timeout),
         Loaded::Invalid(message) => return plain(500, message).map(Into::into),
     };
     let input = Input::read(&req, policy.has_routes());
@@ -231,7 +255,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
         None if input.reparsed => web_sys::Request::new_with_str_and_init(&input.url, req.unchecked_ref())?,
         None => req,
     };
-    Ok(Forward { request, url: input.url, edits }.into())
+    Ok(Forward { request, url: input.url, edits, timeout }.into())
 }
 
 /// A request to send on, and what to do with the answer. The shim does the sending: a plain
@@ -243,6 +267,8 @@ pub struct Forward {
     url: String,
     /// What to do to the answer (`None`: pass it through: a disabled route, or report-only).
     edits: Option<ResponseEdits<'static>>,
+    /// How long the upstream may take to answer, in milliseconds (`UPSTREAM_TIMEOUT`).
+    timeout: Option<u32>,
 }
 
 #[wasm_bindgen]
@@ -251,6 +277,12 @@ impl Forward {
     #[wasm_bindgen(getter)]
     pub fn request(&self) -> web_sys::Request {
         Clone::clone(&self.request) // the same JavaScript object (its own `clone()` would tee the body)
+    }
+
+    /// How long the upstream may take to answer, in milliseconds, if that is limited.
+    #[wasm_bindgen(getter)]
+    pub fn timeout(&self) -> Option<u32> {
+        self.timeout
     }
 
     /// Applies the decision to the upstream's response.
@@ -265,11 +297,13 @@ impl Forward {
         Ok(response)
     }
 
-    /// The answer when the upstream could not be reached: a 502 with the decision's edits (a
-    /// browser then shows the real status, not a CORS error), and the error logged.
-    pub fn fail(self, error: JsValue) -> Result<web_sys::Response, JsValue> {
-        console::error_1(&format!("corsguard: the upstream did not answer {}: {error:?}", self.url).into());
-        let response = plain(502, "corsguard: the upstream did not answer\n")?;
+    /// The answer when the upstream could not be reached (a 502) or did not answer within the
+    /// timeout (`timed_out`: a 504), with the decision's edits (a browser then shows the real
+    /// status, not a CORS error), and the error logged.
+    pub fn fail(self, error: JsValue, timed_out: bool) -> Result<web_sys::Response, JsValue> {
+        let (status, what) = if timed_out { (504, "did not answer in time") } else { (502, "did not answer") };
+        console::error_1(&format!("corsguard: the upstream {what} {}: {error:?}", self.url).into());
+        let response = plain(status, &format!("corsguard: the upstream {what}\n"))?;
         if let Some(edits) = &self.edits {
             edits.apply(&mut Headers(response.headers()));
         }

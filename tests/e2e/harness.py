@@ -12,6 +12,7 @@ import re
 import socket
 import sys
 import threading
+import time
 
 import pytest
 
@@ -57,6 +58,8 @@ LARGE_CHUNK = bytes(range(256)) * 256
 STREAM_HEAD = b"head-" * 2048
 STREAM_TAIL = b"tail"
 STREAM_WAIT = 20.0
+# /slow/ answers after this many seconds: longer than the upstream timeout an edge is given in a test.
+SLOW_ANSWER = 3.0
 
 REQUIRED = os.environ.get("CI") == "true"
 
@@ -111,7 +114,8 @@ class QuietServer(http.server.ThreadingHTTPServer):
 class Upstream:
     """The upstream every runner uses: 200, `upstream`, and CORS headers of its own to replace.
 
-    `/status/NNN` answers with that status; `/cookies/` adds two `Set-Cookie` lines; `/echo/`
+    `/status/NNN` answers with that status; `/slow/` answers after SLOW_ANSWER seconds;
+    `/cookies/` adds two `Set-Cookie` lines; `/echo/`
     answers with the request's body; `/large/` streams LARGE_BODY_SIZE bytes; `/stream/`
     sends STREAM_HEAD, then waits until `release` is set (at most STREAM_WAIT seconds) to send
     STREAM_TAIL, so a suite can prove an edge passes the head on before the body is complete;
@@ -138,6 +142,8 @@ class Upstream:
                     upstream.hosts.append(self.headers.get("Host"))
                     upstream.methods.append(self.command)
                 received = self.body()
+                if self.path.startswith("/slow/"):
+                    time.sleep(SLOW_ANSWER)
                 status = 200
                 if self.path.startswith("/status/"):
                     status = int(self.path.split("/")[2])

@@ -145,6 +145,19 @@ def each_denial_is_one_json_line(port: int, upstream: harness.Upstream, log) -> 
         time.sleep(0.1)
 
 
+def a_slow_upstream_is_a_5xx_with_cors_headers(port: int, upstream: harness.Upstream, status: int,
+                                               says: bytes) -> None:
+    """`port` gives up on an upstream that answers later than its timeout: `status` (its body
+    `says`, quoting nothing of the policy or the upstream) with the decision's headers, so the page
+    sees the timeout, not a CORS error."""
+    status_got, headers, body, _ = exchange(port, upstream, {"path": "/slow/x", "headers": {"Origin": ALLOWED}})
+    assert (status_got, body) == (status, says)
+    assert values(headers, "access-control-allow-origin") == [ALLOWED]
+    assert "Origin" in values(headers, "vary")
+    status_got, headers, _, _ = exchange(port, upstream, {"path": "/slow/x", "headers": {"Origin": "https://evil.example"}})
+    assert status_got == status and values(headers, "access-control-allow-origin") == []
+
+
 def an_unreachable_upstream_is_a_502_with_cors_headers(port: int, upstream: harness.Upstream, says: bytes) -> None:
     """`port` forwards to an upstream that is not there: a 502 (its body `says`) with the
     decision's headers, so the page sees a 502, not a misleading CORS error; preflights still work."""

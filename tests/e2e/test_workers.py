@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -66,6 +67,8 @@ def edge(built, upstream):
     workers["warned"] = worker(WARNED_POLICY)
     workers["bad-upstream"] = worker(GUARD_POLICY, UPSTREAM="localhost:8080")
     workers["dead-upstream"] = worker(GUARD_POLICY, UPSTREAM=f"http://127.0.0.1:{harness.free_port()}")
+    workers["timeout"] = worker(GUARD_POLICY, UPSTREAM_TIMEOUT="0.5")
+    workers["bad-timeout"] = worker(GUARD_POLICY, UPSTREAM_TIMEOUT="30s")
     # A TOML table in wrangler.toml reaches the Worker as an object, not a string: refused.
     workers["object"] = dict(corsguard, bindings={"UPSTREAM": url, "CORS_POLICY": GUARD_POLICY})
     for index, case in enumerate(VALIDATION):
@@ -178,6 +181,16 @@ def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still
         edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")
 
 
+def test_an_upstream_slower_than_upstream_timeout_is_a_504_with_cors_headers(edge, upstream):
+    proxy_duties.a_slow_upstream_is_a_5xx_with_cors_headers(
+        edge.ports["timeout"], upstream, 504, b"corsguard: the upstream did not answer in time\n")
+    # Only the head is timed: a body that streams for longer than the timeout still arrives whole.
+    upstream.release.clear()
+    threading.Timer(1.0, upstream.release.set).start()
+    status, _, body, _ = request(edge, upstream, "timeout", {"path": "/stream/", "headers": {"Origin": ALLOWED}})
+    assert (status, body) == (200, harness.STREAM_HEAD + harness.STREAM_TAIL)
+
+
 def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
     """workerd hands the Worker the path as the client wrote it, and `fetch` sends the parsed one:
     the decision is made on what is sent (the top level's answer, not the /public/ route's *)."""
@@ -218,13 +231,15 @@ def test_an_invalid_policy_refuses_everything_with_a_clear_500(edge, upstream, r
 def test_an_unreadable_or_missing_policy_or_a_bad_upstream_refuses_everything(edge, upstream):
     for worker, says in [("not-json", "CORS_POLICY is not a valid policy"),
                          ("unset", "the CORS_POLICY variable is not set"),
-                         ("bad-upstream", "UPSTREAM is not an http:// or https:// URL; see the Worker's log")]:
+                         ("bad-upstream", "UPSTREAM is not an http:// or https:// URL; see the Worker's log"),
+                         ("bad-timeout", "UPSTREAM_TIMEOUT is not a number of seconds; see the Worker's log")]:
         for req in [preflight(), {"headers": {"Origin": ALLOWED}}]:
             status, headers, body, reached = request(edge, upstream, worker, req)
             assert (status, reached) == (500, False)
             assert says in body.decode()
     assert "not valid JSON" in edge.log()
     assert 'UPSTREAM is "localhost:8080": give an http:// or https:// URL' in edge.log()
+    assert 'UPSTREAM_TIMEOUT is "30s": give a number of seconds, above 0 and at most 600' in edge.log()
 
 
 def test_policy_problems_are_logged_once_per_isolate(edge, upstream):
