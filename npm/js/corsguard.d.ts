@@ -122,8 +122,9 @@ export interface HeadersLike {
 
 /**
  * Wraps a Fetch handler with the policy: preflights are answered without calling it; other
- * responses get the policy's CORS headers, their bodies streamed untouched. Extra arguments
- * (a platform's context) are passed on.
+ * responses get the policy's CORS headers, their bodies streamed untouched; a handler that throws
+ * gets a `500` with them (the error goes to `console.error`). Extra arguments (a platform's
+ * context) are passed on.
  */
 export function withCors<Rest extends unknown[]>(
   policy: Policy,

@@ -126,8 +126,10 @@ export class Policy {
  * and Netlify edge functions and Fastly's JavaScript runtime use) with the policy: preflights are
  * answered without calling it; other responses get the policy's CORS headers, in a new `Response`
  * whose body is the handler's, streamed untouched. A response below 200 (a `101` WebSocket upgrade)
- * passes unchanged: it is no CORS response, and `Response` cannot be built with its status. Each
- * denial is logged as one line (`console.log`, the decision's `denialLine`).
+ * passes unchanged: it is no CORS response, and `Response` cannot be built with its status. A
+ * handler that throws gets a `500` with the policy's headers (so the page reads a 500, not a CORS
+ * error), and the error goes to `console.error`, never to the client. Each denial is logged as one
+ * line (`console.log`, the decision's `denialLine`).
  */
 export function withCors(policy, handler) {
   return async function corsguard(request, ...rest) {
@@ -136,7 +138,16 @@ export function withCors(policy, handler) {
     if (action.type === 'respond') {
       return new Response(null, { status: action.status, headers: action.headers });
     }
-    const response = await handler(request, ...rest);
+    let response;
+    try {
+      response = await handler(request, ...rest);
+    } catch (error) {
+      console.error('corsguard: the handler threw:', error);
+      response = new Response('corsguard: the handler failed\n', {
+        status: 500,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+      });
+    }
     if (action.type === 'pass-through' || response.status < 200) return response;
     const headers = policy.applyEdits(action, new Headers(response.headers));
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers });

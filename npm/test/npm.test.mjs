@@ -245,6 +245,31 @@ test('withCors leaves a pass-through response as the handler made it', async () 
   assert.equal(response.headers.get('access-control-allow-origin'), '*');
 });
 
+test('a handler that throws is a 500 with the policy\'s headers, and its error is only logged', async () => {
+  const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'], expose_headers: ['X-Id'] }));
+  const handler = async () => {
+    throw new Error('secret upstream detail');
+  };
+  for (const [origin, allowed] of [['https://app.example.com', true], ['https://evil.example', false]]) {
+    const errors = [];
+    const error = console.error;
+    console.error = (...args) => errors.push(args);
+    let response;
+    try {
+      response = await withCors(policy, handler)(new Request('https://api.test/x', { headers: { Origin: origin } }));
+    } finally {
+      console.error = error;
+    }
+    assert.equal(response.status, 500);
+    assert.equal(await response.text(), 'corsguard: the handler failed\n');
+    assert.equal(response.headers.get('access-control-allow-origin'), allowed ? origin : null);
+    assert.equal(response.headers.get('access-control-expose-headers'), allowed ? 'x-id' : null);
+    assert.equal(response.headers.get('vary'), 'Origin');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0][1].message, 'secret upstream detail');
+  }
+});
+
 test('withCors passes a 101 (a WebSocket upgrade) and any status below 200 through unchanged', async () => {
   const policy = Policy.parse(JSON.stringify({ origins: ['https://app.example.com'] }));
   // Deno's upgradeWebSocket returns a 101; Node's Response cannot be built with one, so a stand-in.

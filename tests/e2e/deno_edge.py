@@ -74,12 +74,14 @@ class Project:
 @dataclasses.dataclass
 class App:
     """One app: an example of examples/, run by `entry` (a file of the example or a driver of
-    tests/e2e/deno), with `policy` (an object, or a policy file's text) and `upstream` (a URL)."""
+    tests/e2e/deno), with `policy` (an object, or a policy file's text), `upstream` (a URL) and
+    `timeout` (UPSTREAM_TIMEOUT)."""
     example: str
     entry: str
     policy: dict | str
     upstream: str = ""
     serve: bool = True  # `deno serve` (a default export); else `deno run` with the Supabase driver
+    timeout: str | None = None  # UPSTREAM_TIMEOUT, if set
 
 
 class Denos(servers.Servers):
@@ -95,12 +97,14 @@ class Denos(servers.Servers):
         app = self.apps[name]
         text = app.policy if isinstance(app.policy, str) else json.dumps(app.policy)
         root = self.project.app(app.example, text, self.workdir(name))
-        allow = ["--allow-net=127.0.0.1", "--allow-env=UPSTREAM,PORT", "--cached-only"]
+        allow = ["--allow-net=127.0.0.1", "--allow-env=UPSTREAM,UPSTREAM_TIMEOUT,PORT", "--cached-only"]
         if app.serve:
             argv = [str(DENO), "serve", "--host", "127.0.0.1", "--port", str(port), *allow, str(root / app.entry)]
         else:
             argv = [str(DENO), "run", *allow, "--preload", str(root / "supabase_listen.ts"), str(root / app.entry)]
-        return argv, dict(ENV, DENO_DIR=str(self.project.root / "deno-dir"), UPSTREAM=app.upstream, PORT=str(port))
+        timeout = {} if app.timeout is None else {"UPSTREAM_TIMEOUT": app.timeout}
+        return argv, dict(ENV, DENO_DIR=str(self.project.root / "deno-dir"), UPSTREAM=app.upstream, PORT=str(port),
+                          **timeout)
 
     def workdir(self, name: str) -> pathlib.Path:
         return pathlib.Path(self.dir.name) / name

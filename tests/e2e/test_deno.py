@@ -38,6 +38,8 @@ def edge(project, upstream):
     apps = {f"vector-{path.stem}": deno_edge.App(*DEPLOY, harness.load(path)["policy"], url) for path in FILES}
     apps["guard"] = deno_edge.App(*DEPLOY, harness.GUARD_POLICY, url)
     apps["dead-upstream"] = deno_edge.App(*DEPLOY, harness.GUARD_POLICY, f"http://127.0.0.1:{harness.free_port()}")
+    apps["timeout"] = deno_edge.App(*DEPLOY, harness.GUARD_POLICY, url, timeout="0.5")
+    apps["throws"] = deno_edge.App(*DEPLOY[:1], "throws.ts", harness.GUARD_POLICY)
     apps["netlify"] = deno_edge.App("netlify", "netlify_site.ts", harness.GUARD_POLICY, url)
     apps["supabase"] = deno_edge.App("supabase", "supabase/functions/api/index.ts", harness.GUARD_POLICY, serve=False)
     apps["socket"] = deno_edge.App(*DEPLOY[:1], "socket.ts", harness.GUARD_POLICY)
@@ -135,6 +137,20 @@ class TestProxyDuties(proxy_duties.Suite):
 def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
     proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
         edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")
+
+
+def test_an_upstream_slower_than_upstream_timeout_is_a_504_with_cors_headers(edge, upstream):
+    proxy_duties.a_slow_upstream_is_a_5xx_with_cors_headers(
+        edge.ports["timeout"], upstream, 504, b"corsguard: the upstream did not answer in time\n")
+
+
+def test_a_handler_that_throws_is_a_500_with_cors_headers_and_its_error_only_logged(edge, upstream):
+    for origin, allowed in [(ALLOWED, [ALLOWED]), ("https://evil.example", [])]:
+        status, headers, body, _ = request(edge, upstream, "throws", {"headers": {"Origin": origin}})
+        assert (status, body) == (500, b"corsguard: the handler failed\n")
+        assert values(headers, "access-control-allow-origin") == allowed
+        assert values(headers, "vary") == ["Origin"]
+    assert "the handler threw: Error: secret upstream detail" in edge.log("throws")
 
 
 def test_nothing_crashed(edge, upstream):
