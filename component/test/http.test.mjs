@@ -22,10 +22,13 @@ const work = mkdtempSync(join(tmpdir(), 'corsguard-http-'));
 const large = Buffer.alloc(3 << 20, 0).map((_, i) => (i * 7) % 253);
 let upstream;
 
-/** Each host: how it serves a component on a port (in its own process group). */
+/**
+ * Each host: how it serves a component on a port (in its own process group), and whether it
+ * applies a request's first-byte timeout (jco's wasi:http takes the option and never acts on it).
+ */
 const HOSTS = [
-  { name: 'jco serve', binary: JCO, command: (wasm, port) => [NODE, [JCO, 'serve', wasm, '--host', '127.0.0.1', '--port', String(port)]] },
-  { name: 'wasmtime serve', binary: WASMTIME, command: (wasm, port) => [WASMTIME, ['serve', '--addr', `127.0.0.1:${port}`, wasm]] },
+  { name: 'jco serve', binary: JCO, timesOut: false, command: (wasm, port) => [NODE, [JCO, 'serve', wasm, '--host', '127.0.0.1', '--port', String(port)]] },
+  { name: 'wasmtime serve', binary: WASMTIME, timesOut: true, command: (wasm, port) => [WASMTIME, ['serve', '--addr', `127.0.0.1:${port}`, wasm]] },
 ];
 
 /** `false`, or why a host's tests are skipped; under CI=true a missing host fails instead. */
@@ -50,12 +53,12 @@ const builds = new Map();
  * Builds the component with `policy` embedded, in front of the test upstream, once per name;
  * `{ status, stderr, wasm }`.
  */
-function build(policy, name, upstreamUrl = `http://127.0.0.1:${upstream.port}`) {
+function build(policy, name, upstreamUrl = `http://127.0.0.1:${upstream.port}`, extraEnv = {}) {
   if (builds.has(name)) return builds.get(name);
   const policyFile = join(work, `${name}.json`);
   writeFileSync(policyFile, typeof policy === 'string' ? policy : JSON.stringify(policy));
   const wasm = join(work, `${name}.wasm`);
-  const env = { ...process.env, CORSGUARD_POLICY: policyFile, CORSGUARD_UPSTREAM: upstreamUrl };
+  const env = { ...process.env, CORSGUARD_POLICY: policyFile, CORSGUARD_UPSTREAM: upstreamUrl, ...extraEnv };
   const run = spawnSync('bash', [BUILD, wasm], { env, encoding: 'utf8', timeout: 600_000 });
   const built = { status: run.status, stderr: `${run.stderr}${run.error ?? ''}`, wasm };
   builds.set(name, built);
@@ -211,6 +214,29 @@ for (const host of HOSTS) {
   });
 }
 
+for (const host of HOSTS) {
+  const outcome = host.timesOut ? 'is a 504 with CORS headers' : 'is still awaited (the host has no first-byte timeout)';
+  test(`${host.name}: an upstream slower than CORSGUARD_UPSTREAM_TIMEOUT ${outcome}`, { timeout: 600_000, skip: skip(host) }, async () => {
+    const policy = { origins: ['https://app.example.com'] };
+    const built = build(policy, 'timeout', undefined, { CORSGUARD_UPSTREAM_TIMEOUT: '0.5' });
+    assert.equal(built.status, 0, built.stderr);
+    const server = await serve(host, built.wasm);
+    try {
+      for (const [origin, allowed] of [['https://app.example.com', true], ['https://evil.example', false]]) {
+        const slow = await send(server.port, { method: 'GET', path: '/slow/x', host: 'api.test', headers: [['Origin', origin]] });
+        assert.equal(slow.status, host.timesOut ? 504 : 200, origin);
+        if (host.timesOut) assert.equal(slow.body.length, 0);
+        assert.equal(has(slow, 'access-control-allow-origin', origin), allowed, origin);
+        assert.ok(slow.headers.some(([n, v]) => n.toLowerCase() === 'vary' && /\bOrigin\b/.test(v)), origin);
+      }
+      const fast = await send(server.port, { method: 'GET', path: '/api/x', host: 'api.test', headers: [['Origin', 'https://app.example.com']] });
+      assert.equal(fast.status, 200, 'an upstream that answers in time is relayed');
+    } finally {
+      server.stop();
+    }
+  });
+}
+
 test('a policy with errors never becomes a component: the build lists every problem', { timeout: 600_000 }, () => {
   const refused = build({ origins: ['https://example.com/', 'https://*.com'] }, 'refused');
   assert.notEqual(refused.status, 0);
@@ -219,4 +245,7 @@ test('a policy with errors never becomes a component: the build lists every prob
   const badUpstream = build({ origins: ['https://app.example.com'] }, 'bad-upstream', 'ftp://127.0.0.1:1/x');
   assert.notEqual(badUpstream.status, 0);
   assert.match(badUpstream.stderr, /CORSGUARD_UPSTREAM "ftp:\/\/127.0.0.1:1\/x"/);
+  const badTimeout = build({ origins: ['https://app.example.com'] }, 'bad-timeout', undefined, { CORSGUARD_UPSTREAM_TIMEOUT: '30s' });
+  assert.notEqual(badTimeout.status, 0);
+  assert.match(badTimeout.stderr, /CORSGUARD_UPSTREAM_TIMEOUT "30s": give a number of seconds/);
 });

@@ -213,6 +213,9 @@ export function checkValidation(testCase, problems) {
  * what it received (`body` as a Buffer). `await startUpstream()` → `{ port, requests, close() }`.
  * `large` bytes, when given, answer the path `/large` instead of the usual body.
  */
+/** How long the upstream takes to answer a `/slow...` path. */
+export const SLOW_ANSWER_MS = 3000;
+
 export async function startUpstream({ large } = {}) {
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -223,7 +226,9 @@ export async function startUpstream({ large } = {}) {
       const body = large && req.url === '/large' ? large : Buffer.from(UPSTREAM_BODY);
       for (const [name, value] of UPSTREAM_HEADERS) res.setHeader(name, value);
       res.setHeader('Content-Length', body.length);
-      res.end(req.method === 'HEAD' ? undefined : body);
+      // `/slow...` answers after SLOW_ANSWER_MS: later than any upstream timeout a test sets.
+      const delay = req.url.startsWith('/slow') ? SLOW_ANSWER_MS : 0;
+      setTimeout(() => res.end(req.method === 'HEAD' ? undefined : body), delay);
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

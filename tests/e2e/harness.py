@@ -60,6 +60,11 @@ STREAM_TAIL = b"tail"
 STREAM_WAIT = 20.0
 # /slow/ answers after this many seconds: longer than the upstream timeout an edge is given in a test.
 SLOW_ANSWER = 3.0
+# /large-head/ sends this many headers more: beyond what some HTTP clients take from an upstream
+# (hyper's and Envoy's default is 100).
+LARGE_HEAD = 150
+# The suites' own client must take what an edge relays of it (http.client stops at 100 headers).
+http.client._MAXHEADERS = 4 * LARGE_HEAD
 
 REQUIRED = os.environ.get("CI") == "true"
 
@@ -115,6 +120,7 @@ class Upstream:
     """The upstream every runner uses: 200, `upstream`, and CORS headers of its own to replace.
 
     `/status/NNN` answers with that status; `/slow/` answers after SLOW_ANSWER seconds;
+    `/large-head/` adds LARGE_HEAD headers `X-Filler-N`;
     `/cookies/` adds two `Set-Cookie` lines; `/echo/`
     answers with the request's body; `/large/` streams LARGE_BODY_SIZE bytes; `/stream/`
     sends STREAM_HEAD, then waits until `release` is set (at most STREAM_WAIT seconds) to send
@@ -153,6 +159,9 @@ class Upstream:
                 if self.path.startswith("/repeated/"):
                     for name, value in REPEATED_HEADERS:
                         self.send_header(name, value)
+                if self.path.startswith("/large-head/"):
+                    for n in range(LARGE_HEAD):
+                        self.send_header(f"X-Filler-{n}", "filler")
                 if self.path.startswith("/cookies/"):
                     for cookie in COOKIES:
                         self.send_header("Set-Cookie", cookie)

@@ -158,6 +158,20 @@ def a_slow_upstream_is_a_5xx_with_cors_headers(port: int, upstream: harness.Upst
     assert status_got == status and values(headers, "access-control-allow-origin") == []
 
 
+def an_answer_too_large_to_relay_still_carries_cors_headers(port: int, upstream: harness.Upstream) -> int:
+    """An upstream answer with more headers than the edge's HTTP client takes: relayed whole, or a
+    502 of the edge's own that quotes none of it; either way with the decision's headers. Returns
+    the status."""
+    for origin, allowed in [(ALLOWED, [ALLOWED]), ("https://evil.example", [])]:
+        status, headers, body, _ = exchange(port, upstream, {"path": "/large-head/", "headers": {"Origin": origin}})
+        assert status in (200, 502), status
+        assert values(headers, "access-control-allow-origin") == allowed
+        fillers = [name for name, _ in headers if name.lower().startswith("x-filler-")]
+        assert (status, len(fillers)) in ((200, harness.LARGE_HEAD), (502, 0)), (status, len(fillers))
+        assert b"filler" not in body.lower()
+    return status
+
+
 def an_unreachable_upstream_is_a_502_with_cors_headers(port: int, upstream: harness.Upstream, says: bytes) -> None:
     """`port` forwards to an upstream that is not there: a 502 (its body `says`) with the
     decision's headers, so the page sees a 502, not a misleading CORS error; preflights still work."""
@@ -228,6 +242,9 @@ class Suite:
 
     def test_repeated_upstream_lines_are_all_replaced(self, guard, upstream):
         repeated_upstream_lines_are_all_replaced(guard, upstream)
+
+    def test_an_answer_too_large_to_relay_still_carries_cors_headers(self, guard, upstream):
+        an_answer_too_large_to_relay_still_carries_cors_headers(guard, upstream)
 
     def test_every_set_cookie_line_reaches_the_client(self, guard, upstream):
         _, headers, _, _ = exchange(guard, upstream, {"path": "/cookies/", "headers": {"Origin": ALLOWED}})

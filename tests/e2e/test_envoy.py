@@ -105,6 +105,11 @@ def test_route_confusion_vector_without_envoys_normalization(edge, case):
     assert harness.check(case, status, headers, body, reached) == []
 
 
+def test_an_answer_too_large_to_relay_still_carries_cors_headers(edge):
+    """Envoy takes at most 100 headers from an upstream: its 502 gets the policy's headers."""
+    assert proxy_duties.an_answer_too_large_to_relay_still_carries_cors_headers(edge.ports["demo"], edge.upstream) == 502
+
+
 @pytest.mark.parametrize("listener", ["route-confusion", RAW_LISTENER])
 def test_an_absolute_form_target_is_answered_for_the_host_it_forwards(edge, listener):
     proxy_duties.an_absolute_form_target_is_answered_for_the_host_it_forwards(edge.ports[listener], edge.upstream)

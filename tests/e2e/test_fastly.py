@@ -54,6 +54,9 @@ def edge(built, upstream):
     apps["warned"] = app(harness.WARNED_POLICY, url)
     apps["report-only"] = app(REPORT_ONLY_POLICY, url)
     apps["dead-backend"] = app(harness.GUARD_POLICY, f"http://127.0.0.1:{harness.free_port()}/")
+    # The backend's first-byte timeout, as a Fastly service sets it (its default is 15 s).
+    apps["timeout"] = app(harness.GUARD_POLICY, url).replace(
+        "[local_server.backends.origin]\n", "[local_server.backends.origin]\nfirst_byte_timeout_ms = 500\n")
     apps["shipped"] = shipped(url)
     with fastly_edge.Viceroys(apps) as edge:
         yield edge
@@ -130,6 +133,14 @@ def test_an_unreachable_backend_is_a_502_with_cors_headers_and_preflights_still_
     proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
         edge.ports["dead-backend"], upstream, b"corsguard: the backend did not answer\n")
     assert "the origin backend did not answer" in edge.log("dead-backend")
+
+
+def test_a_backend_slower_than_its_first_byte_timeout_is_a_502_with_cors_headers(edge, upstream):
+    """Viceroy, like Fastly, gives up after the backend's first-byte timeout; it reports no cause
+    (an internal error), so the app answers it as any backend failure: a 502 with CORS headers."""
+    proxy_duties.a_slow_upstream_is_a_5xx_with_cors_headers(
+        edge.ports["timeout"], upstream, 502, b"corsguard: the backend did not answer\n")
+    assert "the origin backend did not answer" in edge.log("timeout")
 
 
 def test_report_only_logs_and_changes_nothing(edge, upstream):

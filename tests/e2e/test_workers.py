@@ -181,6 +181,11 @@ def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still
         edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")
 
 
+def test_an_answer_too_large_to_relay_still_carries_cors_headers(edge, upstream):
+    """workerd relays every header of the answer."""
+    assert proxy_duties.an_answer_too_large_to_relay_still_carries_cors_headers(edge.ports["guard"], upstream) == 200
+
+
 def test_an_upstream_slower_than_upstream_timeout_is_a_504_with_cors_headers(edge, upstream):
     proxy_duties.a_slow_upstream_is_a_5xx_with_cors_headers(
         edge.ports["timeout"], upstream, 504, b"corsguard: the upstream did not answer in time\n")

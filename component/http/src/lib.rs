@@ -4,15 +4,15 @@
 //! A translation only: the request's method, authority, path and CORS headers go to the core;
 //! `Respond` becomes a local answer, `Forward` a forwarded request whose response headers the core
 //! edits, `PassThrough` a forwarded request left as it is. Bodies are streamed both ways. The
-//! policy and the upstream are embedded at build time (`build.rs`).
+//! policy, the upstream and its timeout are embedded at build time (`build.rs`).
 
 use corsguard::{Action, HeaderLines, Policy, Request, ResponseEdits, join_lines};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse, ResponseOutparam,
-    Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    RequestOptions, ResponseOutparam, Scheme,
 };
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
@@ -143,8 +143,9 @@ fn stream_body(from: IncomingBody, to: OutgoingBody) -> bool {
     OutgoingBody::finish(to, None).is_ok() && copied
 }
 
-/// A reply of ours in place of the upstream's (`502`: it cannot be reached), with the decision's edits: a browser then shows
-/// the real status instead of a misleading CORS error.
+/// A reply of ours in place of the upstream's (`502`: it cannot be reached; `504`: it did not
+/// answer in time), with the decision's edits: a browser then shows the real status instead of a
+/// misleading CORS error.
 fn answer_with(out: ResponseOutparam, status: u16, edits: Option<&ResponseEdits<'_>>) {
     let mut headers = HeaderLines(Vec::new());
     if let Some(edits) = edits {
@@ -188,7 +189,12 @@ fn forward(
         return answer_with(out, 400, edits);
     }
     let Ok(upload) = outgoing.body() else { return answer_with(out, 502, edits) };
-    let Ok(future) = outgoing_handler::handle(outgoing, None) else { return answer_with(out, 502, edits) };
+    let options = config::UPSTREAM_TIMEOUT_NS.map(|timeout| {
+        let options = RequestOptions::new();
+        let _ = options.set_first_byte_timeout(Some(timeout));
+        options
+    });
+    let Ok(future) = outgoing_handler::handle(outgoing, options) else { return answer_with(out, 502, edits) };
     let sent = match upload.write() {
         Ok(sink) => first.as_deref().is_none_or(|chunk| write(&sink, chunk)) && pipe(&source, &sink),
         Err(()) => false,
@@ -200,6 +206,9 @@ fn forward(
         match future.get() {
             None => future.subscribe().block(),
             Some(Ok(Ok(response))) => break response,
+            Some(Ok(Err(ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout))) => {
+                return answer_with(out, 504, edits);
+            }
             Some(_) => return answer_with(out, 502, edits),
         }
     };
