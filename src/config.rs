@@ -58,7 +58,7 @@ impl Default for Level {
     }
 }
 
-/// The fields of a policy file's top level, in the order the README documents them. The reader
+/// The fields of a policy file's top level, in the order docs/policy.md documents them. The reader
 /// accepts exactly these, and `$schema` (which editors add; it is ignored): any other key is an
 /// error.
 pub const POLICY_FIELDS: [&str; 11] = [

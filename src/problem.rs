@@ -34,7 +34,7 @@ macro_rules! codes {
         }
 
         impl Code {
-            /// Every code, in the order the README documents them.
+            /// Every code, in the order docs/policy.md documents them.
             pub const ALL: &[Code] = &[$(Code::$variant,)+];
 
             /// The code as tools see it (`duplicate-key`).
@@ -206,13 +206,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_code_is_distinct_and_documented_once_in_the_readme() {
-        let readme = include_str!("../README.md");
+    fn every_code_is_distinct_and_documented_once_in_the_policy_reference() {
+        let readme = include_str!("../docs/policy.md");
         for (index, code) in Code::ALL.iter().enumerate() {
             let text = code.as_str();
             assert!(Code::ALL.iter().skip(index + 1).all(|other| other.as_str() != text), "{text}");
             let rows = ["error", "warning"].map(|s| readme.matches(&alloc::format!("| `{text}` | {s}")).count());
-            assert_eq!(rows.iter().sum::<usize>(), 1, "README's table of codes: {text}");
+            assert_eq!(rows.iter().sum::<usize>(), 1, "docs/policy.md's table of codes: {text}");
         }
     }
 }

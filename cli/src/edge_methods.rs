@@ -147,8 +147,8 @@ pub fn warnings(file: &PolicyFile) -> Vec<Located> {
                             server.refuser
                         ),
                         Some(
-                            "list it only if no edge in front of this API refuses it (README: \"Methods each edge \
-                          carries\")"
+                            "list it only if no edge in front of this API refuses it (docs/policy.md: \"Methods each \
+                          edge carries\")"
                                 .into(),
                         ),
                     ),

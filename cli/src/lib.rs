@@ -1,5 +1,5 @@
 //! The corsguard command: check a policy, explain a decision, probe a live server, emit edge
-//! configurations. See README.md, "The corsguard command".
+//! configurations. See docs/cli.md.
 
 mod edge_methods;
 mod emit;

@@ -36,7 +36,7 @@ fn strings(item_description: &'static str, examples: &[&str]) -> Value {
     json!({ "type": "array", "items": { "type": "string", "description": item_description, "examples": examples } })
 }
 
-/// Every field, in the README's order (top level), then the route-only ones.
+/// Every field, in docs/policy.md's order (top level), then the route-only ones.
 pub const FIELDS: [Field; 15] = [
     Field {
         name: "origins",

@@ -29,7 +29,7 @@ fn the_field_table_is_the_core_reader_field_list() {
         .filter(|k| !["$schema", "environments"].contains(&k.as_str()))
         .collect();
     let route: Vec<&String> = schema["definitions"]["route"]["properties"].as_object().unwrap().keys().collect();
-    // In the README's order, which editors show.
+    // In docs/policy.md's order, which editors show.
     assert_eq!(top, POLICY_FIELDS);
     assert_eq!(route, ROUTE_FIELDS);
     // An environment gives exactly the top level's fields.

@@ -1,4 +1,4 @@
-"""`corsguard verify` against every local edge at once, each deployed as the README's "One policy,
+"""`corsguard verify` against every local edge at once, each deployed as docs/cli.md's "One policy,
 every edge" says: examples/environments.json, environment production, `corsguard emit` for each
 edge (Envoy, workerd, Viceroy, the wasi:http component in Wasmtime, the npm package under Deno),
 all in front of the test upstream, which sends CORS headers of its own. The table must be all
