@@ -73,7 +73,7 @@ pub use methods::is_forbidden_method;
 pub use path::canonical_path;
 pub use policy::Policy;
 pub use problem::{Code, Problem, Problems, Severity};
-pub use request::{Request, RequestLines};
+pub use request::{Request, RequestLines, split_absolute_uri};
 pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
 pub use route::Selected;
 pub use series::{SERIES_LABELS, series_labels};

@@ -97,9 +97,37 @@ impl<'a> RequestLines<'a> {
     }
 }
 
+/// The scheme, authority and path with query of a request URI in absolute form
+/// (`scheme://authority/path?query`, as Workers and Fastly hand a request over): at the first
+/// `://`, then at the first `/` after it (none: the path is `/`). A `?` or `#` before that `/`
+/// stays in the authority, which makes the host malformed: refused as unclear, never read as
+/// another host. A URI without `://` is all path, which no route reads as anything but unclear.
+#[must_use]
+pub fn split_absolute_uri(uri: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let Some(colon) = uri.windows(3).position(|w| w == b"://") else { return (b"", b"", uri) };
+    let (scheme, rest) = (uri.get(..colon).unwrap_or_default(), uri.get(colon + 3..).unwrap_or_default());
+    match rest.iter().position(|&b| b == b'/') {
+        Some(slash) => {
+            let (authority, path) = rest.split_at(slash);
+            (scheme, authority, path)
+        }
+        None => (scheme, rest, b"/"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absolute_uri_splits_where_servers_split_it() {
+        let split = |uri: &'static str| split_absolute_uri(uri.as_bytes());
+        assert_eq!(split("https://api.test/a/b?c=d"), (&b"https"[..], &b"api.test"[..], &b"/a/b?c=d"[..]));
+        assert_eq!(split("http://admin.test:8080/"), (&b"http"[..], &b"admin.test:8080"[..], &b"/"[..]));
+        assert_eq!(split("http://[::1]:8787"), (&b"http"[..], &b"[::1]:8787"[..], &b"/"[..]));
+        assert_eq!(split("http://a.test?x=//b/"), (&b"http"[..], &b"a.test?x="[..], &b"//b/"[..]));
+        assert_eq!(split("/no/scheme"), (&b""[..], &b""[..], &b"/no/scheme"[..]));
+    }
 
     #[test]
     fn one_pass_finds_what_the_engine_reads_and_joins_repeated_lines() {

@@ -11,7 +11,9 @@
 //! seconds when that is set. The decision is applied to the origin's response
 //! (its CORS headers removed, ours set, `Vary` merged) while its body streams through untouched.
 
-use corsguard::{Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode, series_labels};
+use corsguard::{
+    Action, Policy, Request, ResponseEdits, ResponseHeaders, isomorphic_encode, series_labels, split_absolute_uri,
+};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use wasm_bindgen::intern;
@@ -97,7 +99,10 @@ fn load(env: &Env) -> Loaded {
     let policy = match (&timeout, policy) {
         (Some(Err(what)), Ok(_)) => {
             let public = format!("{TIMEOUT_VAR} is not a number of seconds; see the Worker's log");
-            Err((public, format!("{TIMEOUT_VAR} is {what}: give a number of seconds, above 0 and at most {TIMEOUT_MAX}")))
+            Err((
+                public,
+                format!("{TIMEOUT_VAR} is {what}: give a number of seconds, above 0 and at most {TIMEOUT_MAX}"),
+            ))
         }
         (_, policy) => policy,
     };
@@ -133,15 +138,6 @@ fn raw_bytes(value: String) -> Vec<u8> {
     match isomorphic_encode(&value) {
         Cow::Owned(bytes) => bytes,
         Cow::Borrowed(_) => value.into_bytes(), // the same bytes (ASCII, all a browser sends): no copy
-    }
-}
-
-/// The authority and the path with its query of a serialized URL (`scheme://authority/path?query`).
-fn split_url(url: &str) -> (&str, &str) {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    match rest.find('/') {
-        Some(slash) => rest.split_at(slash),
-        None => (rest, "/"),
     }
 }
 
@@ -186,14 +182,13 @@ impl Input {
     }
 
     fn request(&self) -> Request<'_> {
-        let (host, path) = split_url(&self.url);
-        let scheme = self.url.split_once("://").map(|(scheme, _)| scheme.as_bytes());
+        let (scheme, host, path) = split_absolute_uri(self.url.as_bytes());
         let [origin, request_method, request_headers, private_network] = self.headers.each_ref().map(Option::as_deref);
         Request {
             method: self.method.as_bytes(),
-            scheme,
-            host: host.as_bytes(),
-            path: path.as_bytes(),
+            scheme: Some(scheme),
+            host,
+            path,
             origin,
             request_method,
             request_headers,
@@ -250,7 +245,10 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Result<JsValue, 
     // either way with the parsed path the decision was made on.
     let request = match upstream {
         Some(base) => {
-            web_sys::Request::new_with_str_and_init(&format!("{base}{}", split_url(&input.url).1), req.unchecked_ref())?
+            let (_, _, path) = split_absolute_uri(input.url.as_bytes());
+            // A slice of the URL at ASCII bytes: still UTF-8.
+            let path = std::str::from_utf8(path).unwrap_or("/");
+            web_sys::Request::new_with_str_and_init(&format!("{base}{path}"), req.unchecked_ref())?
         }
         None if input.reparsed => web_sys::Request::new_with_str_and_init(&input.url, req.unchecked_ref())?,
         None => req,
@@ -358,17 +356,5 @@ impl ResponseHeaders for Headers {
         if let Err(error) = self.0.delete(intern(name)) {
             console::error_1(&format!("corsguard: cannot remove {name}: {error:?}").into());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_split_into_authority_and_path() {
-        assert_eq!(split_url("https://api.test/a/b?c=d"), ("api.test", "/a/b?c=d"));
-        assert_eq!(split_url("http://admin.test:8080/"), ("admin.test:8080", "/"));
-        assert_eq!(split_url("http://[::1]:8787"), ("[::1]:8787", "/"));
     }
 }

@@ -48,7 +48,9 @@ fn main() {
             // At most 600 s, in nanoseconds: well inside a u64.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             Ok(seconds) if seconds > 0.0 && seconds <= 600.0 => Some((seconds * 1e9).ceil() as u64),
-            _ => fail(&format!("CORSGUARD_UPSTREAM_TIMEOUT {text:?}: give a number of seconds, above 0 and at most 600")),
+            _ => {
+                fail(&format!("CORSGUARD_UPSTREAM_TIMEOUT {text:?}: give a number of seconds, above 0 and at most 600"))
+            }
         },
     };
 

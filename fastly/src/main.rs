@@ -18,7 +18,7 @@
 mod log;
 mod raw_uri;
 
-use corsguard::{Action, Policy, Request, ResponseHeaders, join_lines};
+use corsguard::{Action, Policy, Request, ResponseHeaders, join_lines, split_absolute_uri};
 use fastly::http::serve::Serve;
 use fastly::http::{HeaderName, HeaderValue};
 use fastly::{ConfigStore, Response};
@@ -95,7 +95,7 @@ fn handle(loaded: &Loaded, request: fastly::Request) -> Response {
     let method = request.get_method_str().to_owned();
     let (request_handle, body) = request.into_handles();
     let uri = raw_uri::read(&request_handle);
-    let (scheme, authority, path) = raw_uri::split(&uri);
+    let (scheme, authority, path) = split_absolute_uri(&uri);
     let view = Request {
         method: method.as_bytes(),
         scheme: Some(scheme),

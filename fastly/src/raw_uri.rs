@@ -39,17 +39,3 @@ pub(crate) fn read(request: &RequestHandle) -> Vec<u8> {
     uri.clear();
     uri
 }
-
-/// The scheme, authority and path-with-query of a URI in absolute form. A URI without `://`
-/// (none the host gives) is all path, which no route can read as anything but unclear.
-pub(crate) fn split(uri: &[u8]) -> (&[u8], &[u8], &[u8]) {
-    let Some(colon) = uri.windows(3).position(|w| w == b"://") else { return (b"", b"", uri) };
-    let (scheme, rest) = (uri.get(..colon).unwrap_or_default(), uri.get(colon + 3..).unwrap_or_default());
-    match rest.iter().position(|&b| b == b'/') {
-        Some(slash) => {
-            let (authority, path) = rest.split_at(slash);
-            (scheme, authority, path)
-        }
-        None => (scheme, rest, b"/"),
-    }
-}
