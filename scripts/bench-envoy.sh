@@ -16,6 +16,9 @@
 # kernel's share of each request (loopback networking), so its ratios are wider than the timed ones.
 # It ends with where the dynamic module's instructions go, by function (callgrind_annotate).
 #
+# BASELINE_WASM=path/to/corsguard.wasm adds a listener with that (an earlier) build of the `.wasm`,
+# measured beside this one in the same run.
+#
 # Usage: scripts/bench-envoy.sh [rounds] [seconds per trial]     (default 5 rounds of 4 s)
 #        scripts/bench-envoy.sh --instructions [requests per cell] (default 1000: Envoy's own timers,
 #        which fall in some cell, then weigh little)
@@ -44,6 +47,7 @@ else:
 CONNECTIONS = 16
 ENVOY_CPU, WRK_CPU = "0", "1"
 APP = "https://app.example.com"
+BASELINE = os.environ.get("BASELINE_WASM")  # an earlier corsguard .wasm, measured beside this one
 
 policy = {
     "origins": [APP],
@@ -65,7 +69,8 @@ native_policy = {
 native_filter = {"name": "envoy.filters.http.cors",
                  "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}}
 
-ports = dict(zip(["backend", "none", "native", "empty", "empty-module", "corsguard", "module"], free_ports(7)))
+ports = dict(zip(["backend", "none", "native", "empty", "empty-module", "corsguard", "module", "baseline"],
+                 free_ports(8)))
 backend_route = {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "upstream"}},
                  "response_headers_to_add": [
                      {"header": {"key": "access-control-allow-origin", "value": "https://upstream.invalid"}},
@@ -79,15 +84,18 @@ listeners = [
     ee.listener("empty-module", ports["empty-module"], [ee.module_filter("", name="corsguard_bench_empty")]),
     ee.listener("corsguard", ports["corsguard"], [ee.wasm_filter(policy, ee.WASM, vm_id="corsguard")]),
     ee.listener("module", ports["module"], [ee.module_filter(policy)]),
-]
+] + ([ee.listener("baseline", ports["baseline"], [ee.wasm_filter(policy, pathlib.Path(BASELINE), vm_id="baseline")])]
+     if BASELINE else [])
 KINDS = {
     "preflight": ("OPTIONS", {"Origin": APP, "Access-Control-Request-Method": "PUT",
                               "Access-Control-Request-Headers": "content-type"}),
     "GET": ("GET", {"Origin": APP}),
     "GET, no Origin": ("GET", {}),
 }
-EDGES = ["none", "native", "empty", "empty-module", "corsguard", "module"]
-CORSGUARD = ("corsguard", "module")  # the two builds of corsguard: they own CORS
+EDGES = ["none", "native", "empty", "empty-module", "corsguard", "module"] + (["baseline"] if BASELINE else [])
+CORSGUARD = ("corsguard", "module", "baseline")  # the builds of corsguard: they own CORS
+NAMES = {"none": "no CORS", "native": "native", "empty": "empty proxy-wasm filter", "empty-module": "empty module",
+         "corsguard": "corsguard `.wasm`", "module": "corsguard module", "baseline": "baseline `.wasm`"}
 tmp = pathlib.Path(tempfile.mkdtemp(prefix="corsguard-bench-"))
 
 
@@ -182,14 +190,16 @@ def count_instructions() -> None:
             dumps[cells[int(cell.group(1))]] = dump
     print(f"\nInstructions Envoy executes per request (thousands), under callgrind, {REQUESTS} requests per cell "
           "after two rounds of warm-up:\n")
-    print("| request | no CORS | native | empty proxy-wasm filter | empty module | corsguard `.wasm` "
-          "| corsguard module | `.wasm` / native | module / native |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios = ["`.wasm` / native", "module / native"] + (["`.wasm` / baseline"] if BASELINE else [])
+    print("| request | " + " | ".join(NAMES[edge] for edge in EDGES) + " | " + " | ".join(ratios) + " |")
+    print("|---|" + "---:|" * (len(EDGES) + len(ratios)))
     for kind in KINDS:
-        row = [per_request[(edge, kind)] for edge in EDGES]
-        native, wasm, module = row[1], row[4], row[5]
-        print(f"| {kind} | " + " | ".join(f"{n:.1f}k" for n in row) +
-              f" | {wasm / native:.2f}x | {module / native:.2f}x |")
+        cost = {edge: per_request[(edge, kind)] for edge in EDGES}
+        row = [cost["corsguard"] / cost["native"], cost["module"] / cost["native"]]
+        if BASELINE:
+            row.append(cost["corsguard"] / cost["baseline"])
+        print(f"| {kind} | " + " | ".join(f"{cost[edge]:.1f}k" for edge in EDGES) + " | " +
+              " | ".join(f"{ratio:.3f}x" if BASELINE else f"{ratio:.2f}x" for ratio in row) + " |")
     for kind in KINDS:
         print(f"\nThe module's {kind}, by function (instructions per request, inclusive; the Envoy binary "
               "is stripped, so only the module's own functions and the callbacks they make have names):\n")
@@ -242,8 +252,7 @@ print(f"\n{ROUNDS} rounds x {SECONDS} s per trial, wrk -t1 -c{CONNECTIONS} on CP
       f"Envoy --concurrency 1 on CPU {ENVOY_CPU}; medians over rounds.\n")
 print("| request | listener | requests/s | p50 | p99 | Envoy CPU per request |")
 print("|---|---|---:|---:|---:|---:|")
-names = {"none": "no CORS", "native": "native `envoy.filters.http.cors`", "empty": "empty proxy-wasm filter",
-         "empty-module": "empty dynamic module", "corsguard": "corsguard `.wasm`", "module": "corsguard module"}
+names = dict(NAMES, native="native `envoy.filters.http.cors`", **{"empty-module": "empty dynamic module"})
 for kind in KINDS:
     for edge in EDGES:
         print(f"| {kind} | {names[edge]} | {med(edge, kind, 'rps'):,.0f} | {med(edge, kind, 'p50') * 1000:.0f} µs "
