@@ -103,36 +103,23 @@ def test_vector(edge, upstream, path, case):
 
 # --- the proxy's own duties ----------------------------------------------------------------------
 
-def test_upstream_cors_headers_are_replaced_and_vary_merged(edge, upstream):
-    proxy_duties.upstream_cors_headers_are_replaced_and_vary_merged(edge.ports["guard"], upstream)
+@pytest.fixture(scope="module")
+def guard(edge) -> int:
+    return edge.ports["guard"]
 
 
-def test_repeated_upstream_lines_are_all_replaced(edge, upstream):
-    proxy_duties.repeated_upstream_lines_are_all_replaced(edge.ports["guard"], upstream)
+@pytest.fixture(scope="module")
+def guard_log(edge):
+    return edge.log
 
 
-def test_a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge, upstream):
-    proxy_duties.a_refused_origin_gets_none_of_the_upstreams_cors_headers(edge.ports["guard"], upstream)
+@pytest.fixture(scope="module")
+def routes(edge) -> int:
+    return edge.ports["vector-route-confusion"]
 
 
-def test_an_absolute_form_target_is_answered_for_the_host_it_forwards(edge, upstream):
-    proxy_duties.an_absolute_form_target_is_answered_for_the_host_it_forwards(edge.ports["vector-route-confusion"], upstream)
-
-
-@pytest.mark.parametrize("status", [201, 204, 302, 304, 404, 500, 503])
-def test_the_upstream_status_passes_through(edge, upstream, status):
-    proxy_duties.the_upstream_status_passes_through(edge.ports["guard"], upstream, status)
-
-
-def test_a_large_body_passes_through_intact(edge, upstream):
-    status, headers, body, reached = request(edge, upstream, "guard", {"path": "/large/", "headers": {"Origin": ALLOWED}})
-    assert (status, reached) == (200, True)
-    assert harness.large_body_ok(body)
-    assert values(headers, "access-control-allow-origin") == [ALLOWED]
-
-
-def test_the_body_streams_before_the_upstream_has_finished(edge, upstream):
-    proxy_duties.the_body_streams_before_the_upstream_has_finished(edge.ports["guard"], upstream)
+class TestProxyDuties(proxy_duties.Suite):
+    pass
 
 
 def test_a_request_with_a_body_is_forwarded(edge, upstream):
@@ -172,18 +159,9 @@ def data_points(edge) -> list[dict]:
             if "analytics-data-point " in line]
 
 
-def test_each_denial_is_one_json_line_for_workers_logs(edge, upstream):
-    proxy_duties.each_denial_is_one_json_line(edge.ports["guard"], upstream, edge.log)
-
-
 def test_an_unreachable_upstream_is_a_502_with_cors_headers_and_preflights_still_work(edge, upstream):
     proxy_duties.an_unreachable_upstream_is_a_502_with_cors_headers(
         edge.ports["dead-upstream"], upstream, b"corsguard: the upstream did not answer\n")
-
-
-def test_an_answer_too_large_to_relay_still_carries_cors_headers(edge, upstream):
-    """workerd relays every header of the answer."""
-    assert proxy_duties.an_answer_too_large_to_relay_still_carries_cors_headers(edge.ports["guard"], upstream) == 200
 
 
 def test_an_upstream_slower_than_upstream_timeout_is_a_504_with_cors_headers(edge, upstream):
@@ -209,11 +187,6 @@ def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
 
 
 # --- hostile input -------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("raw,outcome,detail", [h[1:] for h in harness.HOSTILE], ids=[h[0] for h in harness.HOSTILE])
-def test_hostile_input_is_refused_and_the_isolate_keeps_serving(edge, upstream, raw, outcome, detail):
-    proxy_duties.hostile_input_is_refused_and_the_edge_keeps_serving(edge.ports["guard"], upstream, raw, outcome, detail)
-
 
 def test_nothing_trapped(edge, upstream):
     proxy_duties.still_serving(edge.ports["guard"], upstream)
