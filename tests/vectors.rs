@@ -8,14 +8,13 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::{fs, path::Path};
 
-/// The upstream of `tests/vectors/README.md`, as header lines.
-const UPSTREAM: [(&str, &str); 5] = [
-    ("access-control-allow-origin", "https://upstream.invalid"),
-    ("access-control-allow-credentials", "true"),
-    ("access-control-expose-headers", "X-Upstream"),
-    ("vary", "Accept-Encoding"),
-    ("x-upstream", "1"),
-];
+/// The upstream's headers (`tests/vectors/upstream.json`), as header lines.
+fn upstream_lines() -> Vec<(String, String)> {
+    let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/upstream.json")).unwrap();
+    let upstream: Value = serde_json::from_str(&text).unwrap();
+    let line = |line: &Value| (line[0].as_str().unwrap().to_ascii_lowercase(), line[1].as_str().unwrap().to_owned());
+    upstream["headers"].as_array().unwrap().iter().map(line).collect()
+}
 
 fn tokens(value: Option<String>) -> Vec<String> {
     let mut tokens: Vec<String> =
@@ -63,7 +62,7 @@ fn mismatches(policy: &Policy, case: &Value) -> Vec<String> {
         let headers = expect["headers"].as_object();
         headers.and_then(|h| h.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))).and_then(|(_, v)| v.as_str())
     };
-    let mut upstream = HeaderLines::<String>(UPSTREAM.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect());
+    let mut upstream = HeaderLines::<String>(upstream_lines());
     let owned = OWNED_HEADERS.iter().copied();
     match (expect["action"].as_str(), &decision.action) {
         (Some("respond"), Action::Respond { status, headers }) => {

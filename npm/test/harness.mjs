@@ -22,15 +22,10 @@ export const OWNED = [
   'corsguard-reason',
 ];
 
-/** The upstream's answer to every request, so that replacing its headers is visible. */
-export const UPSTREAM_HEADERS = [
-  ['Access-Control-Allow-Origin', 'https://upstream.invalid'],
-  ['Access-Control-Allow-Credentials', 'true'],
-  ['Access-Control-Expose-Headers', 'X-Upstream'],
-  ['Vary', 'Accept-Encoding'],
-  ['X-Upstream', '1'],
-];
-export const UPSTREAM_BODY = 'upstream';
+/** The upstream's answer to every request (tests/vectors/upstream.json): replacing its headers is visible. */
+const UPSTREAM = JSON.parse(readFileSync(join(ROOT, 'tests', 'vectors', 'upstream.json'), 'utf8'));
+export const UPSTREAM_HEADERS = UPSTREAM.headers;
+export const UPSTREAM_BODY = UPSTREAM.body;
 
 /** Every `decisions/*.json` file, sorted: `{ file, policy, cases }`. */
 export function decisionFiles() {

@@ -30,14 +30,10 @@ OWNED = [
     "corsguard-reason",
 ]
 
-UPSTREAM_HEADERS = [
-    ("Access-Control-Allow-Origin", "https://upstream.invalid"),
-    ("Access-Control-Allow-Credentials", "true"),
-    ("Access-Control-Expose-Headers", "X-Upstream"),
-    ("Vary", "Accept-Encoding"),
-    ("X-Upstream", "1"),
-]
-UPSTREAM_BODY = b"upstream"
+# The upstream's answer to every forwarded request, as every runner's upstream gives it.
+_UPSTREAM = json.loads((ROOT / "tests" / "vectors" / "upstream.json").read_text())
+UPSTREAM_HEADERS = [(name, value) for name, value in _UPSTREAM["headers"]]
+UPSTREAM_BODY = _UPSTREAM["body"].encode()
 # /repeated/ adds these: a second line of headers the upstream already sent, and one it did not.
 REPEATED_HEADERS = [
     ("Access-Control-Allow-Origin", "https://other.invalid"),
