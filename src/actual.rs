@@ -2,9 +2,9 @@
 //! the policy's CORS headers, never the upstream's own.
 
 use crate::denial::Denial;
-use crate::policy::Rules;
 use crate::request::Request;
 use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits};
+use crate::rules::Rules;
 
 /// An actual request: the answer is `*` for everyone, or the request's allowed origin.
 pub(crate) fn edits<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Denial<'a>>, ResponseEdits<'a>) {

@@ -51,6 +51,7 @@ mod public_suffix;
 mod request;
 mod response;
 mod route;
+mod rules;
 mod series;
 mod trace;
 

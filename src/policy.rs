@@ -1,30 +1,18 @@
-//! The compiled policy: its routes, the rules each one applies, and which of `preflight` and
-//! `actual` decides a request.
+//! The compiled policy: its routes and the rules of each level (`rules`), and which of `preflight`
+//! and `actual` decides a request.
 
 use crate::actual;
-use crate::config::{self, Level};
+use crate::config;
 use crate::decision::{Action, Decision, Enforcement, Kind};
 use crate::denial::Denial;
-use crate::headers::HeaderNames;
-use crate::methods::Methods;
-use crate::origin::Origin;
-use crate::pattern::OriginMatcher;
 use crate::preflight;
-use crate::problem::{Code, Problem, Problems};
+use crate::problem::{Problem, Problems};
 use crate::request::Request;
-use crate::response::{DEBUG_HEADER, HeaderList, ResponseEdits, VARY};
+use crate::response::{HeaderList, ResponseEdits, VARY};
 use crate::route::{Route, Routes, Selected};
+use crate::rules::Rules;
 use crate::trace::{Sources, Trace};
-use alloc::{
-    boxed::Box,
-    format,
-    string::{String, ToString},
-    vec::Vec,
-};
-
-const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-const PREFLIGHT_VARY_PRIVATE_NETWORK: &str =
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network";
+use alloc::{boxed::Box, format, vec::Vec};
 
 /// A validated, compiled CORS policy. Build it once with [`Policy::parse`]; evaluate it per
 /// request with [`Policy::evaluate`], which does no JSON or policy work.
@@ -35,24 +23,6 @@ pub struct Policy {
     /// Whether every level is `report-only`: only then is an unclear request left alone too.
     report_only: bool,
     warnings: Vec<Problem>,
-}
-
-/// Everything one route (or the top level) applies, with inherited fields resolved.
-#[derive(Clone, Debug)]
-pub(crate) struct Rules {
-    pub origins: OriginMatcher,
-    pub methods: Methods,
-    pub request_headers: HeaderNames,
-    pub expose_headers: Option<Box<str>>,
-    pub credentials: bool,
-    pub max_age: Option<Box<str>>,
-    pub private_network: bool,
-    pub preflight_status: u16,
-    pub report_only: bool,
-    pub debug: bool,
-    pub preflight_vary: &'static str,
-    /// The fields its own level gives (for [`Policy::trace`]).
-    pub given: Vec<&'static str>,
 }
 
 impl Policy {
@@ -132,9 +102,9 @@ impl Policy {
     pub fn evaluate<'a>(&'a self, request: &Request<'a>) -> Decision<'a> {
         let route = self.route_for(request);
         match route {
-            Selected::TopLevel => self.default.decide(request, route),
+            Selected::TopLevel => decide(&self.default, request, route),
             Selected::Route(index) => match self.routes.get(index).and_then(|route| route.rules.as_ref()) {
-                Some(rules) => rules.decide(request, route),
+                Some(rules) => decide(rules, request, route),
                 None => Decision {
                     kind: Kind::of(request),
                     denial: None,
@@ -143,159 +113,58 @@ impl Policy {
                     action: Action::PassThrough,
                 },
             },
-            Selected::Unclear => self.default.refuse(request, self.report_only),
+            Selected::Unclear => refuse(&self.default, request, self.report_only),
         }
     }
 }
 
-/// A route's own value for a field, else the top level's.
-fn inherit<'l, T>(
-    top: &'l Level,
-    route: Option<&'l Level>,
-    field: impl Fn(&'l Level) -> Option<&'l T>,
-) -> Option<&'l T> {
-    route.and_then(&field).or_else(|| field(top))
+/// The answer to a request whose route is unclear: refused whatever it asks (no
+/// `Access-Control-Allow-*`; a preflight gets `403`, anything else is forwarded with the
+/// upstream's CORS headers removed), and enforced unless the whole policy is report-only.
+fn refuse<'a>(rules: &'a Rules, request: &Request<'a>, report_only: bool) -> Decision<'a> {
+    let denial = Denial::MalformedRequest;
+    let mut headers = HeaderList::default();
+    let kind = Kind::of(request);
+    let action = if kind == Kind::Preflight {
+        headers.push(VARY, rules.preflight_vary);
+        rules.push_debug(&mut headers, &denial);
+        Action::Respond { status: 403, headers }
+    } else {
+        rules.push_debug(&mut headers, &denial);
+        Action::Forward(ResponseEdits { headers, vary_origin: true })
+    };
+    carried_out(kind, Some(denial), action, report_only, Selected::Unclear)
 }
 
-impl Rules {
-    /// A route's fields over the top level's, then the checks that span fields.
-    fn resolve(top: &Level, route: Option<&Level>, path: &str, problems: &mut Problems) -> Self {
-        let origins = inherit(top, route, |l| l.origins.as_ref()).cloned().unwrap_or_default();
-        let methods = inherit(top, route, |l| l.methods.as_ref()).cloned().unwrap_or_default();
-        let request_headers = inherit(top, route, |l| l.request_headers.as_ref()).cloned().unwrap_or_default();
-        let expose_headers = inherit(top, route, |l| l.expose_headers.as_ref()).cloned().unwrap_or_default();
-        let credentials = *inherit(top, route, |l| l.credentials.as_ref()).unwrap_or(&false);
-        let private_network = *inherit(top, route, |l| l.private_network.as_ref()).unwrap_or(&false);
-        if credentials {
-            let stars = [
-                (
-                    "origins",
-                    origins.allows_any(),
-                    "list the origins: browsers reject Access-Control-Allow-Origin: * on credentialed requests",
-                ),
-                (
-                    "methods",
-                    methods.allows_any(),
-                    "list the methods: with credentials a browser reads * as a method named \"*\"",
-                ),
-                (
-                    "request_headers",
-                    request_headers.allows_any(),
-                    "list the headers: with credentials a browser reads * as a header named \"*\"",
-                ),
-                (
-                    "expose_headers",
-                    expose_headers.allows_any(),
-                    "list the headers: with credentials a browser reads * as a header named \"*\"",
-                ),
-            ];
-            for (field, _, fix) in stars.iter().filter(|(_, star, _)| *star) {
-                let at = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
-                problems.error(
-                    &at,
-                    Code::WildcardWithCredentials,
-                    format!("\"*\" cannot be used with credentials: true; {fix}"),
-                );
-            }
-        }
-        let own_origins = route.is_none_or(|r| r.origins.is_some());
-        for (at, risk) in &origins.over_public_suffixes {
-            if credentials {
-                let whose = if own_origins { String::new() } else { format!(" (inherited by {path})") };
-                problems.error(
-                    at,
-                    Code::PublicSuffixWildcard,
-                    format!("{risk}, with credentials: true{whose}; list your own origins"),
-                );
-            } else if own_origins {
-                problems.warning(at, Code::PublicSuffixWildcard, format!("{risk}; list your own origins"));
-            }
-        }
-        Rules {
-            origins,
-            methods,
-            request_headers,
-            expose_headers: expose_headers.joined(),
-            credentials,
-            max_age: inherit(top, route, |l| l.max_age.as_ref()).map(|age| age.to_string().into()),
-            private_network,
-            preflight_status: *inherit(top, route, |l| l.preflight_status.as_ref()).unwrap_or(&204),
-            report_only: *inherit(top, route, |l| l.report_only.as_ref()).unwrap_or(&false),
-            debug: *inherit(top, route, |l| l.debug.as_ref()).unwrap_or(&false),
-            preflight_vary: if private_network { PREFLIGHT_VARY_PRIVATE_NETWORK } else { PREFLIGHT_VARY },
-            given: route.unwrap_or(top).given.clone(),
-        }
-    }
+fn decide<'a>(rules: &'a Rules, request: &Request<'a>, route: Selected) -> Decision<'a> {
+    let kind = Kind::of(request);
+    let (denial, action) = if kind == Kind::Preflight {
+        let (denial, status, headers) = preflight::answer(rules, request);
+        (denial, Action::Respond { status, headers })
+    } else {
+        let (denial, edits) = actual::edits(rules, request);
+        (denial, Action::Forward(edits))
+    };
+    carried_out(kind, denial, action, rules.report_only, route)
+}
 
-    /// The answer to a request whose route is unclear: refused whatever it asks (no
-    /// `Access-Control-Allow-*`; a preflight gets `403`, anything else is forwarded with the
-    /// upstream's CORS headers removed), and enforced unless the whole policy is report-only.
-    fn refuse<'a>(&'a self, request: &Request<'a>, report_only: bool) -> Decision<'a> {
-        let denial = Denial::MalformedRequest;
-        let mut headers = HeaderList::default();
-        let kind = Kind::of(request);
-        let action = if kind == Kind::Preflight {
-            headers.push(VARY, self.preflight_vary);
-            self.push_debug(&mut headers, &denial);
-            Action::Respond { status: 403, headers }
-        } else {
-            self.push_debug(&mut headers, &denial);
-            Action::Forward(ResponseEdits { headers, vary_origin: true })
-        };
-        Self::carried_out(kind, Some(denial), action, report_only, Selected::Unclear)
-    }
-
-    fn decide<'a>(&'a self, request: &Request<'a>, route: Selected) -> Decision<'a> {
-        let kind = Kind::of(request);
-        let (denial, action) = if kind == Kind::Preflight {
-            let (denial, status, headers) = preflight::answer(self, request);
-            (denial, Action::Respond { status, headers })
-        } else {
-            let (denial, edits) = actual::edits(self, request);
-            (denial, Action::Forward(edits))
-        };
-        Self::carried_out(kind, denial, action, self.report_only, route)
-    }
-
-    /// The decision, with its action kept only when it is enforced.
-    fn carried_out<'a>(
-        kind: Kind,
-        denial: Option<Denial<'a>>,
-        action: Action<'a>,
-        report_only: bool,
-        route: Selected,
-    ) -> Decision<'a> {
-        let (enforcement, action) =
-            if report_only { (Enforcement::ReportOnly, Action::PassThrough) } else { (Enforcement::Enforced, action) };
-        Decision { kind, denial, enforcement, route, action }
-    }
-
-    /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or why there is none.
-    pub fn allow_origin<'a>(&self, value: &'a [u8]) -> Result<&'a str, Denial<'a>> {
-        if self.origins.allows_any() {
-            return Ok("*");
-        }
-        if value == b"null" {
-            return if self.origins.allows_null() { Ok("null") } else { Err(Denial::OriginNotAllowed) };
-        }
-        let origin = Origin::split_request(value).ok_or(Denial::MalformedRequest)?;
-        match self.origins.allows(&origin) {
-            Ok(true) => Ok(origin.text),
-            Ok(false) => Err(Denial::OriginNotAllowed),
-            Err(()) => Err(Denial::MalformedRequest),
-        }
-    }
-
-    pub fn push_debug<'a>(&self, headers: &mut HeaderList<'a>, denial: &Denial<'a>) {
-        if self.debug {
-            headers.push_formatted(DEBUG_HEADER, denial.to_string());
-        }
-    }
+/// The decision, with its action kept only when it is enforced.
+fn carried_out<'a>(
+    kind: Kind,
+    denial: Option<Denial<'a>>,
+    action: Action<'a>,
+    report_only: bool,
+    route: Selected,
+) -> Decision<'a> {
+    let (enforcement, action) =
+        if report_only { (Enforcement::ReportOnly, Action::PassThrough) } else { (Enforcement::Enforced, action) };
+    Decision { kind, denial, enforcement, route, action }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn a_path_over_1_kib_is_unclear_where_routes_read_it_and_the_query_never_counts() {

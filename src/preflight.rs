@@ -2,11 +2,11 @@
 
 use crate::denial::Denial;
 use crate::headers::{is_token, requested};
-use crate::policy::Rules;
 use crate::request::Request;
 use crate::response::{
     ALLOW_CREDENTIALS, ALLOW_HEADERS, ALLOW_METHODS, ALLOW_ORIGIN, ALLOW_PRIVATE_NETWORK, HeaderList, MAX_AGE, VARY,
 };
+use crate::rules::Rules;
 use alloc::{string::String, vec::Vec};
 
 /// What an allowed preflight asked for, each part validated.

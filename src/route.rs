@@ -4,9 +4,9 @@
 
 use crate::host::Authority;
 use crate::path::{self, Reading};
-use crate::policy::Rules;
 use crate::problem::{Code, Problems};
 use crate::request::Request;
+use crate::rules::Rules;
 use alloc::{borrow::Cow, boxed::Box, format, vec::Vec};
 use core::fmt;
 
