@@ -8,7 +8,7 @@
 //! fastly/fastly.toml (Config Store `corsguard`, entry `policy`, backend `origin`, logging endpoint
 //! `corsguard`, which fastly/src/main.rs reads and tests/e2e/test_fastly.py serves in Viceroy).
 
-use crate::policy_file;
+use crate::check;
 use crate::{Failure, Outcome};
 use serde_json::Value;
 
@@ -85,7 +85,7 @@ pub fn run(policy_path: &str, args: &Args) -> Result<Outcome, Failure> {
                 .into(),
         ));
     }
-    let (file, _policy) = policy_file::load(policy_path, args.env.as_deref())?;
+    let (file, _policy) = check::load(policy_path, args.env.as_deref())?;
     let policy = pretty(&file.text);
     let source = command(&file.name, args);
     let text = match args.edge {
@@ -426,7 +426,7 @@ pub fn pretty(text: &str) -> String {
     let mut out = String::new();
     match serde_json::from_str::<Value>(text) {
         Ok(value) => write(&value, 0, &mut out),
-        Err(_) => out.push_str(text), // checked by policy_file::load before: cannot happen
+        Err(_) => out.push_str(text), // checked by check::load before: cannot happen
     }
     out.push('\n');
     out.chars()

@@ -3,8 +3,9 @@
 
 use crate::PolicyArg;
 use crate::browser::{self, Engine, Fetch, Response};
+use crate::check;
 use crate::engines::{self, Cached, Console};
-use crate::policy_file::{self, PolicyFile};
+use crate::policy_file::PolicyFile;
 use crate::{Failure, Format, Outcome};
 use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Policy, Request, Selected, Trace};
 use serde::Serialize;
@@ -102,7 +103,7 @@ struct Browser {
 }
 
 pub fn run(policy: &PolicyArg, args: &Args) -> Result<Outcome, Failure> {
-    let (file, policy) = policy_file::load(&policy.policy, policy.env.as_deref())?;
+    let (file, policy) = check::load(&policy.policy, policy.env.as_deref())?;
     let value: Value = serde_json::from_str(&file.text).map_err(|e| Failure::Cannot(e.to_string()))?;
     let fetch = &args.fetch;
     let host = args.host.as_deref().unwrap_or_default();

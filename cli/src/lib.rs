@@ -1,6 +1,7 @@
 //! The corsguard command: check a policy, explain a decision, probe a live server, emit edge
 //! configurations. See docs/cli.md.
 
+mod check;
 mod edge_methods;
 mod emit;
 mod engines;
@@ -255,62 +256,11 @@ fn fetch(request: RequestArgs) -> Result<browser::Fetch, Failure> {
     })
 }
 
-fn check(policy: &PolicyArg, strict: bool, format: Format) -> Result<Outcome, Failure> {
-    let checked = policy_file::check(&policy.policy, policy.env.as_deref())?;
-    let errors = checked.problems.iter().filter(|p| p.severity == corsguard::Severity::Error).count();
-    let warnings = checked.problems.len() - errors;
-    let valid = !checked.has_errors();
-    match format {
-        Format::Json => {
-            /// What `check` found, as tools read it.
-            #[derive(serde::Serialize)]
-            struct Report<'c> {
-                file: &'c str,
-                valid: bool,
-                errors: usize,
-                warnings: usize,
-                #[serde(skip_serializing_if = "<[String]>::is_empty")]
-                environments: &'c [String],
-                problems: &'c [policy_file::Located],
-            }
-            let report = Report {
-                file: &checked.file.name,
-                valid,
-                errors,
-                warnings,
-                environments: &checked.environments,
-                problems: &checked.problems,
-            };
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-        }
-        Format::Human => {
-            for problem in &checked.problems {
-                println!("{}", problem.human(&checked.file.name));
-            }
-            let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            let checked_in = match checked.environments.as_slice() {
-                [] => String::new(),
-                [one] => format!(" in environment {one}"),
-                all => format!(" in every environment: {}", all.join(", ")),
-            };
-            if valid {
-                println!("{}: valid{checked_in} ({})", checked.file.name, plural(warnings, "warning"));
-            } else {
-                println!(
-                    "{}: invalid, every edge refuses it ({}, {})",
-                    checked.file.name,
-                    plural(errors, "error"),
-                    plural(warnings, "warning")
-                );
-            }
-        }
-    }
-    Ok(if valid && !(strict && warnings > 0) { Outcome::Yes } else { Outcome::No })
-}
-
 fn run(cli: Cli) -> Result<Outcome, Failure> {
     match cli.command {
-        Command::Check { policy, strict, format } => check(&policy, strict, format.format),
+        Command::Check { policy, strict, format } => {
+            check::run(&policy.policy, policy.env.as_deref(), strict, format.format)
+        }
         Command::Explain { policy, request, path, host, url, format } => {
             let (scheme, host, path) = match url {
                 None => ("https".to_string(), host, path),

@@ -135,10 +135,10 @@ fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) 
     }
 }
 
-/// Reads and checks a policy file with the core, locating every problem. A file with
-/// environments is checked once per environment (only `environment`, when given), each problem
-/// named with the environments it was found in.
-pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> {
+/// Reads and checks a policy file with the core, locating every problem, and adds `warnings`' own
+/// for each valid policy. A file with environments is checked once per environment (only
+/// `environment`, when given), each problem named with the environments it was found in.
+pub fn check(path: &str, environment: Option<&str>, warnings: Warnings) -> Result<Checked, Failure> {
     let (file, unreadable) = read(path)?;
     if let Some(problem) = unreadable {
         return Ok(Checked { file, policy: None, problems: vec![problem], environments: Vec::new() });
@@ -153,7 +153,7 @@ pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> 
     };
     let names = match environment {
         Some(name) => vec![name.to_string()],
-        None if names.is_empty() => return Ok(check_policy(file)),
+        None if names.is_empty() => return Ok(check_policy(file, warnings)),
         None => names,
     };
     let file = PolicyFile { positions: positions(&file.text, &file.text), ..file };
@@ -167,7 +167,7 @@ pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> 
                     positions: HashMap::new(),
                     text: environment.text().to_string(),
                 };
-                let mut checked = check_policy(view);
+                let mut checked = check_policy(view, warnings);
                 checked.file.positions = positions(environment.text(), &file.text);
                 for problem in &mut checked.problems {
                     problem.path = environment.file_path(&problem.path);
@@ -203,8 +203,11 @@ pub fn check(path: &str, environment: Option<&str>) -> Result<Checked, Failure> 
     Ok(Checked { file, policy, problems: sorted(problems), environments: names })
 }
 
+/// What a command adds to the core's problems about a valid policy (`check`'s own warnings).
+pub type Warnings<'w> = &'w dyn Fn(&PolicyFile) -> Vec<Located>;
+
 /// Checks one policy (a file without environments, or one environment's) with the core.
-fn check_policy(mut file: PolicyFile) -> Checked {
+fn check_policy(mut file: PolicyFile, warnings: Warnings) -> Checked {
     let (policy, problems) = match Policy::parse(&file.text) {
         Ok(policy) => {
             let warnings = policy.warnings().to_vec();
@@ -217,8 +220,7 @@ fn check_policy(mut file: PolicyFile) -> Checked {
     }
     let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
     if policy.is_some() {
-        problems.extend(crate::edge_methods::warnings(&file));
-        problems.extend(crate::engines::warnings(&file));
+        problems.extend(warnings(&file));
     }
     Checked { file, policy, problems: sorted(problems), environments: Vec::new() }
 }
@@ -237,30 +239,6 @@ pub fn at_every_level<'v>(value: &'v Value, field: &str) -> Vec<(String, Option<
         found.push((format!("routes[{index}].{field}"), route.get(field)));
     }
     found
-}
-
-/// Reads a policy that must be valid (explain, emit), or the environment of it asked for: its
-/// problems are printed on standard error, and a policy with any error ends the command with exit
-/// code 1. The file returned is the policy as the edge takes it (the environment's, resolved).
-pub fn load(path: &str, environment: Option<&str>) -> Result<(PolicyFile, Policy), Failure> {
-    let checked = check(path, environment)?;
-    let report = |problems: &[Located]| problems.iter().map(|p| p.human(&checked.file.name)).collect::<Vec<_>>();
-    match checked.policy {
-        Some(policy) => {
-            for line in report(&checked.problems) {
-                eprintln!("{line}");
-            }
-            Ok((checked.file, policy))
-        }
-        None if environment.is_none() && !checked.environments.is_empty() && !checked.has_errors() => {
-            Err(Failure::Usage(format!(
-                "{} has environments ({}): give --env NAME, the one to use",
-                checked.file.name,
-                checked.environments.join(", ")
-            )))
-        }
-        None => Err(Failure::InvalidPolicy(report(&checked.problems).join("\n"))),
-    }
 }
 
 fn locate(file: &PolicyFile, problem: &Problem) -> Located {

@@ -6,7 +6,7 @@
 //! that the policy leaves to the upstream (disabled routes) are compared across the edges.
 
 use crate::browser::{self, Fetch, Response};
-use crate::policy_file;
+use crate::check;
 use crate::probe;
 use crate::{Failure, Format, Outcome};
 use corsguard::{Action, DEBUG_HEADER, HeaderLines, Policy, Request};
@@ -341,7 +341,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let Some(Edge { scheme, authority, .. }) = edges.first().cloned() else {
         return Err(Failure::Usage("give the URL of at least one edge".into()));
     };
-    let (file, policy) = policy_file::load(&args.policy, args.env.as_deref())?;
+    let (file, policy) = check::load(&args.policy, args.env.as_deref())?;
     let value: Value = serde_json::from_str(&file.text).map_err(|e| Failure::Cannot(e.to_string()))?;
     let cases = cases(&value);
     let agent = probe::agent(args.timeout);
