@@ -5,7 +5,11 @@ use crate::request::Request;
 use crate::response::{HeaderList, ResponseEdits};
 use crate::route::Selected;
 
-/// What kind of request the engine saw.
+/// What kind of request the engine saw: a [CORS-preflight request], another [CORS request], or a
+/// request without `Origin`.
+///
+/// [CORS-preflight request]: https://fetch.spec.whatwg.org/#cors-preflight-request
+/// [CORS request]: https://fetch.spec.whatwg.org/#cors-request
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
@@ -37,6 +41,7 @@ impl Kind {
 }
 
 /// Whether the decision is applied: what tells a refusal that happened from one only logged.
+/// `report-only` is corsguard's, not Fetch's: the browser then sees the upstream's own answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Enforcement {
     /// The action carries the policy out.
@@ -58,7 +63,10 @@ impl Enforcement {
     }
 }
 
-/// What the adapter must do.
+/// What the adapter must do: answer a preflight itself ([Fetch: the CORS protocol]), forward and
+/// edit the response, or leave both alone.
+///
+/// [Fetch: the CORS protocol]: https://fetch.spec.whatwg.org/#http-responses
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action<'a> {
     /// Change nothing (a disabled route, or `report-only` mode).
@@ -74,7 +82,11 @@ pub enum Action<'a> {
     Forward(ResponseEdits<'a>),
 }
 
-/// The engine's verdict on one request.
+/// The engine's verdict on one request, made as the [CORS protocol] and the browser's [CORS check]
+/// read it.
+///
+/// [CORS protocol]: https://fetch.spec.whatwg.org/#http-cors-protocol
+/// [CORS check]: https://fetch.spec.whatwg.org/#cors-check
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use = "a decision does nothing until the adapter applies its action"]
 pub struct Decision<'a> {

@@ -2,7 +2,10 @@
 
 use core::fmt;
 
-/// Why the engine refused a request.
+/// Why the engine refused a request: what the browser then reports as blocked by CORS policy ([MDN:
+/// CORS errors]).
+///
+/// [MDN: CORS errors]: https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CORS/Errors
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Denial<'a> {
     /// The `Origin` is not in the policy.

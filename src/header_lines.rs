@@ -5,9 +5,11 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Header lines in order, one `(name, value)` per line; names compare without case, as HTTP's do,
-/// and the names the engine sets are lowercase. Values are text (`String`) or bytes (`Vec<u8>`),
-/// as the host hands them over.
+/// Header lines in order, one `(name, value)` per line ([Fetch: header list]); names compare
+/// without case, as HTTP's do, and the names the engine sets are lowercase. Values are text
+/// (`String`) or bytes (`Vec<u8>`), as the host hands them over.
+///
+/// [Fetch: header list]: https://fetch.spec.whatwg.org/#concept-header-list
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeaderLines<V = String>(pub Vec<(String, V)>);
 

@@ -63,19 +63,25 @@ type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
 type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
 
 pub use byte_string::isomorphic_encode;
-pub use config::{POLICY_FIELDS, ROUTE_FIELDS};
 pub use decision::{Action, Decision, Enforcement, Kind};
 pub use denial::Denial;
 pub use denial_line::DenialLine;
-pub use environment::{Environment, environments};
 pub use header_lines::{HeaderLines, join_line, join_lines};
-pub use headers::is_forbidden_request_header;
-pub use methods::is_forbidden_method;
-pub use path::canonical_path;
 pub use policy::Policy;
 pub use problem::{Code, Problem, Problems, Severity};
 pub use request::{Request, RequestLines, split_absolute_uri};
 pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
 pub use route::Selected;
 pub use series::{SERIES_LABELS, series_labels};
-pub use trace::Trace;
+
+/// What tools need beyond an edge's decision, and no edge does: the policy file's fields and
+/// environments, the trace of a decision, and the Fetch standard's forbidden names and the path
+/// reading routes use.
+pub mod tools {
+    pub use crate::config::{POLICY_FIELDS, ROUTE_FIELDS};
+    pub use crate::environment::{Environment, environments};
+    pub use crate::headers::is_forbidden_request_header;
+    pub use crate::methods::is_forbidden_method;
+    pub use crate::path::canonical_path;
+    pub use crate::trace::Trace;
+}

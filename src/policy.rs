@@ -14,8 +14,11 @@ use crate::rules::Rules;
 use crate::trace::{Sources, Trace};
 use alloc::{boxed::Box, format, vec::Vec};
 
-/// A validated, compiled CORS policy. Build it once with [`Policy::parse`]; evaluate it per
-/// request with [`Policy::evaluate`], which does no JSON or policy work.
+/// A validated, compiled CORS policy. Build it once with [`Policy::parse`]; evaluate it per request
+/// with [`Policy::evaluate`], which does no JSON or policy work. What it decides is [MDN:
+/// Cross-Origin Resource Sharing].
+///
+/// [MDN: Cross-Origin Resource Sharing]: https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CORS
 #[derive(Clone, Debug)]
 pub struct Policy {
     default: Rules,

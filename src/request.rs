@@ -3,10 +3,13 @@
 use crate::header_lines::join_line;
 use alloc::borrow::Cow;
 
-/// What the engine reads of a request: nothing else, so adapters read nothing else.
+/// What the engine reads of a request: nothing else, so adapters read nothing else ([Fetch: the
+/// HTTP requests of the CORS protocol]).
 ///
 /// Values are raw bytes as the host gave them; hostile bytes are judged by the engine, never
 /// decoded by the adapter. An absent header is `None`; an empty one is `Some(b"")`.
+///
+/// [Fetch: the HTTP requests of the CORS protocol]: https://fetch.spec.whatwg.org/#http-requests
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Request<'a> {
     /// The method, e.g. `OPTIONS`.
@@ -44,10 +47,13 @@ impl Request<'_> {
     }
 }
 
-/// The request headers the engine reads, found in one pass over the lines of a host that hands
-/// over the whole header list at once (HTTP/2 style, pseudo-headers included: `:method`,
-/// `:scheme`, `:authority`, `:path`). Values are borrowed; repeated lines of a header the engine
-/// reads are joined ([`join_line`]: the engine then judges the whole, never a choice of one line).
+/// The request headers the engine reads ([Fetch: HTTP requests]), found in one pass over the lines
+/// of a host that hands over the whole header list at once (HTTP/2 style, pseudo-headers included:
+/// `:method`, `:scheme`, `:authority`, `:path`). Values are borrowed; repeated lines of a header
+/// the engine reads are joined ([`join_line`]: the engine then judges the whole, never a choice of
+/// one line).
+///
+/// [Fetch: HTTP requests]: https://fetch.spec.whatwg.org/#http-requests
 #[derive(Debug, Default)]
 pub struct RequestLines<'a> {
     method: &'a [u8],

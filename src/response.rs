@@ -14,8 +14,11 @@ pub(crate) const VARY: &str = "vary";
 /// Carries the denial reason when the policy sets `debug: true`.
 pub const DEBUG_HEADER: &str = "corsguard-reason";
 
-/// Response headers the engine owns: an upstream's copies are removed, so a response never
-/// carries two answers (the browser rejects a doubled `Access-Control-Allow-Origin`).
+/// Response headers the engine owns ([Fetch: HTTP responses]): an upstream's copies are removed, so
+/// a response never carries two answers (the browser rejects a doubled
+/// `Access-Control-Allow-Origin`).
+///
+/// [Fetch: HTTP responses]: https://fetch.spec.whatwg.org/#http-responses
 pub const OWNED_HEADERS: [&str; 8] = [
     ALLOW_ORIGIN,
     ALLOW_CREDENTIALS,
@@ -30,9 +33,12 @@ pub const OWNED_HEADERS: [&str; 8] = [
 /// The most borrowed headers one decision sets (an allowed preflight's).
 const CAPACITY: usize = 7;
 
-/// A short list of response headers, held inline: values are borrowed from the policy and the
-/// request, but for the rare few the engine formats (the debug reason, a re-joined header list).
-/// Two lists are equal when they hold the same headers in the same order, however they hold them.
+/// A short list of response headers ([Fetch: HTTP responses]), held inline: values are borrowed
+/// from the policy and the request, but for the rare few the engine formats (the debug reason, a
+/// re-joined header list). Two lists are equal when they hold the same headers in the same order,
+/// however they hold them.
+///
+/// [Fetch: HTTP responses]: https://fetch.spec.whatwg.org/#http-responses
 #[derive(Clone, Debug, Default)]
 pub struct HeaderList<'a> {
     entries: [(&'static str, &'a str); CAPACITY],
@@ -80,7 +86,10 @@ impl PartialEq for HeaderList<'_> {
 
 impl Eq for HeaderList<'_> {}
 
-/// A host's mutable response headers, as an adapter exposes them to [`ResponseEdits::apply`].
+/// A host's mutable response headers, as an adapter exposes them to [`ResponseEdits::apply`]
+/// ([Fetch: HTTP responses]).
+///
+/// [Fetch: HTTP responses]: https://fetch.spec.whatwg.org/#http-responses
 pub trait ResponseHeaders {
     /// Every value of the header, joined with `", "`, or `None` when absent.
     fn get_all(&self, name: &str) -> Option<String>;
@@ -90,7 +99,11 @@ pub trait ResponseHeaders {
     fn remove(&mut self, name: &str);
 }
 
-/// What to do to the upstream response of a forwarded request.
+/// What to do to the upstream response of a forwarded request: the headers of the [CORS protocol]
+/// and `Vary: Origin` ([Fetch: CORS protocol and HTTP caches]).
+///
+/// [CORS protocol]: https://fetch.spec.whatwg.org/#http-responses
+/// [Fetch: CORS protocol and HTTP caches]: https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResponseEdits<'a> {
     /// Headers to set, replacing the upstream's.

@@ -9,7 +9,8 @@
 // A test or benchmark may panic; only the engine must not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use corsguard::{Action, Decision, Policy, Request, Selected, canonical_path};
+use corsguard::tools::canonical_path;
+use corsguard::{Action, Decision, Policy, Request, Selected};
 use proptest::prelude::*;
 
 const POLICY: &str = r#"{

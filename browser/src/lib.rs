@@ -98,7 +98,7 @@ pub fn is_safelisted_method(method: &str) -> bool {
 
 /// A header a script may not set: the browser sets (or refuses) it itself.
 pub fn is_forbidden_header(name: &str) -> bool {
-    corsguard::is_forbidden_request_header(name)
+    corsguard::tools::is_forbidden_request_header(name)
 }
 
 fn unsafe_byte(b: u8) -> bool {

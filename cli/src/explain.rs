@@ -7,7 +7,8 @@ use crate::check;
 use crate::engines::{self, Cached, Console};
 use crate::policy_file::PolicyFile;
 use crate::{Failure, Format, Outcome};
-use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Policy, Request, Selected, Trace};
+use corsguard::tools::Trace;
+use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Policy, Request, Selected};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -349,7 +350,7 @@ fn at(file: &PolicyFile, path: &str) -> String {
 impl Rule {
     /// A path or host that servers read in more than one way: no route decides, it is refused.
     fn unclear(args: &Args) -> Self {
-        let canonical = corsguard::canonical_path(args.path.as_bytes())
+        let canonical = corsguard::tools::canonical_path(args.path.as_bytes())
             .map_or_else(|| "none: the path is malformed".to_string(), |c| String::from_utf8_lossy(&c).into_owned());
         let route_line = format!(
             "none: host {:?}, path {:?} (canonical path {canonical}) is malformed, or servers would read it as \

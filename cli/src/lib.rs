@@ -244,7 +244,7 @@ fn fetch(request: RequestArgs) -> Result<browser::Fetch, Failure> {
             "--method {method:?}: fetch() sends only a method name (a token, such as PUT)"
         )));
     }
-    if corsguard::is_forbidden_method(method) {
+    if corsguard::tools::is_forbidden_method(method) {
         return Err(Failure::Usage(format!("--method {method}: fetch() refuses to send CONNECT, TRACE and TRACK")));
     }
     Ok(browser::Fetch {

@@ -1,7 +1,8 @@
 //! Reading a policy file: the text, where each JSON path sits in it, and the core's verdict.
 
 use crate::Failure;
-use corsguard::{Code, Environment, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS, Severity};
+use corsguard::tools::{Environment, POLICY_FIELDS, ROUTE_FIELDS, environments};
+use corsguard::{Code, Policy, Problem, Severity};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -143,7 +144,7 @@ pub fn check(path: &str, environment: Option<&str>, warnings: Warnings) -> Resul
     if let Some(problem) = unreadable {
         return Ok(Checked { file, policy: None, problems: vec![problem], environments: Vec::new() });
     }
-    let names = match corsguard::environments(&file.text) {
+    let names = match environments(&file.text) {
         Ok(names) => names,
         Err(problems) => {
             let file = PolicyFile { positions: positions(&file.text, &file.text), ..file };

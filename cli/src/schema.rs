@@ -1,7 +1,7 @@
 //! The JSON Schema of the policy file, generated from one field table.
 //!
-//! The table's names are checked against the core's own lists ([`corsguard::POLICY_FIELDS`],
-//! [`corsguard::ROUTE_FIELDS`], which drive the core's reader), and the checked-in
+//! The table's names are checked against the core's own lists ([`corsguard::tools::POLICY_FIELDS`],
+//! [`corsguard::tools::ROUTE_FIELDS`], which drive the core's reader), and the checked-in
 //! `policy.schema.json` against this generator (tests/schema.rs). The schema is structural
 //! (fields, types, ranges): what it cannot express (origin syntax, `*` with credentials across
 //! routes) `corsguard check` reports, so a schema-valid file may still fail `check`, never the

@@ -4,7 +4,8 @@
 // A test may panic; only the command must not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use corsguard::{Code, POLICY_FIELDS, Policy, Problem, ROUTE_FIELDS};
+use corsguard::tools::{POLICY_FIELDS, ROUTE_FIELDS};
+use corsguard::{Code, Policy, Problem};
 use corsguard_cli::schema;
 use serde_json::{Value, json};
 use std::{fs, path::Path};

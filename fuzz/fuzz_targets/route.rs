@@ -3,7 +3,8 @@
 //! each answer comes from the only level that gives it.
 #![no_main]
 
-use corsguard::{Action, Policy, Request, Selected, canonical_path};
+use corsguard::tools::canonical_path;
+use corsguard::{Action, Policy, Request, Selected};
 use corsguard_fuzz::evaluate_and_check;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
