@@ -6,8 +6,12 @@ policy on its own 127.0.0.1 port, in front of the harness's upstream."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
 import re
+import socket
 import threading
 import time
 
@@ -172,6 +176,60 @@ def test_an_upstream_slower_than_upstream_timeout_is_a_504_with_cors_headers(edg
     threading.Timer(1.0, upstream.release.set).start()
     status, _, body, _ = request(edge, upstream, "timeout", {"path": "/stream/", "headers": {"Origin": ALLOWED}})
     assert (status, body) == (200, harness.STREAM_HEAD + harness.STREAM_TAIL)
+
+
+@pytest.fixture(scope="module")
+def socket_edge(built):
+    """A Worker in front of a WebSocket echo server of its own."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            key = re.search(rb"(?i)sec-websocket-key: *(\S+)", head).group(1)
+            accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+            frame = conn.recv(4096)  # one short masked text frame: opcode, length, mask, payload
+            length, mask = frame[1] & 0x7F, frame[2:6]
+            conn.sendall(bytes([0x81, length]) + bytes(b ^ mask[i % 4] for i, b in enumerate(frame[6:6 + length])))
+
+    def serve() -> None:
+        with server:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    worker = dict(workers_edge.corsguard(), bindings={"UPSTREAM": url, "CORS_POLICY": json.dumps(GUARD_POLICY)})
+    with workers_edge.Workerd({"socket": worker}) as edge:
+        yield edge.ports["socket"]
+    server.close()
+
+
+def test_a_websocket_upgrade_passes_through(socket_edge):
+    """The upstream's 101 reaches the client and the socket echoes through the Worker."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", socket_edge), timeout=10) as conn:
+        conn.sendall((f"GET /socket HTTP/1.1\r\nHost: api.test\r\nOrigin: {ALLOWED}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        head, rest = head.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        mask, payload = os.urandom(4), b"ping"
+        conn.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        frame = rest
+        while len(frame) < 2 + len(payload):
+            frame += conn.recv(4096)
+        assert frame[:2 + len(payload)] == bytes([0x81, len(payload)]) + payload
 
 
 def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
