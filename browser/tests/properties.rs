@@ -8,11 +8,9 @@
 // A test or benchmark may panic; only the engine must not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[path = "../../tests/support/invariants.rs"]
-mod invariants;
-
 use corsguard::{Action, Decision, HeaderLines, Policy, Request};
 use corsguard_browser::{Fetch, Response, cors_check, preflight_check};
+use corsguard_invariants as invariants;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 

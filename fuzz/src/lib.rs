@@ -1,10 +1,8 @@
-//! What the fuzz targets share: the invariants (the same file the property tests use) and a
+//! What the fuzz targets share: the invariants (the crate the property tests use) and a
 //! helper that evaluates a request and checks them.
 
-#[path = "../../tests/support/invariants.rs"]
-mod invariants;
-
 use corsguard::{Policy, Request};
+use corsguard_invariants as invariants;
 
 /// Evaluates `request` under `policy` (whose applying `origins` entries are `origins`) and panics,
 /// so that libFuzzer records the input, if any invariant breaks.
