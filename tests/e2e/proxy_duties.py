@@ -4,7 +4,10 @@ as a test class (`Suite`) that runs them all."""
 
 from __future__ import annotations
 
+import base64
 import http.client
+import os
+import socket
 import time
 
 import pytest
@@ -170,6 +173,28 @@ def an_answer_too_large_to_relay_still_carries_cors_headers(port: int, upstream:
         assert (status, len(fillers)) in ((200, harness.LARGE_HEAD), (502, 0)), (status, len(fillers))
         assert b"filler" not in body.lower()
     return status
+
+
+def a_websocket_echoes_through(port: int) -> list[str]:
+    """Opens a WebSocket through `port` (the upstream behind it echoes), sends one frame and checks
+    that it comes back; returns the lines of the 101's head."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall((f"GET /socket HTTP/1.1\r\nHost: api.test\r\nOrigin: {ALLOWED}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        head, rest = head.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        assert lines[0].startswith("HTTP/1.1 101"), lines
+        mask, payload = os.urandom(4), b"ping"
+        conn.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        frame = rest
+        while len(frame) < 2 + len(payload):
+            frame += conn.recv(4096)
+        assert frame[:2 + len(payload)] == bytes([0x81, len(payload)]) + payload
+    return lines
 
 
 def an_unreachable_upstream_is_a_502_with_cors_headers(port: int, upstream: harness.Upstream, says: bytes) -> None:

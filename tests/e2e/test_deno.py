@@ -5,11 +5,8 @@ own duties, hostile input, a WebSocket upgrade, and refused policies."""
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
-import os
-import socket
 
 import pytest
 
@@ -162,24 +159,8 @@ def test_nothing_crashed(edge, upstream):
 
 def test_a_websocket_upgrade_passes_through_unchanged(edge):
     """withCors hands a 101 on as the handler made it: the socket opens and echoes."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    with socket.create_connection(("127.0.0.1", edge.ports["socket"]), timeout=10) as conn:
-        conn.sendall((f"GET /socket HTTP/1.1\r\nHost: api.test\r\nOrigin: {ALLOWED}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += conn.recv(4096)
-        head, rest = head.split(b"\r\n\r\n", 1)
-        lines = head.decode().split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 101"), lines
-        assert not any(line.lower().startswith("access-control-") for line in lines), lines
-        mask = os.urandom(4)
-        payload = b"ping"
-        conn.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-        frame = rest
-        while len(frame) < 2 + len(payload):
-            frame += conn.recv(4096)
-        assert frame[:2 + len(payload)] == bytes([0x81, len(payload)]) + payload
+    lines = proxy_duties.a_websocket_echoes_through(edge.ports["socket"])
+    assert not any(line.lower().startswith("access-control-") for line in lines), lines
 
 
 # --- the other examples --------------------------------------------------------------------------

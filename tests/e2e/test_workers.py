@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import socket
 import threading
@@ -215,21 +214,7 @@ def socket_edge(built):
 
 def test_a_websocket_upgrade_passes_through(socket_edge):
     """The upstream's 101 reaches the client and the socket echoes through the Worker."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    with socket.create_connection(("127.0.0.1", socket_edge), timeout=10) as conn:
-        conn.sendall((f"GET /socket HTTP/1.1\r\nHost: api.test\r\nOrigin: {ALLOWED}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += conn.recv(4096)
-        head, rest = head.split(b"\r\n\r\n", 1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        mask, payload = os.urandom(4), b"ping"
-        conn.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-        frame = rest
-        while len(frame) < 2 + len(payload):
-            frame += conn.recv(4096)
-        assert frame[:2 + len(payload)] == bytes([0x81, len(payload)]) + payload
+    proxy_duties.a_websocket_echoes_through(socket_edge)
 
 
 def test_the_worker_decides_on_the_url_it_forwards(edge, upstream):
