@@ -48,6 +48,9 @@ enum Loaded {
 thread_local! {
     // Loaded once per isolate, which lives long, and leaked: every request borrows it for good.
     static LOADED: OnceCell<&'static Loaded> = const { OnceCell::new() };
+    // The Analytics Engine dataset and its writeDataPoint, if bound: looked up in the first
+    // request's `env` (an isolate's bindings do not change), so a Worker without one pays nothing.
+    static ANALYTICS: OnceCell<Option<(JsValue, js_sys::Function)>> = const { OnceCell::new() };
 }
 
 fn loaded(env: &Env) -> &'static Loaded {
@@ -313,16 +316,27 @@ impl Forward {
 /// are the series' labels in `corsguard::SERIES_LABELS` order (kind, outcome, reason, mode, route)
 /// and whose one double is 1, the count.
 fn write_data_point(env: &Env, series: usize) {
-    let dataset = js_sys::Reflect::get(env, &JsValue::from_str(intern(ANALYTICS_BINDING)));
-    let Some(dataset) = dataset.ok().filter(JsValue::is_object) else { return };
-    let Ok(write) = js_sys::Reflect::get(&dataset, &JsValue::from_str(intern("writeDataPoint"))) else { return };
-    let Some(write) = write.dyn_ref::<js_sys::Function>() else { return };
+    ANALYTICS.with(|cell| {
+        if let Some((dataset, write)) = cell.get_or_init(|| analytics_dataset(env)) {
+            write_point(dataset, write, series);
+        }
+    });
+}
+
+/// The bound dataset and its `writeDataPoint`, if `env` has one.
+fn analytics_dataset(env: &Env) -> Option<(JsValue, js_sys::Function)> {
+    let dataset = js_sys::Reflect::get(env, &JsValue::from_str(ANALYTICS_BINDING)).ok().filter(JsValue::is_object)?;
+    let write = js_sys::Reflect::get(&dataset, &JsValue::from_str("writeDataPoint")).ok()?;
+    Some((dataset, write.dyn_into::<js_sys::Function>().ok()?))
+}
+
+fn write_point(dataset: &JsValue, write: &js_sys::Function, series: usize) {
     let blobs: js_sys::Array = series_labels(series).iter().map(|label| JsValue::from_str(label)).collect();
     let doubles: js_sys::Array = [JsValue::from_f64(1.0)].into_iter().collect();
     let point = js_sys::Object::new();
     let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&point, &JsValue::from_str(key), value);
     if set("blobs", &blobs).and_then(|_| set("doubles", &doubles)).is_ok()
-        && let Err(error) = write.call1(&dataset, &point)
+        && let Err(error) = write.call1(dataset, &point)
     {
         console::error_1(&format!("corsguard: {ANALYTICS_BINDING}.writeDataPoint failed: {error:?}").into());
     }
