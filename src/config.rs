@@ -4,11 +4,12 @@
 use crate::HashMap;
 use crate::headers::{Direction, HeaderNames};
 use crate::host::parse_port;
-use crate::json::{self, Member, Value};
+use crate::json::{Member, Value};
 use crate::methods::Methods;
 use crate::origin::is_host;
 use crate::pattern::OriginMatcher;
 use crate::problem::{Code, Problems};
+use crate::source::Lines;
 use alloc::{format, string::String, vec::Vec};
 
 /// One level of the policy file as written (the top level or one route): `None` where absent.
@@ -94,20 +95,16 @@ pub const ROUTE_FIELDS: [&str; 14] = [
     "debug",
 ];
 
-/// Browsers cap the preflight cache: Chromium at 7200 s, Firefox at 86400 s.
-const CHROMIUM_MAX_AGE: i64 = 7200;
-/// Beyond a week, the number is surely a mistake (milliseconds, most often).
+/// Beyond a week, the number is surely a mistake (milliseconds, most often). What each browser
+/// keeps is the browser model's (`corsguard-browser`), and `corsguard check` warns of it.
 const ABSURD_MAX_AGE: i64 = 7 * 86400;
 
-/// Reads the file into its top level and its routes (with their paths), recording problems.
-pub(crate) fn read(text: &str, problems: &mut Problems) -> Option<(Level, Vec<(String, Level)>)> {
-    let value = match json::parse(text) {
-        Ok(value) => value,
-        Err(error) => {
-            problems.error("", Code::InvalidJson, format!("not valid JSON: {}", json::describe(text, &error)));
-            return None;
-        }
-    };
+/// The file's top level and its routes, each with its path (`routes[0]`).
+pub(crate) type Levels = (Level, Vec<(String, Level)>);
+
+/// Reads the file's parsed JSON (`text` is what it was parsed from) into its [`Levels`], recording
+/// problems.
+pub(crate) fn read(value: &Value, text: &str, problems: &mut Problems) -> Option<Levels> {
     let Value::Object(top) = value else {
         problems.error(
             "",
@@ -117,7 +114,7 @@ pub(crate) fn read(text: &str, problems: &mut Problems) -> Option<(Level, Vec<(S
         return None;
     };
     let mut file = File { text, lines: None, problems };
-    let level = file.level(&top, "");
+    let level = file.level(top, "");
     let mut routes = Vec::new();
     if let Some(member) = top.iter().find(|m| m.key == "routes") {
         match &member.value {
@@ -150,7 +147,7 @@ pub(crate) fn read(text: &str, problems: &mut Problems) -> Option<(Level, Vec<(S
 /// found so far.
 struct File<'a, 'p> {
     text: &'a str,
-    lines: Option<json::Lines<'a>>,
+    lines: Option<Lines<'a>>,
     problems: &'p mut Problems,
 }
 
@@ -165,7 +162,7 @@ impl File<'_, '_> {
             let key = member.key.as_str();
             let path = &if route { format!("{prefix}.{key}") } else { String::from(key) };
             if let Some(first) = seen.insert(key, member.offset) {
-                let (line, column) = self.lines.get_or_insert_with(|| json::Lines::new(self.text)).locate(first);
+                let (line, column) = self.lines.get_or_insert_with(|| Lines::new(self.text)).locate(first);
                 problems.error(
                     path,
                     Code::DuplicateKey,
@@ -302,17 +299,14 @@ fn max_age(value: &Value, path: &str, problems: &mut Problems) -> Option<u32> {
         return None;
     }
     if seconds > ABSURD_MAX_AGE {
-        problems.error(path, Code::MaxAge, format!("{seconds} seconds is far beyond what any browser caches (Chromium 7200, Firefox 86400); is it in milliseconds?"));
-        return None;
-    }
-    if seconds > CHROMIUM_MAX_AGE {
-        problems.warning(
+        problems.error(
             path,
             Code::MaxAge,
             format!(
-                "{seconds} seconds: Chromium caches a preflight for at most 7200 s and Firefox for at most 86400 s"
+                "{seconds} seconds is more than a week, far beyond what any browser caches; is it in milliseconds?"
             ),
         );
+        return None;
     }
     u32::try_from(seconds).ok()
 }
@@ -452,7 +446,7 @@ mod tests {
             format!(r#"{{"origins": ["https://a.example"], "{field}": {{}}}}"#)
         };
         let mut problems = Problems::default();
-        read(&json, &mut problems);
+        read(&crate::json::parse(&json).unwrap(), &json, &mut problems);
         problems.into_vec()
     }
 

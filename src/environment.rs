@@ -13,6 +13,7 @@
 
 use crate::json::{self, Member, Value};
 use crate::problem::{Code, Problems};
+use crate::source::Spans;
 use alloc::{format, string::String, vec::Vec};
 
 /// One environment of a policy file, resolved: the policy an edge takes.
@@ -32,11 +33,12 @@ impl Environment {
     /// [`crate::Policy::parse`] on [`Environment::text`]).
     pub fn resolve(text: &str, name: &str) -> Result<Self, Problems> {
         let mut problems = Problems::default();
-        let top = match top_level(text, &mut problems) {
+        let (top, spans) = match top_level(text, &mut problems) {
             Some(top) => top,
             None => return Err(problems),
         };
         let names = names(&top, &mut problems);
+        problems.locate(&spans);
         if problems.has_errors() {
             return Err(problems);
         }
@@ -47,16 +49,19 @@ impl Environment {
                 format!("there is no environment {name:?}: the policy has {}", names.join(", "))
             };
             problems.error("environments", Code::UnknownEnvironment, message);
+            problems.locate(&spans);
             return Err(problems);
         };
         if let Some(nested) = fields.iter().find(|m| m.key == "environments") {
             let path = format!("environments.{name}.{}", nested.key);
             problems.error(&path, Code::MisplacedField, "environments cannot be nested");
+            problems.locate(&spans);
             return Err(problems);
         }
         let given: Vec<String> = fields.iter().map(|m| m.key.clone()).collect();
         let mut warnings = Problems::default();
         warn_of_lost_routes(&top, fields, name, &mut warnings);
+        warnings.locate(&spans);
         // What the environment enforces, in file order: the shared fields it does not replace, and its own.
         let mut kept: Vec<(usize, usize)> = Vec::new();
         for member in &top {
@@ -130,8 +135,9 @@ impl Environment {
 /// `environments` is malformed.
 pub fn environments(text: &str) -> Result<Vec<String>, Problems> {
     let mut problems = Problems::default();
-    let Some(top) = top_level(text, &mut Problems::default()) else { return Ok(Vec::new()) };
+    let Some((top, spans)) = top_level(text, &mut Problems::default()) else { return Ok(Vec::new()) };
     let names = names(&top, &mut problems);
+    problems.locate(&spans);
     if problems.has_errors() { Err(problems) } else { Ok(names) }
 }
 
@@ -141,15 +147,20 @@ fn is_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn top_level(text: &str, problems: &mut Problems) -> Option<Vec<Member>> {
-    match json::parse(text) {
-        Ok(Value::Object(top)) => Some(top),
-        Ok(_) => {
-            problems.error("", Code::WrongType, "a policy is a JSON object");
-            None
-        }
+/// The file's top-level object, and where each of its paths is written.
+fn top_level(text: &str, problems: &mut Problems) -> Option<(Vec<Member>, Spans)> {
+    let (value, spans) = match json::parse_with_spans(text) {
+        Ok(parsed) => parsed,
         Err(error) => {
-            problems.error("", Code::InvalidJson, format!("not valid JSON: {}", json::describe(text, &error)));
+            problems.not_json_at(format!("not valid JSON: {}", error.message), &error);
+            return None;
+        }
+    };
+    let spans = Spans::of(&value, &spans);
+    match value {
+        Value::Object(top) => Some((top, spans)),
+        _ => {
+            problems.error("", Code::WrongType, "a policy is a JSON object");
             None
         }
     }

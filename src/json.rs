@@ -39,49 +39,60 @@ pub(crate) struct Error {
 
 /// Parses one JSON text.
 pub(crate) fn parse(text: &str) -> Result<Value, Error> {
-    let mut reader = Reader { bytes: text.as_bytes(), at: 0 };
-    let value = reader.value(0)?;
-    reader.space();
-    match reader.peek() {
-        None => Ok(value),
-        Some(_) => Err(reader.error("trailing characters")),
+    Reader { bytes: text.as_bytes(), at: 0, spans: () }.whole()
+}
+
+/// Parses one JSON text, and gives where each of its values is written: `(start, end)` in bytes,
+/// one per value in the order they start (a value before the values inside it). For tools: an
+/// edge's parse records nothing.
+pub(crate) fn parse_with_spans(text: &str) -> Result<(Value, Vec<(usize, usize)>), Error> {
+    let mut reader = Reader { bytes: text.as_bytes(), at: 0, spans: Vec::new() };
+    let value = reader.whole()?;
+    Ok((value, reader.spans))
+}
+
+/// What a reader records of where values are written: nothing (`()`, an edge's parse), or each
+/// value's `(start, end)` in the order they start.
+trait Spans {
+    fn record(&mut self, index: usize, start: usize, end: usize);
+    fn count(&self) -> usize;
+}
+
+impl Spans for () {
+    fn record(&mut self, _: usize, _: usize, _: usize) {}
+    fn count(&self) -> usize {
+        0
     }
 }
 
-/// Where each line of a text starts, to turn byte offsets into lines and columns without
-/// rescanning the text for each.
-pub(crate) struct Lines<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-}
-
-impl<'a> Lines<'a> {
-    pub fn new(text: &'a str) -> Self {
-        let breaks = text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(at, _)| at + 1);
-        Lines { text, starts: core::iter::once(0).chain(breaks).collect() }
+impl Spans for Vec<(usize, usize)> {
+    /// Where it starts, before the values inside it (recorded when they ended).
+    fn record(&mut self, index: usize, start: usize, end: usize) {
+        self.insert(index, (start, end));
     }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    pub fn locate(&self, offset: usize) -> (usize, usize) {
-        let line = self.starts.partition_point(|&start| start <= offset).max(1);
-        let start = self.starts.get(line - 1).copied().unwrap_or_default();
-        let column = self.text.get(start..offset).map_or(0, |before| before.chars().count());
-        (line, column + 1)
+    fn count(&self) -> usize {
+        self.len()
     }
 }
 
-/// Where an error sits, for a message: ` at line L column C`.
-pub(crate) fn describe(text: &str, error: &Error) -> String {
-    let (line, column) = Lines::new(text).locate(error.offset);
-    format!("{} at line {line} column {column}", error.message)
-}
-
-struct Reader<'a> {
+/// Reads a text, recording where values are written in `spans`.
+struct Reader<'a, S: Spans> {
     bytes: &'a [u8],
     at: usize,
+    spans: S,
 }
 
-impl Reader<'_> {
+impl<S: Spans> Reader<'_, S> {
+    /// The text's one value, and nothing after it.
+    fn whole(&mut self) -> Result<Value, Error> {
+        let value = self.value(0)?;
+        self.space();
+        match self.peek() {
+            None => Ok(value),
+            Some(_) => Err(self.error("trailing characters")),
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -96,11 +107,19 @@ impl Reader<'_> {
         }
     }
 
+    /// The value at the reader's position (after space), its span recorded.
     fn value(&mut self, depth: usize) -> Result<Value, Error> {
+        self.space();
+        let (index, start) = (self.spans.count(), self.at);
+        let value = self.bare_value(depth)?;
+        self.spans.record(index, start, self.at);
+        Ok(value)
+    }
+
+    fn bare_value(&mut self, depth: usize) -> Result<Value, Error> {
         if depth > MAX_DEPTH {
             return Err(self.error("nested too deeply"));
         }
-        self.space();
         match self.peek() {
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
@@ -336,6 +355,76 @@ fn whole_number(negative: bool, whole: &[u8], fraction: &[u8], exponent: i64) ->
     Some(if negative { -value } else { value })
 }
 
+/// How [`write`] lays a text out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Two spaces per level, lists of plain values on one line: for people.
+    Indented,
+    /// One line, no spaces: for a store with a size limit.
+    Compact,
+}
+
+/// Writes a value as JSON text in its own member order, ASCII only (other characters as `\u`
+/// escapes, so the text embeds safely in YAML and TOML whatever it holds). A number is written
+/// whole: a valid policy holds no other.
+pub(crate) fn write(value: &Value, layout: Layout, depth: usize, out: &mut String) {
+    let plain = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+    let (open, close, items): (char, char, Vec<(Option<&str>, &Value)>) = match value {
+        Value::Null => return out.push_str("null"),
+        Value::Bool(flag) => return out.push_str(if *flag { "true" } else { "false" }),
+        Value::Number(number) => return out.push_str(&number.map_or_else(|| String::from("null"), |n| format!("{n}"))),
+        Value::String(text) => return quote(text, out),
+        Value::Array(items) => ('[', ']', items.iter().map(|item| (None, item)).collect()),
+        Value::Object(members) => ('{', '}', members.iter().map(|m| (Some(m.key.as_str()), &m.value)).collect()),
+    };
+    let one_line =
+        layout == Layout::Compact || items.is_empty() || matches!(value, Value::Array(list) if list.iter().all(plain));
+    let separator = match layout {
+        Layout::Compact => ",",
+        Layout::Indented => ", ",
+    };
+    out.push(open);
+    for (index, (key, item)) in items.into_iter().enumerate() {
+        if one_line {
+            out.push_str(if index == 0 { "" } else { separator });
+        } else {
+            out.push_str(if index == 0 { "\n" } else { ",\n" });
+            out.push_str(&"  ".repeat(depth + 1));
+        }
+        if let Some(key) = key {
+            quote(key, out);
+            out.push_str(if layout == Layout::Compact { ":" } else { ": " });
+        }
+        write(item, layout, depth + 1, out);
+    }
+    if !one_line {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    }
+    out.push(close);
+}
+
+/// A string as a JSON string literal, ASCII only.
+fn quote(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ' '..='~' => out.push(c),
+            _ => {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,8 +495,32 @@ mod tests {
         assert!(matches!(parse(" {\"a\":[true,false,null]} "), Ok(Value::Object(m)) if m.len() == 1));
         let error = parse("{\n  \"origins\": [\"https://a.example.com\",]\n}").unwrap_err();
         assert_eq!(error.message, "trailing comma");
-        assert_eq!(Lines::new("{\n  \"origins\": [\"https://a.example.com\",]\n}").locate(error.offset), (2, 39));
-        assert_eq!(Lines::new("ab\ncé\nd").locate(7), (3, 1));
-        assert_eq!(Lines::new("ab\ncé\nd").locate(6), (2, 3));
+        assert_eq!(error.offset, 40);
+    }
+
+    #[test]
+    fn written_text_keeps_the_order_and_reads_back_the_same() {
+        let text = "{\"z\":1,\"origins\" : [\"https://a\",\"https://\u{e9}\\n\\\"\"],\"routes\":[{\"b\":[],\"a\":{}}],\"x\":[[1],7.2e3]}";
+        let write_out = |value: &Value, layout| {
+            let mut out = String::new();
+            write(value, layout, 0, &mut out);
+            out
+        };
+        let value = parse(text).unwrap();
+        let written = |layout| write_out(&value, layout);
+        assert_eq!(
+            written(Layout::Indented),
+            "{\n  \"z\": 1,\n  \"origins\": [\"https://a\", \"https://\\u00e9\\n\\\"\"],\n  \"routes\": [\n    {\n      \"b\": [],\n      \"a\": {}\n    }\n  ],\n  \"x\": [\n    [1],\n    7200\n  ]\n}"
+        );
+        assert_eq!(
+            written(Layout::Compact),
+            "{\"z\":1,\"origins\":[\"https://a\",\"https://\\u00e9\\n\\\"\"],\"routes\":[{\"b\":[],\"a\":{}}],\"x\":[[1],7200]}"
+        );
+        for layout in [Layout::Indented, Layout::Compact] {
+            assert_eq!(write_out(&parse(&written(layout)).unwrap(), layout), written(layout), "read back the same");
+        }
+        let mut control = String::new();
+        quote("\u{1}\u{1F600}", &mut control);
+        assert_eq!(control, "\"\\u0001\\ud83d\\ude00\"");
     }
 }

@@ -53,7 +53,9 @@ mod response;
 mod route;
 mod rules;
 mod series;
+mod source;
 mod trace;
+mod view;
 
 /// The engine's hash tables. Their seed is fixed: only the policy's own entries are ever inserted,
 /// so no request can lengthen a lookup, and a per-process seed (which on Wasm, without address
@@ -81,7 +83,10 @@ pub mod tools {
     pub use crate::config::{POLICY_FIELDS, ROUTE_FIELDS};
     pub use crate::environment::{Environment, environments};
     pub use crate::headers::is_forbidden_request_header;
+    pub use crate::json::Layout;
     pub use crate::methods::is_forbidden_method;
     pub use crate::path::canonical_path;
+    pub use crate::source::{Lines, Span, Spans};
     pub use crate::trace::Trace;
+    pub use crate::view::{Entry, Field, Level, OriginEntry, OriginShape, PolicyView};
 }

@@ -10,6 +10,7 @@ use crate::label_pattern::{LabelPatterns, Pattern};
 use crate::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
 use crate::problem::{Code, Problems};
 use crate::public_suffix::{PublicSuffixes, Reach};
+use crate::view::OriginShape;
 use crate::{HashMap, HashSet};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 
@@ -218,6 +219,24 @@ impl OriginMatcher {
 }
 
 /// Parses a lowercased entry: the origin, what part of its host is fixed, and its port rule.
+/// What an `origins` entry matches, read as the matcher reads it; none for an entry it refuses.
+pub(crate) fn shape(entry: &str) -> Option<OriginShape> {
+    let normalized = entry.to_ascii_lowercase();
+    match normalized.as_str() {
+        "*" => Some(OriginShape::Any),
+        "null" => Some(OriginShape::Null),
+        _ => {
+            let (_, kind, port) = parse_entry(&normalized).ok()?;
+            let any_port = port == Port::Any;
+            Some(match kind {
+                Kind::Exact => OriginShape::Exact { any_port },
+                Kind::Subdomains => OriginShape::Subdomains { any_port },
+                Kind::Label(_) => OriginShape::Label { any_port },
+            })
+        }
+    }
+}
+
 fn parse_entry(entry: &str) -> Result<(Origin<'_>, Kind<'_>, Port), (Code, String)> {
     if !entry.is_ascii() {
         return Err((

@@ -2,9 +2,10 @@
 //! and `actual` decides a request.
 
 use crate::actual;
-use crate::config;
+use crate::config::{self, Levels};
 use crate::decision::{Action, Decision, Enforcement, Kind};
 use crate::denial::Denial;
+use crate::json;
 use crate::preflight;
 use crate::problem::{Problem, Problems};
 use crate::request::Request;
@@ -25,7 +26,7 @@ pub struct Policy {
     routes: Routes,
     /// Whether every level is `report-only`: only then is an unclear request left alone too.
     report_only: bool,
-    warnings: Vec<Problem>,
+    pub(crate) warnings: Vec<Problem>,
 }
 
 impl Policy {
@@ -33,23 +34,35 @@ impl Policy {
     /// warnings, with JSON paths); no policy is built from a file with any error.
     pub fn parse(json: &str) -> Result<Self, Problems> {
         let mut problems = Problems::default();
-        let Some((top, routes)) = config::read(json, &mut problems) else {
-            return Err(problems);
+        let value = match json::parse(json) {
+            Ok(value) => value,
+            Err(error) => {
+                problems.not_json(json, &error);
+                return Err(problems);
+            }
         };
-        let default = Rules::resolve(&top, None, "", &mut problems);
-        let routes = routes
+        match config::read(&value, json, &mut problems) {
+            Some(levels) => Self::compile(&levels, problems),
+            None => Err(problems),
+        }
+    }
+
+    /// Compiles the levels of a policy file as read, whose problems so far are `problems`.
+    pub(crate) fn compile((top, routes): &Levels, mut problems: Problems) -> Result<Self, Problems> {
+        let default = Rules::resolve(top, None, "", &mut problems);
+        let compiled = routes
             .iter()
             .map(|(path, level)| Route {
                 host: level.host.as_ref().map(|(name, port)| (Box::from(name.as_str()), *port)),
                 path_prefix: level.path_prefix.as_deref().map(Box::from),
                 case_sensitive: level.case_sensitive,
-                rules: (!level.disabled).then(|| Rules::resolve(&top, Some(level), path, &mut problems)),
+                rules: (!level.disabled).then(|| Rules::resolve(top, Some(level), path, &mut problems)),
             })
             .collect();
         if problems.has_errors() {
             return Err(problems);
         }
-        let routes = Routes::new(routes);
+        let routes = Routes::new(compiled);
         routes.warn_shadowed(&mut problems);
         let report_only =
             default.report_only && routes.iter().all(|r| r.rules.as_ref().is_some_and(|rules| rules.report_only));

@@ -1,8 +1,11 @@
 //! What is wrong with a policy file: each problem has a severity, a JSON path, a stable code for
 //! tools, and a sentence for people.
 
-use alloc::{string::String, vec::Vec};
+use crate::json;
+use crate::source::{Lines, Spans};
+use alloc::{format, string::String, vec::Vec};
 use core::fmt;
+use core::ops::Range;
 
 /// How serious a [`Problem`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +140,13 @@ pub struct Problem {
     pub path: String,
     /// What is wrong, and what to write instead where that is clear.
     pub message: String,
+    /// Where it is, in bytes from the start of the text: the path's key or element, or the nearest
+    /// written path that holds it. Tools get it ([`crate::tools::PolicyView::parse`]); an edge's
+    /// parse leaves it out, but for text that is not JSON.
+    pub offset: Option<usize>,
+    /// Where the offending value is written (`&text[value]` is `"https://a.example/"`), when its
+    /// path is written; tools only, as `offset`.
+    pub value: Option<Range<usize>>,
 }
 
 impl fmt::Display for Problem {
@@ -165,7 +175,27 @@ impl Problems {
     }
 
     fn push(&mut self, severity: Severity, code: Code, path: &str, message: String) {
-        self.0.push(Problem { severity, code, path: path.into(), message });
+        self.0.push(Problem { severity, code, path: path.into(), message, offset: None, value: None });
+    }
+
+    /// The text is not JSON: one problem, at the reader's error, which the message places too
+    /// (for logs, which show no offset).
+    pub(crate) fn not_json(&mut self, text: &str, error: &json::Error) {
+        let (line, column) = Lines::new(text).locate(error.offset);
+        self.not_json_at(format!("not valid JSON: {} at line {line} column {column}", error.message), error);
+    }
+
+    /// The text is not JSON, for tools: the offset places it.
+    pub(crate) fn not_json_at(&mut self, message: String, error: &json::Error) {
+        self.error("", Code::InvalidJson, message);
+        if let Some(problem) = self.0.last_mut() {
+            problem.offset = Some(error.offset);
+        }
+    }
+
+    /// Places each problem in the text of `spans`, whose paths they name.
+    pub(crate) fn locate(&mut self, spans: &Spans) {
+        locate(&mut self.0, spans);
     }
 
     /// Whether any problem is an error.
@@ -185,6 +215,14 @@ impl Problems {
 
     pub(crate) fn into_vec(self) -> Vec<Problem> {
         self.0
+    }
+}
+
+/// Places each problem not yet placed in the text of `spans`, whose paths they name.
+pub(crate) fn locate(problems: &mut [Problem], spans: &Spans) {
+    for problem in problems.iter_mut().filter(|p| p.offset.is_none()) {
+        problem.offset = spans.nearest(&problem.path).map(|span| span.at);
+        problem.value = spans.get(&problem.path).map(|span| span.start..span.end);
     }
 }
 

@@ -38,8 +38,11 @@ pub(crate) struct Rules {
     pub given: Vec<&'static str>,
 }
 
+/// The status of a preflight's answer when no level gives `preflight_status`.
+pub(crate) const DEFAULT_PREFLIGHT_STATUS: u16 = 204;
+
 /// A route's own value for a field, else the top level's.
-fn inherit<'l, T>(
+pub(crate) fn inherit<'l, T>(
     top: &'l Level,
     route: Option<&'l Level>,
     field: impl Fn(&'l Level) -> Option<&'l T>,
@@ -109,7 +112,8 @@ impl Rules {
             credentials,
             max_age: inherit(top, route, |l| l.max_age.as_ref()).map(|age| age.to_string().into()),
             private_network,
-            preflight_status: *inherit(top, route, |l| l.preflight_status.as_ref()).unwrap_or(&204),
+            preflight_status: *inherit(top, route, |l| l.preflight_status.as_ref())
+                .unwrap_or(&DEFAULT_PREFLIGHT_STATUS),
             report_only: *inherit(top, route, |l| l.report_only.as_ref()).unwrap_or(&false),
             debug: *inherit(top, route, |l| l.debug.as_ref()).unwrap_or(&false),
             preflight_vary: if private_network { PREFLIGHT_VARY_PRIVATE_NETWORK } else { PREFLIGHT_VARY },

@@ -66,7 +66,7 @@ fn check_accepts_a_valid_policy() {
 #[test]
 fn check_lists_every_problem_with_path_line_and_fix_in_file_order() {
     let text = "{\n  \"origins\": [\"https://example.com/\", \"https://*.com\"],\n  \"allowedHeaders\": [\"X\"],\n  \
-                \"credentials\": true,\n  \"max_age\": 86400,\n  \"routes\": [{\"path_prefix\": \"/p\", \"origins\": [\"*\"]}]\n}\n";
+                \"credentials\": true,\n  \"methods\": [\"patch\"],\n  \"routes\": [{\"path_prefix\": \"/p\", \"origins\": [\"*\"]}]\n}\n";
     let path = file(text);
     let path = path.to_str().unwrap();
     let (code, out, _) = run(&["check", path]);
@@ -78,7 +78,7 @@ fn check_lists_every_problem_with_path_line_and_fix_in_file_order() {
     assert!(lines[1].starts_with(&format!("{path}:2:39: error[top-level-wildcard]: origins[1]:")));
     assert!(lines[2].starts_with(&format!("{path}:3:3: error[unknown-field]: allowedHeaders: unknown field")));
     assert_eq!(lines[3], "  help: did you mean \"request_headers\"?");
-    assert!(lines[4].starts_with(&format!("{path}:5:3: warning[max-age]: max_age: 86400 seconds")));
+    assert!(lines[4].starts_with(&format!("{path}:5:15: warning[lowercase-patch]: methods[0]:")));
     assert!(lines[5].contains(
         ":6:36: error[wildcard-with-credentials]: routes[0].origins: \"*\" cannot be used with credentials: true"
     ));
