@@ -4,13 +4,13 @@
 
 use crate::policy_file::{self, Checked, Located, PolicyFile};
 use crate::{Failure, Format, Outcome, edge_methods, engines};
-use corsguard::Policy;
+use corsguard::tools::PolicyView;
 
 /// A policy file checked by the core and by the command's own warnings.
 pub fn checked(path: &str, environment: Option<&str>) -> Result<Checked, Failure> {
-    policy_file::check(path, environment, &|file: &PolicyFile| {
-        let mut warnings: Vec<Located> = edge_methods::warnings(file);
-        warnings.extend(engines::warnings(file));
+    policy_file::check(path, environment, &|file: &PolicyFile, view: &PolicyView| {
+        let mut warnings: Vec<Located> = edge_methods::warnings(file, view);
+        warnings.extend(engines::warnings(file, view));
         warnings
     })
 }
@@ -18,15 +18,15 @@ pub fn checked(path: &str, environment: Option<&str>) -> Result<Checked, Failure
 /// Reads a policy that must be valid (explain, emit), or the environment of it asked for: its
 /// problems are printed on standard error, and a policy with any error ends the command with exit
 /// code 1. The file returned is the policy as the edge takes it (the environment's, resolved).
-pub fn load(path: &str, environment: Option<&str>) -> Result<(PolicyFile, Policy), Failure> {
+pub fn load(path: &str, environment: Option<&str>) -> Result<(PolicyFile, PolicyView), Failure> {
     let checked = checked(path, environment)?;
     let report = |problems: &[Located]| problems.iter().map(|p| p.human(&checked.file.name)).collect::<Vec<_>>();
-    match checked.policy {
-        Some(policy) => {
+    match checked.view {
+        Some(view) => {
             for line in report(&checked.problems) {
                 eprintln!("{line}");
             }
-            Ok((checked.file, policy))
+            Ok((checked.file, view))
         }
         None if environment.is_none() && !checked.environments.is_empty() && !checked.has_errors() => {
             Err(Failure::Usage(format!(

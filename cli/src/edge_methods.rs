@@ -4,9 +4,9 @@
 //! error. Observed in the pinned runtimes; `tests/e2e/test_methods.py` checks every entry against
 //! them, through `corsguard check`.
 
-use crate::policy_file::{Located, PolicyFile, at_every_level};
+use crate::policy_file::{Located, PolicyFile};
 use corsguard::Severity;
-use serde_json::Value;
+use corsguard::tools::PolicyView;
 
 /// The code of `check`'s warning (the core's codes are in `corsguard::Code`).
 pub const CODE: &str = "edge-refuses-method";
@@ -126,34 +126,28 @@ impl EdgeServer {
     }
 }
 
-/// A warning for each listed method (top level and routes) that an edge's server refuses.
-pub fn warnings(file: &PolicyFile) -> Vec<Located> {
-    let Ok(value) = serde_json::from_str::<Value>(&file.text) else { return Vec::new() };
-    let lists = at_every_level(&value, "methods");
+/// A warning for each method a level lists (top level and routes) that an edge's server refuses.
+pub fn warnings(file: &PolicyFile, view: &PolicyView) -> Vec<Located> {
     let mut warnings = Vec::new();
-    for (path, list) in lists {
-        for (index, method) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
-            let Some(method) = method.as_str().filter(|m| *m != "*") else { continue };
-            for server in EDGE_SERVERS.iter().filter(|server| !server.carries(method)) {
-                let path = format!("{path}[{index}]");
-                warnings.push(
-                    file.locate(
-                        Severity::Warning,
-                        CODE,
-                        &path,
-                        format!(
-                            "{} {method} before corsguard sees it: the preflight passes, then the request fails with a \
-                         CORS error",
-                            server.refuser
-                        ),
-                        Some(
-                            "list it only if no edge in front of this API refuses it (docs/policy.md: \"Methods each \
-                          edge carries\")"
-                                .into(),
-                        ),
-                    ),
-                );
-            }
+    for method in view.given(|level| &level.methods).flat_map(|m| &m.value).filter(|m| m.text != "*") {
+        let method_name = &method.text;
+        for server in EDGE_SERVERS.iter().filter(|server| !server.carries(method_name)) {
+            warnings.push(file.problem(
+                view,
+                Severity::Warning,
+                CODE,
+                &method.path,
+                format!(
+                    "{} {method_name} before corsguard sees it: the preflight passes, then the request fails with a \
+                     CORS error",
+                    server.refuser
+                ),
+                Some(
+                    "list it only if no edge in front of this API refuses it (docs/policy.md: \"Methods each edge \
+                     carries\")"
+                        .into(),
+                ),
+            ));
         }
     }
     warnings

@@ -3,11 +3,11 @@
 //! warning for a policy whose answers the engines treat differently.
 
 use crate::browser::{Engine, Failure, Fetch};
-use crate::policy_file::{Located, PolicyFile, at_every_level};
+use crate::policy_file::{Located, PolicyFile};
 use clap::ValueEnum;
 use corsguard::Severity;
+use corsguard::tools::PolicyView;
 use serde::Serialize;
-use serde_json::Value;
 
 /// `--browser`: one engine, or every engine when not given.
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,12 +90,10 @@ pub const CODE: &str = "engines-differ";
 
 /// A warning for each `max_age` (top level and routes) that some engine caps: browsers on that
 /// engine send the preflight again sooner than the policy asks.
-pub fn warnings(file: &PolicyFile) -> Vec<Located> {
-    let Ok(value) = serde_json::from_str::<Value>(&file.text) else { return Vec::new() };
-    let fields = at_every_level(&value, "max_age");
+pub fn warnings(file: &PolicyFile, view: &PolicyView) -> Vec<Located> {
     let mut warnings = Vec::new();
-    for (path, seconds) in fields {
-        let Some(seconds) = seconds.and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()) else { continue };
+    for max_age in view.given(|level| &level.max_age) {
+        let (Some(seconds), Some(path)) = (max_age.value, &max_age.source) else { continue };
         let Some(cached) = cache_lifetimes(&Engine::ALL, seconds) else { continue };
         let each: Vec<String> = cached.iter().map(|c| format!("{} {} s", c.engine, c.seconds)).collect();
         let message = format!(
@@ -107,7 +105,7 @@ pub fn warnings(file: &PolicyFile) -> Vec<Located> {
         let fix = format!(
             "keep it at {lowest} or less for the same behaviour in every browser, or accept the extra preflights"
         );
-        warnings.push(file.locate(Severity::Warning, CODE, &path, message, Some(fix)));
+        warnings.push(file.problem(view, Severity::Warning, CODE, path, message, Some(fix)));
     }
     warnings
 }

@@ -7,10 +7,9 @@ use crate::check;
 use crate::engines::{self, Cached, Console};
 use crate::policy_file::PolicyFile;
 use crate::{Failure, Format, Outcome};
-use corsguard::tools::Trace;
-use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Policy, Request, Selected};
+use corsguard::tools::{Entry, Field, Level, PolicyView, Trace};
+use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Request, Selected};
 use serde::Serialize;
-use serde_json::Value;
 
 /// The request to explain.
 pub struct Args {
@@ -104,8 +103,8 @@ struct Browser {
 }
 
 pub fn run(policy: &PolicyArg, args: &Args) -> Result<Outcome, Failure> {
-    let (file, policy) = check::load(&policy.policy, policy.env.as_deref())?;
-    let value: Value = serde_json::from_str(&file.text).map_err(|e| Failure::Cannot(e.to_string()))?;
+    let (file, view) = check::load(&policy.policy, policy.env.as_deref())?;
+    let policy = view.policy();
     let fetch = &args.fetch;
     let host = args.host.as_deref().unwrap_or_default();
     let shown_host = args.host.as_deref().unwrap_or("api.example.com");
@@ -156,7 +155,7 @@ pub fn run(policy: &PolicyArg, args: &Args) -> Result<Outcome, Failure> {
     let undecided = steps.iter().any(|s| s.browser.is_none());
     let rule = match selected {
         Selected::Unclear => Rule::unclear(args),
-        _ => Rule::find(&value, &file, &policy, args, fetch),
+        _ => Rule::find(&view, &file, args, fetch),
     };
     let report = Report {
         verdict: if blocked {
@@ -310,41 +309,14 @@ struct Rule {
     fixes: Vec<String>,
 }
 
-/// Where the deciding level's value of a field comes from, as the core traced it, and that value
-/// as the file writes it; a field nobody gives is named at the top level, where it would go.
-fn source<'v>(value: &'v Value, trace: &Trace, field: &str) -> (String, Option<&'v Value>) {
-    match trace.source(field) {
-        Some(path) => (path.to_string(), lookup(value, path)),
-        None => (field.to_string(), None),
-    }
+/// Where a field's value comes from: its source, or the top level (where it would go) when no
+/// level gives it.
+fn source<T>(field: &Field<T>, name: &str) -> String {
+    field.source.clone().unwrap_or_else(|| name.to_string())
 }
 
-/// The value at a JSON path of the core's (`routes[1].origins[0]`).
-fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
-    path.split('.').try_fold(value, |value, segment| {
-        let (key, index) = match segment.split_once('[') {
-            Some((key, index)) => (key, index.strip_suffix(']')?.parse::<usize>().ok()),
-            None => (segment, None),
-        };
-        let value = value.get(key)?;
-        match index {
-            Some(index) => value.get(index),
-            None => Some(value),
-        }
-    })
-}
-
-fn list(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map_or_else(Vec::new, |items| items.iter().filter_map(Value::as_str).map(String::from).collect())
-}
-
-fn at(file: &PolicyFile, path: &str) -> String {
-    match file.positions.get(path) {
-        Some((line, _)) => format!("{path} (line {line})"),
-        None => path.to_string(),
-    }
+fn texts(entries: &[Entry]) -> Vec<String> {
+    entries.iter().map(|e| e.text.clone()).collect()
 }
 
 impl Rule {
@@ -369,7 +341,9 @@ impl Rule {
         Rule { route_path: None, route_line, lines, fixes }
     }
 
-    fn find(value: &Value, file: &PolicyFile, policy: &Policy, args: &Args, fetch: &Fetch) -> Self {
+    fn find(view: &PolicyView, file: &PolicyFile, args: &Args, fetch: &Fetch) -> Self {
+        let policy = view.policy();
+        let at = |path: &str| file.line_of(view, path);
         let mut lines = Vec::new();
         let mut fixes = Vec::new();
         let request = Request {
@@ -386,20 +360,21 @@ impl Rule {
             Selected::TopLevel | Selected::Unclear => None,
         };
         let disabled = trace.decision.enforcement == Enforcement::RouteDisabled;
-        let route_object = route.and_then(|i| value.get("routes").and_then(|r| r.get(i)));
-        let route_line = match (route, route_object) {
-            (Some(index), Some(object)) => {
+        let level = route.and_then(|index| view.routes().get(index)).unwrap_or(view.top());
+        let route_line = match route {
+            Some(_) => {
                 let mut matched = Vec::new();
-                for key in ["host", "path_prefix"] {
-                    if let Some(v) = object.get(key) {
-                        matched.push(format!("{key} {v}"));
-                    }
+                if let Some(host) = &level.host {
+                    matched.push(format!("host {host:?}"));
+                }
+                if let Some(prefix) = &level.path_prefix {
+                    matched.push(format!("path_prefix {prefix:?}"));
                 }
                 let tail = if disabled { ": disabled, corsguard leaves these requests alone" } else { "" };
-                format!("{} matches ({}){tail}", at(file, &format!("routes[{index}]")), matched.join(", "))
+                format!("{} matches ({}){tail}", at(&level.path), matched.join(", "))
             }
-            _ => {
-                let routes = value.get("routes").and_then(Value::as_array).map_or(0, Vec::len);
+            None => {
+                let routes = view.routes().len();
                 if routes == 0 {
                     "the top level (the policy has no routes)".to_string()
                 } else {
@@ -412,10 +387,10 @@ impl Rule {
             }
         };
         if trace.decision.enforcement == Enforcement::ReportOnly {
-            let (mode_path, _) = source(value, &trace, "mode");
-            lines.push(format!("{}: report-only: the edge decides and logs but changes nothing", at(file, &mode_path)));
+            let mode_path = source(&level.report_only, "mode");
+            lines.push(format!("{}: report-only: the edge decides and logs but changes nothing", at(&mode_path)));
         }
-        if !disabled && Self::origin(value, file, &trace, fetch, &mut lines, &mut fixes) {
+        if !disabled && Self::origin(level, &at, &trace, fetch, &mut lines, &mut fixes) {
             // Whether the core refuses a preflight asking for this, for this reason.
             let refuses = |method: &str, headers: Option<&str>, reason: fn(&Denial) -> bool| {
                 let preflight = Request {
@@ -427,10 +402,9 @@ impl Rule {
                 policy.evaluate(&preflight).denial.as_ref().is_some_and(reason)
             };
             if !browser::is_safelisted_method(&fetch.method) {
-                let (path, methods) = source(value, &trace, "methods");
-                let methods = list(methods);
+                let (path, methods) = (source(&level.methods, "methods"), texts(&level.methods.value));
                 if refuses(&fetch.method, None, |denial| *denial == Denial::MethodNotAllowed) {
-                    lines.push(format!("method {}: not in {}: {:?}", fetch.method, at(file, &path), methods));
+                    lines.push(format!("method {}: not in {}: {:?}", fetch.method, at(&path), methods));
                     let case = methods.iter().find(|m| m.eq_ignore_ascii_case(&fetch.method));
                     fixes.push(match case {
                         Some(listed) => format!(
@@ -441,16 +415,16 @@ impl Rule {
                         None => format!("add {:?} to {path}", fetch.method),
                     });
                 } else if methods.contains(&fetch.method) {
-                    lines.push(format!("method {}: listed in {}", fetch.method, at(file, &path)));
+                    lines.push(format!("method {}: listed in {}", fetch.method, at(&path)));
                 } else {
-                    lines.push(format!("method {}: allowed by \"*\" in {}", fetch.method, at(file, &path)));
+                    lines.push(format!("method {}: allowed by \"*\" in {}", fetch.method, at(&path)));
                 }
             }
-            let (path, allowed) = source(value, &trace, "request_headers");
-            let allowed = list(allowed);
+            let (path, allowed) =
+                (source(&level.request_headers, "request_headers"), texts(&level.request_headers.value));
             for name in fetch.unsafe_header_names() {
                 if refuses("GET", Some(&name), |denial| matches!(denial, Denial::HeaderNotAllowed(_))) {
-                    lines.push(format!("header {name}: not in {}: {:?}", at(file, &path), allowed));
+                    lines.push(format!("header {name}: not in {}: {:?}", at(&path), allowed));
                     let star = if name == "authorization" && allowed.iter().any(|a| a == "*") {
                         " (\"*\" never covers Authorization: Fetch requires it by name)"
                     } else {
@@ -458,17 +432,16 @@ impl Rule {
                     };
                     fixes.push(format!("add {name:?} to {path}{star}"));
                 } else if allowed.iter().any(|a| a.eq_ignore_ascii_case(&name)) {
-                    lines.push(format!("header {name}: listed in {}", at(file, &path)));
+                    lines.push(format!("header {name}: listed in {}", at(&path)));
                 } else {
-                    lines.push(format!("header {name}: allowed by \"*\" in {}", at(file, &path)));
+                    lines.push(format!("header {name}: allowed by \"*\" in {}", at(&path)));
                 }
             }
-            let (path, credentials) = source(value, &trace, "credentials");
-            let credentials = credentials.and_then(Value::as_bool).unwrap_or(false);
-            if fetch.credentials && !credentials {
+            let path = source(&level.credentials, "credentials");
+            if fetch.credentials && !level.credentials.value {
                 lines.push(format!(
                     "credentials: {} is false (or unset): no Access-Control-Allow-Credentials is sent",
-                    at(file, &path)
+                    at(&path)
                 ));
                 fixes.push(format!(
                     "set \"credentials\": true (at {path}) and list the origins by name, or make the request \
@@ -483,15 +456,15 @@ impl Rule {
     }
 
     fn origin(
-        value: &Value,
-        file: &PolicyFile,
+        level: &Level,
+        at: &dyn Fn(&str) -> String,
         trace: &Trace,
         fetch: &Fetch,
         lines: &mut Vec<String>,
         fixes: &mut Vec<String>,
     ) -> bool {
-        let (path, entries) = source(value, trace, "origins");
-        let entries = list(entries);
+        let path = source(&level.origins, "origins");
+        let entries: Vec<String> = level.origins.value.iter().map(|o| o.text.clone()).collect();
         match trace.decision.denial {
             Some(Denial::MalformedRequest) => {
                 lines.push(format!(
@@ -505,7 +478,7 @@ impl Rule {
                 false
             }
             Some(_) => {
-                lines.push(format!("origin {}: not allowed by {}: {:?}", fetch.origin, at(file, &path), entries));
+                lines.push(format!("origin {}: not allowed by {}: {:?}", fetch.origin, at(&path), entries));
                 fixes.extend(near_misses(&fetch.origin, &entries));
                 fixes
                     .push(format!("if {} should read these responses, add {:?} to {path}", fetch.origin, fetch.origin));
@@ -514,10 +487,11 @@ impl Rule {
             None => {
                 match &trace.origin_entry {
                     Some(entry) => {
-                        let written = lookup(value, entry).and_then(Value::as_str).unwrap_or_default();
-                        lines.push(format!("origin {}: allowed by {} {written:?}", fetch.origin, at(file, entry)));
+                        let written = level.origins.value.iter().find(|o| o.path == *entry).map(|o| o.text.as_str());
+                        let written = written.unwrap_or_default();
+                        lines.push(format!("origin {}: allowed by {} {written:?}", fetch.origin, at(entry)));
                     }
-                    None => lines.push(format!("origin {}: allowed by {}", fetch.origin, at(file, &path))),
+                    None => lines.push(format!("origin {}: allowed by {}", fetch.origin, at(&path))),
                 }
                 true
             }

@@ -1,11 +1,10 @@
-//! Reading a policy file: the text, where each JSON path sits in it, and the core's verdict.
+//! Reading a policy file: the text, and the core's verdict on it, each problem placed on its line.
+//! The command reads a policy only through the core's [`PolicyView`].
 
 use crate::Failure;
-use corsguard::tools::{Environment, POLICY_FIELDS, ROUTE_FIELDS, environments};
-use corsguard::{Code, Policy, Problem, Severity};
+use corsguard::tools::{Environment, Lines, POLICY_FIELDS, PolicyView, ROUTE_FIELDS, environments};
+use corsguard::{Code, Problem, Severity};
 use serde::Serialize;
-use serde_json::Value;
-use std::collections::HashMap;
 use std::io::Read;
 
 /// A policy file as read from disk (or standard input, for `-`).
@@ -13,10 +12,11 @@ use std::io::Read;
 pub struct PolicyFile {
     /// The name to show: the path as given, or `<stdin>`.
     pub name: String,
-    /// The text.
+    /// The policy an edge takes: the file, or one environment's policy resolved from it.
     pub text: String,
-    /// Line and column (1-based, in characters) of each JSON path: a member's key, an element's value.
-    pub positions: HashMap<String, (usize, usize)>,
+    /// The file as written, where lines and columns are counted (an environment's policy keeps
+    /// the file's byte offsets, not always its columns).
+    pub written: String,
 }
 
 /// One problem, located in the file where it can be, with a suggested fix where one is obvious.
@@ -30,6 +30,9 @@ pub struct Located {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The offending value as the file writes it, where the core names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     pub fix: Option<String>,
     /// The environments it was found in, when the file has environments.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -79,7 +82,7 @@ pub struct Checked {
     pub file: PolicyFile,
     /// The policy, when the file (or the environment asked for) is valid; none for a file whose
     /// environments were all checked.
-    pub policy: Option<Policy>,
+    pub view: Option<PolicyView>,
     pub problems: Vec<Located>,
     /// The environments checked, in file order; empty for a file without environments.
     pub environments: Vec<String>,
@@ -104,13 +107,13 @@ pub fn read(path: &str) -> Result<(PolicyFile, Option<Located>), Failure> {
         let bytes = std::fs::read(path).map_err(|e| Failure::Cannot(format!("cannot read {path}: {e}")))?;
         (path.to_string(), bytes)
     };
-    let mut file = PolicyFile { name, text: String::new(), positions: HashMap::new() };
+    let mut file = PolicyFile { name, text: String::new(), written: String::new() };
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
             let offset = error.utf8_error().valid_up_to();
             let before = String::from_utf8_lossy(error.as_bytes().get(..offset).unwrap_or_default()).into_owned();
-            let (line, column) = line_column(&before, before.len());
+            let (line, column) = Lines::new(&before).locate(before.len());
             let problem = whole_file(
                 Some((line, column)),
                 "is not UTF-8 text".into(),
@@ -119,6 +122,7 @@ pub fn read(path: &str) -> Result<(PolicyFile, Option<Located>), Failure> {
             return Ok((file, Some(problem)));
         }
     };
+    file.written.clone_from(&text);
     file.text = text;
     Ok((file, None))
 }
@@ -131,6 +135,7 @@ fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) 
         line: at.map(|(l, _)| l),
         column: at.map(|(_, c)| c),
         message,
+        value: None,
         fix,
         environments: Vec::new(),
     }
@@ -142,14 +147,13 @@ fn whole_file(at: Option<(usize, usize)>, message: String, fix: Option<String>) 
 pub fn check(path: &str, environment: Option<&str>, warnings: Warnings) -> Result<Checked, Failure> {
     let (file, unreadable) = read(path)?;
     if let Some(problem) = unreadable {
-        return Ok(Checked { file, policy: None, problems: vec![problem], environments: Vec::new() });
+        return Ok(Checked { file, view: None, problems: vec![problem], environments: Vec::new() });
     }
     let names = match environments(&file.text) {
         Ok(names) => names,
         Err(problems) => {
-            let file = PolicyFile { positions: positions(&file.text, &file.text), ..file };
-            let problems = sorted(problems.iter().map(|p| locate(&file, p)).collect());
-            return Ok(Checked { file, policy: None, problems, environments: Vec::new() });
+            let problems = sorted(problems.iter().map(|p| file.locate(p)).collect());
+            return Ok(Checked { file, view: None, problems, environments: Vec::new() });
         }
     };
     let names = match environment {
@@ -157,28 +161,22 @@ pub fn check(path: &str, environment: Option<&str>, warnings: Warnings) -> Resul
         None if names.is_empty() => return Ok(check_policy(file, warnings)),
         None => names,
     };
-    let file = PolicyFile { positions: positions(&file.text, &file.text), ..file };
     let mut problems: Vec<Located> = Vec::new();
     let mut last = None;
     for name in &names {
         let checked = match Environment::resolve(&file.text, name) {
             Ok(environment) => {
-                let view = PolicyFile {
-                    name: file.name.clone(),
-                    positions: HashMap::new(),
-                    text: environment.text().to_string(),
-                };
-                let mut checked = check_policy(view, warnings);
-                checked.file.positions = positions(environment.text(), &file.text);
+                let resolved = PolicyFile { text: environment.text().to_string(), ..file.clone() };
+                let mut checked = check_policy(resolved, warnings);
                 for problem in &mut checked.problems {
                     problem.path = environment.file_path(&problem.path);
                 }
-                checked.problems.extend(environment.warnings().iter().map(|p| locate(&file, p)));
+                checked.problems.extend(environment.warnings().iter().map(|p| file.locate(p)));
                 checked
             }
             Err(found) => {
-                let problems = found.iter().map(|p| locate(&file, p)).collect();
-                Checked { file: file.clone(), policy: None, problems, environments: Vec::new() }
+                let problems = found.iter().map(|p| file.locate(p)).collect();
+                Checked { file: file.clone(), view: None, problems, environments: Vec::new() }
             }
         };
         for mut problem in checked.problems.iter().cloned() {
@@ -197,33 +195,30 @@ pub fn check(path: &str, environment: Option<&str>, warnings: Warnings) -> Resul
         last = Some(checked);
     }
     // The environment asked for, as the edge takes it; a file checked whole gives no one policy.
-    let (file, policy) = match last {
-        Some(Checked { file, policy, .. }) if environment.is_some() => (file, policy),
+    let (file, view) = match last {
+        Some(Checked { file, view, .. }) if environment.is_some() => (file, view),
         _ => (file, None),
     };
-    Ok(Checked { file, policy, problems: sorted(problems), environments: names })
+    Ok(Checked { file, view, problems: sorted(problems), environments: names })
 }
 
 /// What a command adds to the core's problems about a valid policy (`check`'s own warnings).
-pub type Warnings<'w> = &'w dyn Fn(&PolicyFile) -> Vec<Located>;
+pub type Warnings<'w> = &'w dyn Fn(&PolicyFile, &PolicyView) -> Vec<Located>;
 
 /// Checks one policy (a file without environments, or one environment's) with the core.
-fn check_policy(mut file: PolicyFile, warnings: Warnings) -> Checked {
-    let (policy, problems) = match Policy::parse(&file.text) {
-        Ok(policy) => {
-            let warnings = policy.warnings().to_vec();
-            (Some(policy), warnings)
+fn check_policy(file: PolicyFile, warnings: Warnings) -> Checked {
+    let (view, problems) = match PolicyView::parse(&file.text) {
+        Ok(view) => {
+            let problems = view.policy().warnings().to_vec();
+            (Some(view), problems)
         }
         Err(problems) => (None, problems.iter().cloned().collect()),
     };
-    if !problems.iter().any(|p| p.code == Code::InvalidJson) {
-        file.positions = positions(&file.text, &file.text);
+    let mut problems: Vec<Located> = problems.iter().map(|p| file.locate(p)).collect();
+    if let Some(view) = &view {
+        problems.extend(warnings(&file, view));
     }
-    let mut problems: Vec<Located> = problems.iter().map(|p| locate(&file, p)).collect();
-    if policy.is_some() {
-        problems.extend(warnings(&file));
-    }
-    Checked { file, policy, problems: sorted(problems), environments: Vec::new() }
+    Checked { file, view, problems: sorted(problems), environments: Vec::new() }
 }
 
 /// File order, as an editor shows them (the core reports object members in key order).
@@ -232,77 +227,77 @@ fn sorted(mut problems: Vec<Located>) -> Vec<Located> {
     problems
 }
 
-/// `field` at the top level and in each route of the policy's JSON, with its path (`max_age`,
-/// `routes[1].max_age`): where the command's own warnings look.
-pub fn at_every_level<'v>(value: &'v Value, field: &str) -> Vec<(String, Option<&'v Value>)> {
-    let mut found = vec![(field.to_string(), value.get(field))];
-    for (index, route) in value.get("routes").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        found.push((format!("routes[{index}].{field}"), route.get(field)));
-    }
-    found
-}
-
-fn locate(file: &PolicyFile, problem: &Problem) -> Located {
-    if problem.code == Code::InvalidJson {
-        return not_json(file, &problem.message);
-    }
-    file.locate(problem.severity, problem.code.as_str(), &problem.path, problem.message.clone(), suggest(problem))
-}
-
 impl PolicyFile {
-    /// A problem at a JSON path, with its line and column. A missing field is placed where its
-    /// object starts (the file's start for the top level).
-    pub fn locate(
+    /// One of the core's problems, placed where the core says it is.
+    fn locate(&self, problem: &Problem) -> Located {
+        let fix = match problem.code {
+            Code::InvalidJson => self.not_json(&problem.message),
+            _ => suggest(problem),
+        };
+        let mut located = self.at(problem.offset, problem.severity, problem.code.as_str(), &problem.path, fix);
+        located.message.clone_from(&problem.message);
+        located.value = problem.value.clone().and_then(|value| self.text.get(value)).map(String::from);
+        located
+    }
+
+    /// A problem of the command's own at a JSON path of `view`, placed where the path (or else the
+    /// object that would hold it) is written.
+    pub fn problem(
         &self,
+        view: &PolicyView,
         severity: Severity,
         code: &'static str,
         path: &str,
         message: String,
         fix: Option<String>,
     ) -> Located {
-        let mut at = path;
-        let (line, column) = loop {
-            if let Some(&position) = self.positions.get(at) {
-                break position;
-            }
-            match at.rfind(['.', '[']) {
-                Some(cut) => at = at.get(..cut).unwrap_or_default(),
-                None => break (1, 1),
-            }
-        };
+        let mut located = self.at(view.span(path).map(|span| span.at), severity, code, path, fix);
+        located.message = message;
+        located
+    }
+
+    /// The line where a JSON path of `view` is written, for people: `routes[0] (line 7)`.
+    pub fn line_of(&self, view: &PolicyView, path: &str) -> String {
+        match view.span(path).filter(|_| !path.is_empty()) {
+            Some(span) => format!("{path} (line {})", Lines::new(&self.written).locate(span.at).0),
+            None => path.to_string(),
+        }
+    }
+
+    fn at(
+        &self,
+        offset: Option<usize>,
+        severity: Severity,
+        code: &'static str,
+        path: &str,
+        fix: Option<String>,
+    ) -> Located {
+        let (line, column) = offset.map(|offset| Lines::new(&self.written).locate(offset)).unzip();
         Located {
             severity,
             code,
             path: path.to_string(),
-            line: Some(line),
-            column: Some(column),
-            message,
+            line,
+            column,
+            message: String::new(),
+            value: None,
             fix,
             environments: Vec::new(),
         }
     }
-}
 
-/// The core's `invalid-json` problem, its place (the message ends ` at line L column C`) shown up
-/// front, with a fix for the usual causes.
-fn not_json(file: &PolicyFile, message: &str) -> Located {
-    let (message, at) = match message.rsplit_once(" at line ") {
-        Some((message, place)) => {
-            let at = place.split_once(" column ").and_then(|(l, c)| Some((l.parse().ok()?, c.parse().ok()?)));
-            (message, at)
+    /// A fix for the usual causes of text that is not JSON.
+    fn not_json(&self, message: &str) -> Option<String> {
+        if self.written.starts_with('\u{feff}') {
+            Some("the file starts with a byte order mark (BOM): save it as UTF-8 without BOM".to_string())
+        } else if message.ends_with("trailing comma") {
+            Some("JSON allows no comma after the last element of a list or object".to_string())
+        } else if message.ends_with("key must be a string") {
+            Some("JSON object keys are in double quotes, and JSON has no comments".to_string())
+        } else {
+            None
         }
-        None => (message, None),
-    };
-    let fix = if file.text.starts_with('\u{feff}') {
-        Some("the file starts with a byte order mark (BOM): save it as UTF-8 without BOM".to_string())
-    } else if message.contains("trailing comma") {
-        Some("JSON allows no comma after the last element of a list or object".to_string())
-    } else if message.contains("key must be a string") {
-        Some("JSON object keys are in double quotes, and JSON has no comments".to_string())
-    } else {
-        None
-    };
-    whole_file(at, message.to_string(), fix)
+    }
 }
 
 /// A fix the core's message does not already give.
@@ -344,146 +339,9 @@ fn closest<'a>(key: &str, fields: &[&'a str]) -> Option<&'a str> {
         .map(|(_, field)| field)
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
-    (line, column)
-}
-
-/// Where each JSON path of a valid JSON text sits, in the core's notation (`routes[0].origins[1]`):
-/// a member at its key, an array element at its value.
-/// A key given twice is located at its last occurrence (the core's `duplicate-key` names the first).
-/// One pass over the text, whatever the number of paths. Lines and columns are counted in
-/// `written`, the file as written: an environment's policy has its offsets, not always its columns.
-pub fn positions(text: &str, written: &str) -> HashMap<String, (usize, usize)> {
-    let mut scanner = Scanner { text, bytes: text.as_bytes(), at: 0, found: HashMap::new() };
-    scanner.value("");
-    let mut found: Vec<(usize, String)> = scanner.found.into_iter().map(|(path, offset)| (offset, path)).collect();
-    found.sort_unstable();
-    let (mut line, mut column, mut at) = (1, 1, 0);
-    let mut located = HashMap::with_capacity(found.len());
-    for (offset, path) in found {
-        for c in written.get(at..offset).unwrap_or_default().chars() {
-            (line, column) = if c == '\n' { (line + 1, 1) } else { (line, column + 1) };
-        }
-        at = offset;
-        located.insert(path, (line, column));
-    }
-    located
-}
-
-struct Scanner<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    at: usize,
-    found: HashMap<String, usize>,
-}
-
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    fn skip_space(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
-        }
-    }
-
-    fn value(&mut self, path: &str) {
-        self.skip_space();
-        match self.peek() {
-            Some(b'{') => self.object(path),
-            Some(b'[') => self.array(path),
-            Some(b'"') => {
-                self.string();
-            }
-            Some(_) => {
-                while self.peek().is_some_and(|b| !matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')) {
-                    self.at += 1;
-                }
-            }
-            None => {}
-        }
-    }
-
-    /// Skips a string, returning its decoded text.
-    fn string(&mut self) -> String {
-        let start = self.at;
-        self.at += 1;
-        while let Some(b) = self.peek() {
-            self.at += 1;
-            match b {
-                b'\\' => self.at += 1,
-                b'"' => break,
-                _ => {}
-            }
-        }
-        self.text.get(start..self.at).and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or_default()
-    }
-
-    fn object(&mut self, path: &str) {
-        self.at += 1;
-        loop {
-            self.skip_space();
-            match self.peek() {
-                Some(b'"') => {
-                    let key_at = self.at;
-                    let key = self.string();
-                    let child = if path.is_empty() { key } else { format!("{path}.{key}") };
-                    self.found.insert(child.clone(), key_at);
-                    self.skip_space();
-                    self.at += 1; // ':'
-                    self.value(&child);
-                }
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return;
-                }
-                _ => return,
-            }
-        }
-    }
-
-    fn array(&mut self, path: &str) {
-        self.at += 1;
-        let mut index = 0;
-        loop {
-            self.skip_space();
-            match self.peek() {
-                Some(b']') => {
-                    self.at += 1;
-                    return;
-                }
-                Some(b',') => self.at += 1,
-                Some(_) => {
-                    let child = format!("{path}[{index}]");
-                    self.found.insert(child.clone(), self.at);
-                    self.value(&child);
-                    index += 1;
-                }
-                None => return,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_located_at_keys_and_elements() {
-        let text = "{\n  \"origins\": [\"a\", \"b\"],\n  \"routes\": [ { \"path_prefix\": \"/x\" } ]\n}";
-        let at = positions(text, text);
-        assert_eq!(at["origins"], (2, 3));
-        assert_eq!(at["origins[1]"], (2, 20));
-        assert_eq!(at["routes[0]"], (3, 15));
-        assert_eq!(at["routes[0].path_prefix"], (3, 17));
-    }
 
     #[test]
     fn foreign_and_mistyped_keys_get_a_suggestion() {

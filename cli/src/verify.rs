@@ -9,9 +9,9 @@ use crate::browser::{self, Fetch, Response};
 use crate::check;
 use crate::probe;
 use crate::{Failure, Format, Outcome};
+use corsguard::tools::{Entry, PolicyView};
 use corsguard::{Action, DEBUG_HEADER, HeaderLines, Policy, Request};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use ureq::http;
@@ -341,9 +341,9 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let Some(Edge { scheme, authority, .. }) = edges.first().cloned() else {
         return Err(Failure::Usage("give the URL of at least one edge".into()));
     };
-    let (file, policy) = check::load(&args.policy, args.env.as_deref())?;
-    let value: Value = serde_json::from_str(&file.text).map_err(|e| Failure::Cannot(e.to_string()))?;
-    let cases = cases(&value);
+    let (file, view) = check::load(&args.policy, args.env.as_deref())?;
+    let policy = view.policy();
+    let cases = cases(&view);
     let agent = probe::agent(args.timeout);
     let mut pacer = Pacer { interval: Duration::from_secs_f64(1.0 / args.rate), next: Instant::now() };
     let mut reports = Vec::new();
@@ -354,7 +354,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         for edge in &edges {
             pacer.wait();
             // Per edge: a route may match on the Host, which is each edge's own.
-            let expected = Expected::of(&policy, case, &edge.scheme, &edge.authority);
+            let expected = Expected::of(policy, case, &edge.scheme, &edge.authority);
             let answer = probe::send(
                 &agent,
                 args.timeout,
@@ -383,7 +383,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
                 Err(other) => return Err(other),
             });
         }
-        let expected = Expected::of(&policy, case, &scheme, &authority);
+        let expected = Expected::of(policy, case, &scheme, &authority);
         reports.push(CaseReport {
             case: case.label(),
             request: Sent { method: case.method(), path: case.path.clone(), headers: case.headers() },
@@ -492,15 +492,8 @@ struct Level<'v> {
     request_headers: Vec<&'v str>,
 }
 
-fn strings<'v>(level: &'v Value, top: &'v Value, field: &str) -> Vec<&'v str> {
-    level
-        .get(field)
-        .or_else(|| top.get(field))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
+fn texts(entries: &[Entry]) -> Vec<&str> {
+    entries.iter().map(|e| e.text.as_str()).collect()
 }
 
 /// The path inside a route's prefix.
@@ -508,23 +501,24 @@ fn inside(prefix: &str) -> String {
     if prefix.ends_with('/') { format!("{prefix}{LEAF}") } else { format!("{prefix}/{LEAF}") }
 }
 
-fn cases(top: &Value) -> Vec<Case> {
-    let top_origins = strings(top, top, "origins");
+fn cases(view: &PolicyView) -> Vec<Case> {
+    let top = view.top();
+    let top_origins: Vec<&str> = top.origins.value.iter().map(|o| o.text.as_str()).collect();
     let mut levels = vec![Level {
         name: "top level".into(),
         path: format!("/{LEAF}"),
         host: None,
         origins: top_origins.clone(),
-        methods: strings(top, top, "methods"),
-        request_headers: strings(top, top, "request_headers"),
+        methods: texts(&top.methods.value),
+        request_headers: texts(&top.request_headers.value),
     }];
     let mut cases = Vec::new();
-    for (index, route) in top.get("routes").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let name = format!("routes[{index}]");
-        let prefix = route.get("path_prefix").and_then(Value::as_str);
-        let host = route.get("host").and_then(Value::as_str).map(str::to_string);
+    for route in view.routes() {
+        let name = route.path.clone();
+        let prefix = route.path_prefix.as_deref();
+        let host = route.host.clone();
         let path = prefix.map_or_else(|| format!("/{LEAF}"), inside);
-        if route.get("disabled").and_then(Value::as_bool) == Some(true) {
+        if route.disabled {
             let origin = top_origins.iter().find_map(|o| allowed(o)).unwrap_or_else(|| STRANGER.to_string());
             cases.push(Case {
                 why: format!("{name} is disabled: the upstream answers"),
@@ -539,14 +533,13 @@ fn cases(top: &Value) -> Vec<Case> {
             name: name.clone(),
             path,
             host,
-            origins: strings(route, top, "origins"),
-            methods: strings(route, top, "methods"),
-            request_headers: strings(route, top, "request_headers"),
+            origins: route.origins.value.iter().map(|o| o.text.as_str()).collect(),
+            methods: texts(&route.methods.value),
+            request_headers: texts(&route.request_headers.value),
         };
         let origin = level.origins.iter().find_map(|o| allowed(o)).unwrap_or_else(|| STRANGER.to_string());
         if let Some(prefix) = prefix {
-            let case_sensitive = route.get("case_sensitive").and_then(Value::as_bool) != Some(false);
-            for (why, path) in path_variants(prefix, case_sensitive) {
+            for (why, path) in path_variants(prefix, route.case_sensitive) {
                 for (who, origin) in [("its origin", origin.as_str()), ("a stranger", STRANGER)] {
                     cases.push(Case {
                         why: format!("{name}, {why}, {who}"),
@@ -565,7 +558,7 @@ fn cases(top: &Value) -> Vec<Case> {
                 });
             }
         }
-        if let Some(host) = route.get("host").and_then(Value::as_str) {
+        if let Some(host) = &route.host {
             for (why, variant) in host_variants(host) {
                 for (who, origin) in [("its origin", origin.as_str()), ("a stranger", STRANGER)] {
                     cases.push(Case {
@@ -834,7 +827,7 @@ mod tests {
 
     #[test]
     fn the_probe_set_covers_each_level_and_sends_no_cookie() {
-        let policy: Value = serde_json::from_str(
+        let policy = PolicyView::parse(
             r#"{"origins": ["https://app.example.com"], "methods": ["PUT"], "request_headers": ["X-Token"],
                 "routes": [{"path_prefix": "/internal/", "disabled": true}, {"host": "admin.example.com"}]}"#,
         )
