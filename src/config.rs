@@ -2,6 +2,7 @@
 //! sentence a person can act on; a policy with any error is never used.
 
 use crate::HashMap;
+use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
 use crate::headers::{Direction, HeaderNames};
 use crate::host::parse_port;
 use crate::json::{Member, Value};
@@ -58,42 +59,6 @@ impl Default for Level {
         }
     }
 }
-
-/// The fields of a policy file's top level, in the order docs/policy.md documents them. The reader
-/// accepts exactly these, and `$schema` (which editors add; it is ignored): any other key is an
-/// error.
-pub const POLICY_FIELDS: [&str; 11] = [
-    "origins",
-    "methods",
-    "request_headers",
-    "expose_headers",
-    "credentials",
-    "max_age",
-    "private_network",
-    "preflight_status",
-    "mode",
-    "debug",
-    "routes",
-];
-
-/// The fields of a `routes` entry: what it matches on, whether it is disabled, then the top
-/// level's fields (but `routes`) that it may override. The reader accepts exactly these.
-pub const ROUTE_FIELDS: [&str; 14] = [
-    "host",
-    "path_prefix",
-    "case_sensitive",
-    "disabled",
-    "origins",
-    "methods",
-    "request_headers",
-    "expose_headers",
-    "credentials",
-    "max_age",
-    "private_network",
-    "preflight_status",
-    "mode",
-    "debug",
-];
 
 /// Beyond a week, the number is surely a mistake (milliseconds, most often). What each browser
 /// keeps is the browser model's (`corsguard-browser`), and `corsguard check` warns of it.
@@ -236,20 +201,16 @@ fn routes_list_origins(top: &[Member]) -> bool {
 }
 
 fn unknown(key: &str, path: &str, route: bool, problems: &mut Problems) {
-    match key {
-        "host" | "path_prefix" | "case_sensitive" | "disabled" => {
-            problems.error(path, Code::MisplacedField, "only a route has this field (put it in an entry of routes)")
-        }
-        "routes" => problems.error(path, Code::MisplacedField, "routes cannot be nested"),
-        "environments" => problems.error(path, Code::MisplacedField, "only the top level has environments"),
-        _ if route => {
-            problems.error(path, Code::UnknownField, format!("unknown field; a route has {}", ROUTE_FIELDS.join(", ")))
-        }
-        _ => problems.error(
-            path,
-            Code::UnknownField,
-            format!("unknown field; a policy has {}", POLICY_FIELDS.join(", ")),
-        ),
+    if key == "environments" {
+        problems.error(path, Code::MisplacedField, "only the top level has environments");
+    } else if !route && ROUTE_FIELDS.contains(&key) {
+        problems.error(path, Code::MisplacedField, "only a route has this field (put it in an entry of routes)");
+    } else if route && POLICY_FIELDS.contains(&key) {
+        problems.error(path, Code::MisplacedField, "only the top level has this field: routes cannot be nested");
+    } else if route {
+        problems.error(path, Code::UnknownField, format!("unknown field; a route has {}", ROUTE_FIELDS.join(", ")));
+    } else {
+        problems.error(path, Code::UnknownField, format!("unknown field; a policy has {}", POLICY_FIELDS.join(", ")));
     }
 }
 

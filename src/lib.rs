@@ -33,6 +33,7 @@ mod decision;
 mod denial;
 mod denial_line;
 mod environment;
+mod fields;
 mod header_lines;
 mod headers;
 mod host;
@@ -80,13 +81,13 @@ pub use series::{SERIES_LABELS, series_labels};
 /// environments, the trace of a decision, and the Fetch standard's forbidden names and the path
 /// reading routes use.
 pub mod tools {
-    pub use crate::config::{POLICY_FIELDS, ROUTE_FIELDS};
     pub use crate::environment::{Environment, environments};
+    pub use crate::fields::{FIELDS, Field, POLICY_FIELDS, Place, ROUTE_FIELDS, suggest};
     pub use crate::headers::is_forbidden_request_header;
     pub use crate::json::Layout;
     pub use crate::methods::is_forbidden_method;
     pub use crate::path::canonical_path;
     pub use crate::source::{Lines, Span, Spans};
     pub use crate::trace::Trace;
-    pub use crate::view::{Entry, Field, Level, OriginEntry, OriginShape, PolicyView};
+    pub use crate::view::{Entry, Level, OriginEntry, OriginShape, PolicyView, Resolved};
 }

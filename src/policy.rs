@@ -5,6 +5,7 @@ use crate::actual;
 use crate::config::{self, Levels};
 use crate::decision::{Action, Decision, Enforcement, Kind};
 use crate::denial::Denial;
+use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
 use crate::json;
 use crate::preflight;
 use crate::problem::{Problem, Problems};
@@ -103,10 +104,10 @@ impl Policy {
             Selected::Route(index) => {
                 let rules = self.routes.get(index).and_then(|route| route.rules.as_ref());
                 let own = rules.map_or(&[][..], |rules| &rules.given);
-                (rules, Sources::resolve(&config::ROUTE_FIELDS, top, Some((&format!("routes[{index}]"), own))))
+                (rules, Sources::resolve(&ROUTE_FIELDS, top, Some((&format!("routes[{index}]"), own))))
             }
             Selected::TopLevel | Selected::Unclear => {
-                (Some(&self.default), Sources::resolve(&config::POLICY_FIELDS, top, None))
+                (Some(&self.default), Sources::resolve(&POLICY_FIELDS, top, None))
             }
         };
         let entry = |rules: &Rules| sources.origin_entry(rules.origins.allowing_entry(request.origin?)?);

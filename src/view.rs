@@ -3,7 +3,8 @@
 //! that value is written, and each `origins` entry's shape. Tools read the policy only through it,
 //! so no tool parses a policy file or re-derives inheritance. Edges never build it.
 
-use crate::config::{self, Level as Read, POLICY_FIELDS, ROUTE_FIELDS};
+use crate::config::{self, Level as Read};
+use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
 use crate::json::{self, Layout, Member, Value};
 use crate::pattern;
 use crate::policy::Policy;
@@ -39,30 +40,30 @@ pub struct Level {
     /// A route's `disabled`: corsguard leaves matching requests alone.
     pub disabled: bool,
     /// `origins`: which origins may read responses.
-    pub origins: Field<Vec<OriginEntry>>,
+    pub origins: Resolved<Vec<OriginEntry>>,
     /// `methods`: beyond the CORS-safelisted GET, HEAD and POST.
-    pub methods: Field<Vec<Entry>>,
+    pub methods: Resolved<Vec<Entry>>,
     /// `request_headers`: what `Access-Control-Request-Headers` may ask for.
-    pub request_headers: Field<Vec<Entry>>,
+    pub request_headers: Resolved<Vec<Entry>>,
     /// `expose_headers`: response headers scripts may read.
-    pub expose_headers: Field<Vec<Entry>>,
+    pub expose_headers: Resolved<Vec<Entry>>,
     /// `credentials`: whether cookies and authorization may be sent.
-    pub credentials: Field<bool>,
+    pub credentials: Resolved<bool>,
     /// Seconds, or none when no level gives it (no `Access-Control-Max-Age` is sent).
-    pub max_age: Field<Option<u32>>,
+    pub max_age: Resolved<Option<u32>>,
     /// `private_network`: whether public pages may reach this private address.
-    pub private_network: Field<bool>,
+    pub private_network: Resolved<bool>,
     /// `preflight_status`: the status of a preflight's answer (204 unless given).
-    pub preflight_status: Field<u16>,
+    pub preflight_status: Resolved<u16>,
     /// `mode: "report-only"`.
-    pub report_only: Field<bool>,
+    pub report_only: Resolved<bool>,
     /// `debug`: whether a refusal says why in a response header.
-    pub debug: Field<bool>,
+    pub debug: Resolved<bool>,
 }
 
 /// A level's value of one field, and where it comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Field<T> {
+pub struct Resolved<T> {
     /// The resolved value.
     pub value: T,
     /// The JSON path that gives it (`routes[1].methods`, or `methods` when the route inherits the
@@ -180,7 +181,10 @@ impl PolicyView {
 
     /// Each value of a field as written: from each level that gives it itself (where the levels
     /// that inherit it would repeat it).
-    pub fn given<'v, T: 'v>(&'v self, field: impl Fn(&'v Level) -> &'v Field<T>) -> impl Iterator<Item = &'v Field<T>> {
+    pub fn given<'v, T: 'v>(
+        &'v self,
+        field: impl Fn(&'v Level) -> &'v Resolved<T>,
+    ) -> impl Iterator<Item = &'v Resolved<T>> {
         self.levels().filter_map(move |level| {
             let value = field(level);
             let giver = value.source.as_deref()?.rsplit_once('.').map_or("", |(level, _)| level);
@@ -233,7 +237,7 @@ fn level(objects: &Objects, top: &Read, route: Option<(usize, &String, &Read)>) 
     let source = |field: &str| sources.0.iter().find(|(name, _)| *name == field).map(|(_, path)| String::from(&**path));
     let route_object = route.and_then(|(index, ..)| objects.routes.get(index).copied()).unwrap_or_default();
     // The list a field's source gives: the route's own, or the top level's.
-    let list = |field: &str| -> Field<Vec<Entry>> {
+    let list = |field: &str| -> Resolved<Vec<Entry>> {
         let source = source(field);
         let object = if source.as_deref() == Some(field) { objects.top } else { route_object };
         let value = match (&source, member(object, field)) {
@@ -247,11 +251,11 @@ fn level(objects: &Objects, top: &Read, route: Option<(usize, &String, &Read)>) 
                 .collect(),
             _ => Vec::new(),
         };
-        Field { value, source }
+        Resolved { value, source }
     };
     let read = route.map(|(_, _, read)| read);
     let origins = list("origins");
-    let origins = Field {
+    let origins = Resolved {
         value: origins
             .value
             .into_iter()
@@ -272,24 +276,24 @@ fn level(objects: &Objects, top: &Read, route: Option<(usize, &String, &Read)>) 
         methods: list("methods"),
         request_headers: list("request_headers"),
         expose_headers: list("expose_headers"),
-        credentials: Field {
+        credentials: Resolved {
             value: *inherit(top, read, |l| l.credentials.as_ref()).unwrap_or(&false),
             source: source("credentials"),
         },
-        max_age: Field { value: inherit(top, read, |l| l.max_age.as_ref()).copied(), source: source("max_age") },
-        private_network: Field {
+        max_age: Resolved { value: inherit(top, read, |l| l.max_age.as_ref()).copied(), source: source("max_age") },
+        private_network: Resolved {
             value: *inherit(top, read, |l| l.private_network.as_ref()).unwrap_or(&false),
             source: source("private_network"),
         },
-        preflight_status: Field {
+        preflight_status: Resolved {
             value: *inherit(top, read, |l| l.preflight_status.as_ref()).unwrap_or(&DEFAULT_PREFLIGHT_STATUS),
             source: source("preflight_status"),
         },
-        report_only: Field {
+        report_only: Resolved {
             value: *inherit(top, read, |l| l.report_only.as_ref()).unwrap_or(&false),
             source: source("mode"),
         },
-        debug: Field { value: *inherit(top, read, |l| l.debug.as_ref()).unwrap_or(&false), source: source("debug") },
+        debug: Resolved { value: *inherit(top, read, |l| l.debug.as_ref()).unwrap_or(&false), source: source("debug") },
     }
 }
 
@@ -330,12 +334,12 @@ mod tests {
         assert_eq!(public.origins.source.as_deref(), Some("routes[0].origins"));
         assert_eq!(public.origins.value[0].shape, OriginShape::Any);
         assert_eq!(public.methods.source.as_deref(), Some("methods"));
-        assert_eq!(public.max_age, Field { value: Some(600), source: Some("max_age".into()) });
-        assert_eq!(public.credentials, Field { value: false, source: Some("routes[0].credentials".into()) });
+        assert_eq!(public.max_age, Resolved { value: Some(600), source: Some("max_age".into()) });
+        assert_eq!(public.credentials, Resolved { value: false, source: Some("routes[0].credentials".into()) });
         assert_eq!(admin.host.as_deref(), Some("Admin.Example.com"));
         assert_eq!(admin.methods.value[0].path, "routes[1].methods[0]");
-        assert_eq!(admin.report_only, Field { value: true, source: Some("routes[1].mode".into()) });
-        assert_eq!(admin.preflight_status, Field { value: 204, source: None });
+        assert_eq!(admin.report_only, Resolved { value: true, source: Some("routes[1].mode".into()) });
+        assert_eq!(admin.preflight_status, Resolved { value: 204, source: None });
         assert!(legacy.disabled && legacy.case_sensitive);
         let methods: Vec<_> = view.given(|level| &level.methods).map(|m| m.source.as_deref()).collect();
         assert_eq!(methods, [Some("methods"), Some("routes[1].methods")]);

@@ -7,7 +7,7 @@ use crate::check;
 use crate::engines::{self, Cached, Console};
 use crate::policy_file::PolicyFile;
 use crate::{Failure, Format, Outcome};
-use corsguard::tools::{Entry, Field, Level, PolicyView, Trace};
+use corsguard::tools::{Entry, Level, PolicyView, Resolved, Trace};
 use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Request, Selected};
 use serde::Serialize;
 
@@ -311,7 +311,7 @@ struct Rule {
 
 /// Where a field's value comes from: its source, or the top level (where it would go) when no
 /// level gives it.
-fn source<T>(field: &Field<T>, name: &str) -> String {
+fn source<T>(field: &Resolved<T>, name: &str) -> String {
     field.source.clone().unwrap_or_else(|| name.to_string())
 }
 

@@ -2,7 +2,7 @@
 //! The command reads a policy only through the core's [`PolicyView`].
 
 use crate::Failure;
-use corsguard::tools::{Environment, Lines, POLICY_FIELDS, PolicyView, ROUTE_FIELDS, environments};
+use corsguard::tools::{Environment, Lines, PolicyView, environments};
 use corsguard::{Code, Problem, Severity};
 use serde::Serialize;
 use std::io::Read;
@@ -300,56 +300,12 @@ impl PolicyFile {
     }
 }
 
-/// A fix the core's message does not already give.
+/// A fix the core's message does not already give: the field an unknown key most likely means.
 fn suggest(problem: &Problem) -> Option<String> {
     if problem.code != Code::UnknownField {
         return None;
     }
     let key = problem.path.rsplit('.').next().unwrap_or(&problem.path);
-    let in_route = problem.path.starts_with("routes[");
-    let fields: &[&str] = if in_route { &ROUTE_FIELDS } else { &POLICY_FIELDS };
-    closest(key, fields).map(|field| format!("did you mean \"{field}\"?"))
-}
-
-/// The field a mistyped or foreign key most likely means (other CORS libraries' names included).
-fn closest<'a>(key: &str, fields: &[&'a str]) -> Option<&'a str> {
-    let normal: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    let alias = match normal.as_str() {
-        "alloworigin" | "alloworigins" | "allowedorigins" | "origin" | "alloworiginlist" => Some("origins"),
-        "allowmethods" | "allowedmethods" | "method" => Some("methods"),
-        "allowheaders" | "allowedheaders" | "headers" | "requestheader" => Some("request_headers"),
-        "exposeheaders" | "exposedheaders" | "exposeheader" => Some("expose_headers"),
-        "allowcredentials" | "supportscredentials" | "withcredentials" => Some("credentials"),
-        "maxage" | "maxageseconds" | "preflightmaxage" => Some("max_age"),
-        "allowprivatenetwork" | "privatenetworkaccess" => Some("private_network"),
-        "optionssuccessstatus" | "preflightstatuscode" => Some("preflight_status"),
-        "prefix" | "path" | "pathprefix" => Some("path_prefix"),
-        "hostname" | "domain" | "authority" => Some("host"),
-        _ => None,
-    };
-    if let Some(field) = alias.and_then(|a| fields.iter().copied().find(|f| *f == a)) {
-        return Some(field);
-    }
-    fields
-        .iter()
-        .copied()
-        .map(|field| (strsim::levenshtein(&normal, &field.replace('_', "")), field))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, field)| field)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn foreign_and_mistyped_keys_get_a_suggestion() {
-        assert_eq!(closest("allowedOrigins", &POLICY_FIELDS), Some("origins"));
-        assert_eq!(closest("request_header", &POLICY_FIELDS), Some("request_headers"));
-        assert_eq!(closest("maxAge", &POLICY_FIELDS), Some("max_age"));
-        assert_eq!(closest("path_prefix", &POLICY_FIELDS), None);
-        assert_eq!(closest("prefix", &ROUTE_FIELDS), Some("path_prefix"));
-        assert_eq!(closest("zebra", &POLICY_FIELDS), None);
-    }
+    let field = corsguard::tools::suggest(key, problem.path.contains("routes["))?;
+    Some(format!("did you mean \"{field}\"?"))
 }

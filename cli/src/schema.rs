@@ -1,31 +1,17 @@
-//! The JSON Schema of the policy file, generated from one field table.
-//!
-//! The table's names are checked against the core's own lists ([`corsguard::tools::POLICY_FIELDS`],
-//! [`corsguard::tools::ROUTE_FIELDS`], which drive the core's reader), and the checked-in
-//! `policy.schema.json` against this generator (tests/schema.rs). The schema is structural
+//! The JSON Schema of the policy file: the core's fields ([`corsguard::tools::FIELDS`], which say
+//! where each may be given), each with its description and the shape of its value, kept here. The
+//! checked-in `policy.schema.json` is checked against this generator (tests/schema.rs). The schema is structural
 //! (fields, types, ranges): what it cannot express (origin syntax, `*` with credentials across
 //! routes) `corsguard check` reports, so a schema-valid file may still fail `check`, never the
 //! reverse.
 
+use corsguard::tools::{POLICY_FIELDS, ROUTE_FIELDS};
 use serde_json::{Map, Value, json};
 
-/// Where a field may appear.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// At the top level and in routes (which override it).
-    Both,
-    /// At the top level only.
-    TopOnly,
-    /// In routes only.
-    RouteOnly,
-}
-
-/// One field of the policy file.
-pub struct Field {
-    /// Its key.
+/// What the schema says of one of the core's fields.
+pub struct Described {
+    /// The core's name for it.
     pub name: &'static str,
-    /// Where it may appear.
-    pub level: Level,
     /// The schema's description of it.
     pub description: &'static str,
     /// The schema of its value (without the description).
@@ -36,11 +22,10 @@ fn strings(item_description: &'static str, examples: &[&str]) -> Value {
     json!({ "type": "array", "items": { "type": "string", "description": item_description, "examples": examples } })
 }
 
-/// Every field, in docs/policy.md's order (top level), then the route-only ones.
-pub const FIELDS: [Field; 15] = [
-    Field {
+/// Every field of the core's, by name.
+pub const DESCRIBED: [Described; 15] = [
+    Described {
         name: "origins",
-        level: Level::Both,
         description: "Origins that may read responses: exact origins (https://app.example.com), subdomain \
                       patterns (https://*.example.com: any depth, never the apex), preview-deployment patterns \
                       (https://pr-*.preview.example.com: one * of letters and digits inside the first label), port \
@@ -54,125 +39,100 @@ pub const FIELDS: [Field; 15] = [
             )
         },
     },
-    Field {
+    Described {
         name: "methods",
-        level: Level::Both,
         description: "Methods a preflight may ask for, case-sensitive as fetch() sends them (get, delete... are \
                       uppercased like fetch() does; patch is not). GET, HEAD and POST never need listing. \"*\" for \
                       any. Default [].",
         schema: || strings("an HTTP method (a token), or *", &["PUT", "PATCH", "DELETE"]),
     },
-    Field {
+    Described {
         name: "request_headers",
-        level: Level::Both,
         description: "Request headers a preflight may ask for (case-insensitive). \"*\" for any, except \
                       Authorization, which must be named. Default [].",
         schema: || strings("a header name, or *", &["Content-Type", "Authorization"]),
     },
-    Field {
+    Described {
         name: "expose_headers",
-        level: Level::Both,
         description: "Response headers scripts may read (Access-Control-Expose-Headers). Default [].",
         schema: || strings("a header name, or *", &["X-Request-Id"]),
     },
-    Field {
+    Described {
         name: "credentials",
-        level: Level::Both,
         description: "Allow cookies and HTTP authentication (Access-Control-Allow-Credentials: true). No \"*\" \
                       anywhere then. Default false.",
         schema: || json!({ "type": "boolean", "default": false }),
     },
-    Field {
+    Described {
         name: "max_age",
-        level: Level::Both,
         description: "Seconds a browser may cache a preflight (Access-Control-Max-Age; Chromium caps at 7200, \
                       Firefox at 86400). Not sent by default.",
         schema: || json!({ "type": "integer", "minimum": 0, "maximum": 604800, "examples": [7200] }),
     },
-    Field {
+    Described {
         name: "private_network",
-        level: Level::Both,
         description: "Answer Access-Control-Request-Private-Network: true preflights. Default false.",
         schema: || json!({ "type": "boolean", "default": false }),
     },
-    Field {
+    Described {
         name: "preflight_status",
-        level: Level::Both,
         description: "Status of an allowed preflight, 200-299. Default 204.",
         schema: || json!({ "type": "integer", "minimum": 200, "maximum": 299, "default": 204 }),
     },
-    Field {
+    Described {
         name: "mode",
-        level: Level::Both,
         description: "\"enforce\", or \"report-only\": decide, count and log as if enforcing, but change nothing. \
                       Default \"enforce\".",
         schema: || json!({ "enum": ["enforce", "report-only"], "default": "enforce" }),
     },
-    Field {
+    Described {
         name: "debug",
-        level: Level::Both,
         description: "Add corsguard-reason: <reason> to refused requests' responses. It never lists the policy. \
                       Default false.",
         schema: || json!({ "type": "boolean", "default": false }),
     },
-    Field {
+    Described {
         name: "routes",
-        level: Level::TopOnly,
         description: "Entries matching on host and/or path_prefix; the first match wins and its fields override \
                       the top level's. Default [].",
         schema: || json!({ "type": "array", "items": { "$ref": "#/definitions/route" } }),
     },
-    Field {
+    Described {
         name: "host",
-        level: Level::RouteOnly,
         description: "The host this route matches, in any case and with or without a trailing dot (the \
                       request's port is ignored unless one is given here).",
         schema: || json!({ "type": "string", "examples": ["api.example.com", "api.example.com:8443"] }),
     },
-    Field {
+    Described {
         name: "path_prefix",
-        level: Level::RouteOnly,
         description: "A prefix of the request's canonical path (RFC 3986: unreserved escapes decoded, dot \
                       segments resolved, slashes merged, the query ignored) that this route matches. Requests \
                       whose path servers would read as under another route are refused.",
         schema: || json!({ "type": "string", "pattern": "^/", "examples": ["/public/"] }),
     },
-    Field {
+    Described {
         name: "case_sensitive",
-        level: Level::RouteOnly,
         description: "Whether path_prefix compares letters with their case; false for upstreams that route \
                       without case (Express by default).",
         schema: || json!({ "type": "boolean", "default": true }),
     },
-    Field {
+    Described {
         name: "disabled",
-        level: Level::RouteOnly,
         description: "Leave requests this route matches untouched (no CORS headers added or removed).",
         schema: || json!({ "type": "boolean", "default": false }),
     },
 ];
 
-/// The names a level has, in the schema's order: the top level's fields, or a route's (what it
-/// matches on first, as the core lists them).
-pub fn names(route: bool) -> Vec<&'static str> {
-    let mut names: Vec<&str> = Vec::new();
-    if route {
-        names.extend(FIELDS.iter().filter(|f| f.level == Level::RouteOnly).map(|f| f.name));
-    }
-    let wanted = if route { Level::Both } else { Level::TopOnly };
-    names.extend(FIELDS.iter().filter(|f| f.level == Level::Both || f.level == wanted).map(|f| f.name));
-    names
-}
-
+/// A level's fields (the top level's, or a route's), in the core's order.
 fn properties(route: bool) -> Map<String, Value> {
     let mut properties = Map::new();
-    for name in names(route) {
-        if let Some(field) = FIELDS.iter().find(|f| f.name == name) {
+    for name in if route { &ROUTE_FIELDS[..] } else { &POLICY_FIELDS[..] } {
+        if let Some(field) = DESCRIBED.iter().find(|f| f.name == *name) {
             let mut schema = (field.schema)();
             if let Value::Object(object) = &mut schema {
                 object.insert("description".into(), field.description.into());
             }
-            properties.insert(name.into(), schema);
+            properties.insert((*name).into(), schema);
         }
     }
     properties
