@@ -87,7 +87,8 @@ pub mod tools {
     pub use crate::json::Layout;
     pub use crate::methods::is_forbidden_method;
     pub use crate::path::canonical_path;
+    pub use crate::pattern::OriginShape;
     pub use crate::source::{Lines, Span, Spans};
     pub use crate::trace::Trace;
-    pub use crate::view::{Entry, Level, OriginEntry, OriginShape, PolicyView, Resolved};
+    pub use crate::view::{Entry, Level, OriginEntry, PolicyView, Resolved};
 }

@@ -10,7 +10,6 @@ use crate::label_pattern::{LabelPatterns, Pattern};
 use crate::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
 use crate::problem::{Code, Problems};
 use crate::public_suffix::{PublicSuffixes, Reach};
-use crate::view::OriginShape;
 use crate::{HashMap, HashSet};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 
@@ -219,6 +218,32 @@ impl OriginMatcher {
 }
 
 /// Parses a lowercased entry: the origin, what part of its host is fixed, and its port rule.
+/// What an `origins` entry matches: [MDN: Origin] is what it is compared with.
+///
+/// [MDN: Origin]: https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Origin
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OriginShape {
+    /// `*`: every origin.
+    Any,
+    /// `null`: the opaque origin.
+    Null,
+    /// One host (`https://app.example.com`).
+    Exact {
+        /// `:*`: on any port.
+        any_port: bool,
+    },
+    /// `https://*.example.com`: every subdomain, at any depth, never the apex.
+    Subdomains {
+        /// `:*`: on any port.
+        any_port: bool,
+    },
+    /// `https://pr-*.example.com`: a `*` inside the first label.
+    Label {
+        /// `:*`: on any port.
+        any_port: bool,
+    },
+}
+
 /// What an `origins` entry matches, read as the matcher reads it; none for an entry it refuses.
 pub(crate) fn shape(entry: &str) -> Option<OriginShape> {
     let normalized = entry.to_ascii_lowercase();

@@ -6,7 +6,7 @@
 use crate::config::{self, Level as Read};
 use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
 use crate::json::{self, Layout, Member, Value};
-use crate::pattern;
+use crate::pattern::{self, OriginShape};
 use crate::policy::Policy;
 use crate::problem::{Problems, locate};
 use crate::rules::{DEFAULT_PREFLIGHT_STATUS, inherit};
@@ -89,32 +89,6 @@ pub struct OriginEntry {
     pub text: String,
     /// What it matches.
     pub shape: OriginShape,
-}
-
-/// What an `origins` entry matches: [MDN: Origin] is what it is compared with.
-///
-/// [MDN: Origin]: https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Origin
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OriginShape {
-    /// `*`: every origin.
-    Any,
-    /// `null`: the opaque origin.
-    Null,
-    /// One host (`https://app.example.com`).
-    Exact {
-        /// `:*`: on any port.
-        any_port: bool,
-    },
-    /// `https://*.example.com`: every subdomain, at any depth, never the apex.
-    Subdomains {
-        /// `:*`: on any port.
-        any_port: bool,
-    },
-    /// `https://pr-*.example.com`: a `*` inside the first label.
-    Label {
-        /// `:*`: on any port.
-        any_port: bool,
-    },
 }
 
 impl PolicyView {

@@ -2,8 +2,9 @@
 //! the file, with the command's own warnings (methods an edge's server refuses before corsguard
 //! runs, preflight caches the browsers keep shorter).
 
+use crate::outcome::{Failure, Format, Outcome};
 use crate::policy_file::{self, Checked, Located, PolicyFile};
-use crate::{Failure, Format, Outcome, edge_methods, engines};
+use crate::{edge_methods, engines};
 use corsguard::tools::PolicyView;
 
 /// A policy file checked by the core and by the command's own warnings.

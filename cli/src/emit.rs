@@ -9,7 +9,7 @@
 //! `corsguard`, which fastly/src/main.rs reads and tests/e2e/test_fastly.py serves in Viceroy).
 
 use crate::check;
-use crate::{Failure, Outcome};
+use crate::outcome::{Failure, Outcome};
 use corsguard::tools::Layout;
 
 /// The edges `emit` knows.

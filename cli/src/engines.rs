@@ -2,11 +2,11 @@
 //! refusal, where it was observed, and how long each keeps a preflight's answer; and `check`'s
 //! warning for a policy whose answers the engines treat differently.
 
-use crate::browser::{Engine, Failure, Fetch};
 use crate::policy_file::{Located, PolicyFile};
 use clap::ValueEnum;
 use corsguard::Severity;
 use corsguard::tools::PolicyView;
+use corsguard_browser::{Engine, Failure, Fetch};
 use serde::Serialize;
 
 /// `--browser`: one engine, or every engine when not given.

@@ -1,14 +1,13 @@
 //! `corsguard explain`: what the edge answers to one browser request, which rule decided, and
 //! what the browser then does with the answer.
 
-use crate::PolicyArg;
-use crate::browser::{self, Engine, Fetch, Response};
 use crate::check;
 use crate::engines::{self, Cached, Console};
+use crate::outcome::{Failure, Format, Outcome};
 use crate::policy_file::PolicyFile;
-use crate::{Failure, Format, Outcome};
 use corsguard::tools::{Entry, Level, PolicyView, Resolved, Trace};
 use corsguard::{Action, Decision, Denial, Enforcement, HeaderLines, Request, Selected};
+use corsguard_browser::{self as browser, Engine, Fetch, Response};
 use serde::Serialize;
 
 /// The request to explain.
@@ -102,8 +101,8 @@ struct Browser {
     cached: Option<Vec<Cached>>,
 }
 
-pub fn run(policy: &PolicyArg, args: &Args) -> Result<Outcome, Failure> {
-    let (file, view) = check::load(&policy.policy, policy.env.as_deref())?;
+pub fn run(policy: &str, environment: Option<&str>, args: &Args) -> Result<Outcome, Failure> {
+    let (file, view) = check::load(policy, environment)?;
     let policy = view.policy();
     let fetch = &args.fetch;
     let host = args.host.as_deref().unwrap_or_default();

@@ -2,42 +2,29 @@
 //! configurations. See docs/cli.md.
 
 mod check;
+mod client;
 mod edge_methods;
 mod emit;
 mod engines;
 mod explain;
+mod outcome;
 mod policy_file;
 mod probe;
 pub mod schema;
 mod verify;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use corsguard_browser as browser;
+use outcome::{Failure, Format, Outcome};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  the policy is valid / the browser allows the request / the configuration was printed
-  1  the policy has errors, or the browser blocks the request (probe --strict: or a warning)
-  2  the command could not run: bad arguments, an unreadable file, an unreachable server";
-
 #[derive(Parser)]
 #[command(name = "corsguard", version, about = "One CORS policy, enforced at every edge: check it, explain its \
-    decisions, probe live servers as a browser does, and emit edge configurations.", after_help = EXIT_CODES)]
+    decisions, probe live servers as a browser does, and emit edge configurations.", after_help = outcome::EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// How a command prints its report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// For people.
-    #[default]
-    Human,
-    /// One JSON document on standard output, for tools.
-    Json,
 }
 
 /// The policy file a command reads, and its environment: shared by check, explain, emit and verify.
@@ -82,7 +69,7 @@ struct RequestArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Validate a policy file: every error and warning with its JSON path, line and a fix.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = outcome::EXIT_CODES)]
     Check {
         #[command(flatten)]
         policy: PolicyArg,
@@ -94,7 +81,7 @@ enum Command {
     },
     /// Show what the edge answers to one browser request (preflight and actual), which rule
     /// decided, and the console message of a refusal.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = outcome::EXIT_CODES)]
     Explain {
         #[command(flatten)]
         policy: PolicyArg,
@@ -114,7 +101,7 @@ enum Command {
     },
     /// Act as the browser against a live server: preflight when needed, then the request; run
     /// the browser's CORS check on the real responses.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = outcome::EXIT_CODES)]
     Probe {
         /// The URL the page fetches.
         url: String,
@@ -131,7 +118,7 @@ enum Command {
     },
     /// Print the deployable configuration of an edge with the policy embedded (with --env, the
     /// environment's policy, resolved: wrangler's [env.NAME]; the plugin or package corsguard-NAME).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = outcome::EXIT_CODES)]
     Emit {
         #[arg(value_enum)]
         edge: emit::Edge,
@@ -169,7 +156,7 @@ enum Command {
     /// edges'. What is sent: OPTIONS preflights and GET requests with an Origin header, to paths
     /// the policy names (/corsguard-verify and paths in and around each route), paced by --rate.
     /// Never a cookie, a credential or a body, never another method: nothing that changes data.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = outcome::EXIT_CODES)]
     Verify {
         #[command(flatten)]
         policy: PolicyArg,
@@ -188,26 +175,6 @@ enum Command {
     },
     /// Print the JSON Schema of the policy file (the checked-in policy.schema.json).
     Schema,
-}
-
-/// What a command concluded, as an exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// 0.
-    Yes,
-    /// 1: the policy has errors, or the browser blocks.
-    No,
-}
-
-/// Why a command could not give its answer.
-#[derive(Debug)]
-pub enum Failure {
-    /// Exit 2: a file or server that cannot be reached.
-    Cannot(String),
-    /// Exit 2: arguments that make no sense.
-    Usage(String),
-    /// Exit 1: the policy has errors (each line already located).
-    InvalidPolicy(String),
 }
 
 /// An HTTP token (RFC 9110 section 5.6.2), what a method and a header name are: `fetch()` throws
@@ -276,7 +243,11 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
             };
             let format = format.format;
             let engines = engines::selected(request.browser);
-            explain::run(&policy, &explain::Args { fetch: fetch(request)?, engines, scheme, host, path, format })
+            explain::run(
+                &policy.policy,
+                policy.env.as_deref(),
+                &explain::Args { fetch: fetch(request)?, engines, scheme, host, path, format },
+            )
         }
         Command::Probe { url, request, timeout, strict, format } => {
             if !(timeout > 0.0 && timeout <= 300.0) {
@@ -313,17 +284,5 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
 
 /// Runs the command line; the process's exit code.
 pub fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(Outcome::Yes) => ExitCode::SUCCESS,
-        Ok(Outcome::No) => ExitCode::from(1),
-        Err(Failure::InvalidPolicy(problems)) => {
-            eprintln!("{problems}");
-            eprintln!("corsguard: the policy has errors; fix them first (corsguard check)");
-            ExitCode::from(1)
-        }
-        Err(Failure::Cannot(why) | Failure::Usage(why)) => {
-            eprintln!("corsguard: error: {why}");
-            ExitCode::from(2)
-        }
-    }
+    outcome::exit(run(Cli::parse()))
 }

@@ -1,7 +1,7 @@
 //! Reading a policy file: the text, and the core's verdict on it, each problem placed on its line.
 //! The command reads a policy only through the core's [`PolicyView`].
 
-use crate::Failure;
+use crate::outcome::Failure;
 use corsguard::tools::{Environment, Lines, PolicyView, environments};
 use corsguard::{Code, Problem, Severity};
 use serde::Serialize;

@@ -1,9 +1,10 @@
 //! `corsguard probe`: acts as the browser does against a live server — the preflight when one is
 //! needed, then the request — and runs the browser's CORS check on the real responses.
 
-use crate::browser::{self, Engine, Fetch, Response};
+use crate::client;
 use crate::engines::{self, Cached, Console};
-use crate::{Failure, Format, Outcome};
+use crate::outcome::{Failure, Format, Outcome};
+use corsguard_browser::{self as browser, Engine, Fetch, Response};
 use serde::Serialize;
 use std::time::Duration;
 use ureq::http;
@@ -98,8 +99,9 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         return Err(Failure::Usage(format!("{} is not an http:// or https:// URL", args.url)));
     }
     check_origin(&fetch.origin)?;
-    let agent = agent(args.timeout);
-    let send = |method: &str, headers: &[(String, String)]| send(&agent, args.timeout, method, &args.url, headers);
+    let agent = client::agent(args.timeout);
+    let send =
+        |method: &str, headers: &[(String, String)]| client::send(&agent, args.timeout, method, &args.url, headers);
 
     let reasons = fetch.preflight_reasons();
     let mut exchanges = Vec::new();
@@ -276,61 +278,4 @@ impl Warning {
     fn risk(message: String) -> Self {
         Warning { message, risk: true }
     }
-}
-
-/// The HTTP client of `probe` and `verify`: bounded by `timeout`, following no redirect (the
-/// browser checks each hop, and so must we), keeping no cookie.
-pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("corsguard-probe/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
-}
-
-/// Sends one request without a body (a `Host` among `headers` replaces the URL's), and reads the
-/// answer's status and header lines.
-pub(crate) fn send(
-    agent: &ureq::Agent,
-    timeout: Duration,
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-) -> Result<Response, Failure> {
-    let mut request = http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let result = if matches!(method, "GET" | "HEAD" | "OPTIONS") {
-        request.body(()).map_err(|e| Failure::Usage(format!("cannot build the request: {e}"))).map(|r| agent.run(r))
-    } else {
-        let empty: &[u8] = &[];
-        request.body(empty).map_err(|e| Failure::Usage(format!("cannot build the request: {e}"))).map(|r| agent.run(r))
-    };
-    let response = result?.map_err(|e| unreachable(url, timeout, e))?;
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    Ok(Response { status: response.status().as_u16(), headers })
-}
-
-/// A transport error in words, with what to check.
-fn unreachable(url: &str, timeout: Duration, error: ureq::Error) -> Failure {
-    let why = match &error {
-        ureq::Error::Timeout(_) => format!("no answer within {} s (--timeout)", timeout.as_secs_f64()),
-        ureq::Error::HostNotFound => "the host name does not resolve".to_string(),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            "connection refused (is the server running, on this port?)".to_string()
-        }
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            format!("no answer within {} s (--timeout)", timeout.as_secs_f64())
-        }
-        _ => error.to_string(),
-    };
-    Failure::Cannot(format!("cannot reach {url}: {why}"))
 }
