@@ -26,37 +26,13 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod actual;
-mod byte_string;
-mod config;
-mod decision;
-mod denial;
-mod denial_line;
-mod environment;
-mod fields;
-mod header_lines;
-mod headers;
-mod host;
-mod inflate;
-mod json;
-mod label_pattern;
-mod methods;
-mod name_set;
-mod origin;
-mod path;
-mod pattern;
-mod policy;
-mod preflight;
-mod problem;
-mod public_suffix;
-mod request;
-mod response;
-mod route;
-mod rules;
-mod series;
-mod source;
-mod trace;
-mod view;
+// The families: the policy file (read and viewed), origins and their patterns, routes, the
+// deciders, and the answer.
+mod answer;
+mod deciders;
+mod origins;
+mod policy_file;
+mod routes;
 
 /// The engine's hash tables. Their seed is fixed: only the policy's own entries are ever inserted,
 /// so no request can lengthen a lookup, and a per-process seed (which on Wasm, without address
@@ -65,30 +41,32 @@ type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
 /// A set of the same kind as [`HashMap`].
 type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::FixedState>;
 
-pub use byte_string::isomorphic_encode;
-pub use decision::{Action, Decision, Enforcement, Kind};
-pub use denial::Denial;
-pub use denial_line::DenialLine;
-pub use header_lines::{HeaderLines, join_line, join_lines};
-pub use policy::Policy;
-pub use problem::{Code, Problem, Problems, Severity};
-pub use request::{Request, RequestLines, split_absolute_uri};
-pub use response::{DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary};
-pub use route::Selected;
-pub use series::{SERIES_LABELS, series_labels};
+pub use answer::decision::{Action, Decision, Enforcement, Kind};
+pub use answer::denial::Denial;
+pub use answer::denial_line::DenialLine;
+pub use answer::header_lines::{HeaderLines, join_line, join_lines};
+pub use answer::response::{
+    DEBUG_HEADER, HeaderList, OWNED_HEADERS, ResponseEdits, ResponseHeaders, apply_edits, merge_vary,
+};
+pub use answer::series::{SERIES_LABELS, series_labels};
+pub use deciders::byte_string::isomorphic_encode;
+pub use deciders::policy::Policy;
+pub use deciders::request::{Request, RequestLines, split_absolute_uri};
+pub use policy_file::problem::{Code, Problem, Problems, Severity};
+pub use routes::route::Selected;
 
-/// What tools need beyond an edge's decision, and no edge does: the policy file's fields and
-/// environments, the trace of a decision, and the Fetch standard's forbidden names and the path
-/// reading routes use.
+/// What tools need beyond an edge's decision, and no edge does: the policy's read-only view and
+/// where each part of the file is written, the policy file's fields and environments, the trace of
+/// a decision, and the Fetch standard's forbidden names and the path reading routes use.
 pub mod tools {
-    pub use crate::environment::{Environment, environments};
-    pub use crate::fields::{FIELDS, Field, POLICY_FIELDS, Place, ROUTE_FIELDS, suggest};
-    pub use crate::headers::is_forbidden_request_header;
-    pub use crate::json::Layout;
-    pub use crate::methods::is_forbidden_method;
-    pub use crate::path::canonical_path;
-    pub use crate::pattern::OriginShape;
-    pub use crate::source::{Lines, Span, Spans};
-    pub use crate::trace::Trace;
-    pub use crate::view::{Entry, Level, OriginEntry, PolicyView, Resolved};
+    pub use crate::answer::trace::Trace;
+    pub use crate::deciders::headers::is_forbidden_request_header;
+    pub use crate::deciders::methods::is_forbidden_method;
+    pub use crate::origins::pattern::OriginShape;
+    pub use crate::policy_file::environment::{Environment, environments};
+    pub use crate::policy_file::fields::{FIELDS, Field, POLICY_FIELDS, Place, ROUTE_FIELDS, suggest};
+    pub use crate::policy_file::json::Layout;
+    pub use crate::policy_file::source::{Lines, Span, Spans};
+    pub use crate::policy_file::view::{Entry, Level, OriginEntry, PolicyView, Resolved};
+    pub use crate::routes::path::canonical_path;
 }

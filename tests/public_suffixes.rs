@@ -1,4 +1,4 @@
-//! `src/public_suffix.deflate` is generated here from the pinned `psl` crate, and this test fails
+//! `src/origins/public_suffix.deflate` is generated here from the pinned `psl` crate, and this test fails
 //! when it is out of date: after bumping `psl` in Cargo.toml, run
 //! `CORSGUARD_BLESS=1 cargo test --test public_suffixes` to regenerate it.
 //!
@@ -12,7 +12,7 @@ use psl::{List, Psl, Type};
 use std::collections::{BTreeMap, HashMap};
 use std::{env, fs, path::PathBuf};
 
-const TABLE: &str = "src/public_suffix.deflate";
+const TABLE: &str = "src/origins/public_suffix.deflate";
 const SUFFIX: u8 = 0x40;
 const WILDCARD: u8 = 0x80;
 /// A label no list entry names, to ask `psl` what a wildcard covers.
@@ -122,7 +122,7 @@ fn generate() -> Vec<u8> {
     table.into_bytes()
 }
 
-/// The nodes under `parent`, as `src/public_suffix.rs` reads them: `label`, then `!` if the name
+/// The nodes under `parent`, as `src/origins/public_suffix.rs` reads them: `label`, then `!` if the name
 /// is a public suffix and `*` if its child labels are, then its own children in parentheses, then
 /// `,`. A top-level domain with no children and no wildcard is left out: every single label is a
 /// public suffix.
@@ -173,7 +173,7 @@ fn the_table_is_generated_from_the_pinned_psl() {
     assert!(shipped == table, "{TABLE} is not what psl makes: run CORSGUARD_BLESS=1 cargo test --test public_suffixes");
 }
 
-/// The table in `src/public_suffix.rs`'s file format: its top-level entries grouped by first byte,
+/// The table in `src/origins/public_suffix.rs`'s file format: its top-level entries grouped by first byte,
 /// each group deflated, after an index of (first byte, deflated length).
 fn pack(table: &[u8]) -> Vec<u8> {
     let mut groups: Vec<(u8, Vec<u8>)> = Vec::new();

@@ -139,7 +139,7 @@ fn properties(route: bool) -> Map<String, Value> {
 }
 
 /// The top level's fields, `$schema`, which editors add and every edge ignores, and
-/// `environments`, each replacing top-level fields (src/environment.rs).
+/// `environments`, each replacing top-level fields (src/policy_file/environment.rs).
 fn top_properties() -> Map<String, Value> {
     let shared = properties(false);
     let mut properties = shared.clone();

@@ -2,15 +2,15 @@
 //! sentence a person can act on; a policy with any error is never used.
 
 use crate::HashMap;
-use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
-use crate::headers::{Direction, HeaderNames};
-use crate::host::parse_port;
-use crate::json::{Member, Value};
-use crate::methods::Methods;
-use crate::origin::is_host;
-use crate::pattern::OriginMatcher;
-use crate::problem::{Code, Problems};
-use crate::source::Lines;
+use crate::deciders::headers::{Direction, HeaderNames};
+use crate::deciders::methods::Methods;
+use crate::origins::origin::is_host;
+use crate::origins::pattern::OriginMatcher;
+use crate::policy_file::fields::{POLICY_FIELDS, ROUTE_FIELDS};
+use crate::policy_file::json::{Member, Value};
+use crate::policy_file::problem::{Code, Problems};
+use crate::policy_file::source::Lines;
+use crate::routes::host::parse_port;
 use alloc::{format, string::String, vec::Vec};
 
 /// One level of the policy file as written (the top level or one route): `None` where absent.
@@ -342,7 +342,7 @@ fn route_host(value: &Value, path: &str, problems: &mut Problems) -> Option<(Str
     Some((name.into(), port.flatten()))
 }
 
-/// A route's path prefix: canonical (what [`crate::path::canonical`] makes of a path, so that it
+/// A route's path prefix: canonical (what [`crate::routes::path::canonical`] makes of a path, so that it
 /// is compared with requests' canonical paths), and free of what servers read differently.
 fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<String> {
     let prefix = string(value, path, problems)?;
@@ -371,8 +371,8 @@ fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<Str
         invalid(format!(
             "\"{prefix}\" holds ;, \\, %2F, %5C or %25, which servers read differently; such requests are refused whatever the route"
         ))
-    } else if !crate::path::is_canonical(bytes) {
-        match crate::path::canonical(bytes, crate::path::Reading::CANONICAL).map(String::from_utf8) {
+    } else if !crate::routes::path::is_canonical(bytes) {
+        match crate::routes::path::canonical(bytes, crate::routes::path::Reading::CANONICAL).map(String::from_utf8) {
             Ok(Ok(canonical)) => Some((
                 Code::NonCanonicalPath,
                 format!("\"{prefix}\" is not a canonical path, which requests are compared in; write \"{canonical}\""),
@@ -394,7 +394,7 @@ fn path_prefix(value: &Value, path: &str, problems: &mut Problems) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::Problem;
+    use crate::policy_file::problem::Problem;
     use alloc::string::ToString;
 
     /// The problems of a policy with one field of the wrong type (an object suits none of them).
@@ -407,7 +407,7 @@ mod tests {
             format!(r#"{{"origins": ["https://a.example"], "{field}": {{}}}}"#)
         };
         let mut problems = Problems::default();
-        read(&crate::json::parse(&json).unwrap(), &json, &mut problems);
+        read(&crate::policy_file::json::parse(&json).unwrap(), &json, &mut problems);
         problems.into_vec()
     }
 

@@ -1,19 +1,19 @@
 //! The compiled policy: its routes and the rules of each level (`rules`), and which of `preflight`
 //! and `actual` decides a request.
 
-use crate::actual;
-use crate::config::{self, Levels};
-use crate::decision::{Action, Decision, Enforcement, Kind};
-use crate::denial::Denial;
-use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
-use crate::json;
-use crate::preflight;
-use crate::problem::{Problem, Problems};
-use crate::request::Request;
-use crate::response::{HeaderList, ResponseEdits, VARY};
-use crate::route::{Route, Routes, Selected};
-use crate::rules::Rules;
-use crate::trace::{Sources, Trace};
+use crate::answer::decision::{Action, Decision, Enforcement, Kind};
+use crate::answer::denial::Denial;
+use crate::answer::response::{HeaderList, ResponseEdits, VARY};
+use crate::answer::trace::{Sources, Trace};
+use crate::deciders::actual;
+use crate::deciders::preflight;
+use crate::deciders::request::Request;
+use crate::deciders::rules::Rules;
+use crate::policy_file::config::{self, Levels};
+use crate::policy_file::fields::{POLICY_FIELDS, ROUTE_FIELDS};
+use crate::policy_file::json;
+use crate::policy_file::problem::{Problem, Problems};
+use crate::routes::route::{Route, Routes, Selected};
 use alloc::{boxed::Box, format, vec::Vec};
 
 /// A validated, compiled CORS policy. Build it once with [`Policy::parse`]; evaluate it per request

@@ -1,6 +1,6 @@
 //! The borrowed view of a request that an adapter hands to the engine.
 
-use crate::header_lines::join_line;
+use crate::answer::header_lines::join_line;
 use alloc::borrow::Cow;
 
 /// What the engine reads of a request: nothing else, so adapters read nothing else ([Fetch: the

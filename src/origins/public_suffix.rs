@@ -9,7 +9,7 @@
 //! default rule).
 //!
 //! To keep every edge's `.wasm` small the table is deflated, in chunks: one per first byte of the
-//! top-level domains, so that reading `*.example.com` inflates ([`crate::inflate`]) the top-level
+//! top-level domains, so that reading `*.example.com` inflates ([`crate::origins::inflate`]) the top-level
 //! domains starting with `c` only. Every edge pays that once per policy read (on Fastly, once per
 //! instance). The file is a count of chunks, then for each its first byte and its deflated length
 //! (two bytes, little-endian), then the deflated chunks in that order.
@@ -102,10 +102,12 @@ impl PublicSuffixes {
         }
         let key = host.rsplit('.').next().and_then(|tld| tld.bytes().next());
         let top: &[u8] = match self.chunks.iter_mut().find(|chunk| Some(chunk.first) == key) {
-            Some(Chunk { deflated, text, .. }) => match text.get_or_insert_with(|| crate::inflate::inflate(deflated)) {
-                Some(text) => text,
-                None => return Place::Unreadable,
-            },
+            Some(Chunk { deflated, text, .. }) => {
+                match text.get_or_insert_with(|| crate::origins::inflate::inflate(deflated)) {
+                    Some(text) => text,
+                    None => return Place::Unreadable,
+                }
+            }
             None => &[], // no top-level domain with children starts with this byte
         };
         let mut labels = host.rsplit('.');

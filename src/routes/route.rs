@@ -2,11 +2,11 @@
 //! of the path and host that servers make puts the request under that same route: where readings
 //! disagree, or the path or host is malformed, the request is refused instead ([`Selected::Unclear`]).
 
-use crate::host::Authority;
-use crate::path::{self, Reading};
-use crate::problem::{Code, Problems};
-use crate::request::Request;
-use crate::rules::Rules;
+use crate::deciders::request::Request;
+use crate::deciders::rules::Rules;
+use crate::policy_file::problem::{Code, Problems};
+use crate::routes::host::Authority;
+use crate::routes::path::{self, Reading};
 use alloc::{borrow::Cow, boxed::Box, format, vec::Vec};
 use core::fmt;
 

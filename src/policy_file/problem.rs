@@ -1,8 +1,8 @@
 //! What is wrong with a policy file: each problem has a severity, a JSON path, a stable code for
 //! tools, and a sentence for people.
 
-use crate::json;
-use crate::source::{Lines, Spans};
+use crate::policy_file::json;
+use crate::policy_file::source::{Lines, Spans};
 use alloc::{format, string::String, vec::Vec};
 use core::fmt;
 use core::ops::Range;
@@ -141,8 +141,8 @@ pub struct Problem {
     /// What is wrong, and what to write instead where that is clear.
     pub message: String,
     /// Where it is, in bytes from the start of the text: the path's key or element, or the nearest
-    /// written path that holds it. Tools get it ([`crate::tools::PolicyView::parse`]); an edge's
-    /// parse leaves it out, but for text that is not JSON.
+    /// written path that holds it (for text that is not JSON, where the reader stopped). Tools get
+    /// it ([`crate::tools::PolicyView::parse`]); an edge's parse leaves it out.
     pub offset: Option<usize>,
     /// Where the offending value is written (`&text[value]` is `"https://a.example/"`), when its
     /// path is written; tools only, as `offset`.
@@ -178,11 +178,11 @@ impl Problems {
         self.0.push(Problem { severity, code, path: path.into(), message, offset: None, value: None });
     }
 
-    /// The text is not JSON: one problem, at the reader's error, which the message places too
-    /// (for logs, which show no offset).
+    /// The text is not JSON: one problem, which the message places (for logs, which show no
+    /// offset).
     pub(crate) fn not_json(&mut self, text: &str, error: &json::Error) {
         let (line, column) = Lines::new(text).locate(error.offset);
-        self.not_json_at(format!("not valid JSON: {} at line {line} column {column}", error.message), error);
+        self.error("", Code::InvalidJson, format!("not valid JSON: {} at line {line} column {column}", error.message));
     }
 
     /// The text is not JSON, for tools: the offset places it.
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn every_code_is_distinct_and_documented_once_in_the_policy_reference() {
-        let readme = include_str!("../docs/policy.md");
+        let readme = include_str!("../../docs/policy.md");
         for (index, code) in Code::ALL.iter().enumerate() {
             let text = code.as_str();
             assert!(Code::ALL.iter().skip(index + 1).all(|other| other.as_str() != text), "{text}");

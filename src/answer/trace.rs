@@ -2,8 +2,8 @@
 //! level that decided, where each of its fields comes from, and the `origins` entry that allowed
 //! the origin. Edges never need it.
 
-use crate::decision::Decision;
-use crate::route::Selected;
+use crate::answer::decision::Decision;
+use crate::routes::route::Selected;
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 
 /// A decision, and what it was made from, as JSON paths into the policy file.

@@ -1,14 +1,14 @@
 //! The rules one level of a policy applies (the top level, or a route with what it inherits),
 //! resolved once from the policy file: what `preflight` and `actual` read to decide.
 
-use crate::config::Level;
-use crate::denial::Denial;
-use crate::headers::HeaderNames;
-use crate::methods::Methods;
-use crate::origin::Origin;
-use crate::pattern::OriginMatcher;
-use crate::problem::{Code, Problems};
-use crate::response::{DEBUG_HEADER, HeaderList};
+use crate::answer::denial::Denial;
+use crate::answer::response::{DEBUG_HEADER, HeaderList};
+use crate::deciders::headers::HeaderNames;
+use crate::deciders::methods::Methods;
+use crate::origins::origin::Origin;
+use crate::origins::pattern::OriginMatcher;
+use crate::policy_file::config::Level;
+use crate::policy_file::problem::{Code, Problems};
 use alloc::{
     boxed::Box,
     format,

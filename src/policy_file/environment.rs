@@ -11,9 +11,9 @@
 //! every field stays where it was written, byte for byte, so what the edges enforce is what a
 //! reviewer reads, and every problem keeps its line in the file.
 
-use crate::json::{self, Member, Value};
-use crate::problem::{Code, Problems};
-use crate::source::Spans;
+use crate::policy_file::json::{self, Member, Value};
+use crate::policy_file::problem::{Code, Problems};
+use crate::policy_file::source::Spans;
 use alloc::{format, string::String, vec::Vec};
 
 /// One environment of a policy file, resolved: the policy an edge takes.

@@ -1,6 +1,6 @@
 //! Header lines as hosts hold them, and HTTP's way of combining repeated lines.
 
-use crate::response::ResponseHeaders;
+use crate::answer::response::ResponseHeaders;
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;

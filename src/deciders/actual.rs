@@ -1,10 +1,10 @@
 //! Actual requests (every request but a preflight): forwarded, and the upstream's answer given
 //! the policy's CORS headers, never the upstream's own.
 
-use crate::denial::Denial;
-use crate::request::Request;
-use crate::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits};
-use crate::rules::Rules;
+use crate::answer::denial::Denial;
+use crate::answer::response::{ALLOW_CREDENTIALS, ALLOW_ORIGIN, EXPOSE_HEADERS, HeaderList, ResponseEdits};
+use crate::deciders::request::Request;
+use crate::deciders::rules::Rules;
 
 /// An actual request: the answer is `*` for everyone, or the request's allowed origin.
 pub(crate) fn edits<'a>(rules: &'a Rules, request: &Request<'a>) -> (Option<Denial<'a>>, ResponseEdits<'a>) {

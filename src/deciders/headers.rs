@@ -1,8 +1,8 @@
 //! Header names: the policy's `request_headers` and `expose_headers`, and the check of
 //! `Access-Control-Request-Headers`.
 
-use crate::name_set::NameSet;
-use crate::problem::{Code, Problems};
+use crate::deciders::name_set::NameSet;
+use crate::policy_file::problem::{Code, Problems};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 
 /// An RFC 9110 token: what method and header names are made of.

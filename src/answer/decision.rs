@@ -1,9 +1,9 @@
 //! What the engine decided about one request, in terms an adapter can apply blindly.
 
-use crate::denial::Denial;
-use crate::request::Request;
-use crate::response::{HeaderList, ResponseEdits};
-use crate::route::Selected;
+use crate::answer::denial::Denial;
+use crate::answer::response::{HeaderList, ResponseEdits};
+use crate::deciders::request::Request;
+use crate::routes::route::Selected;
 
 /// What kind of request the engine saw: a [CORS-preflight request], another [CORS request], or a
 /// request without `Origin`.

@@ -1,8 +1,8 @@
 //! A denial as one JSON log line, the same on every edge, so that one search finds it wherever it
 //! was logged: what a team watches before it moves a policy from `report-only` to `enforce`.
 
-use crate::decision::{Decision, Enforcement};
-use crate::denial::Denial;
+use crate::answer::decision::{Decision, Enforcement};
+use crate::answer::denial::Denial;
 use core::fmt::{self, Write};
 
 /// How much of a client's value (its `Origin`, a request id) a line shows.

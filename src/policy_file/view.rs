@@ -3,15 +3,15 @@
 //! that value is written, and each `origins` entry's shape. Tools read the policy only through it,
 //! so no tool parses a policy file or re-derives inheritance. Edges never build it.
 
-use crate::config::{self, Level as Read};
-use crate::fields::{POLICY_FIELDS, ROUTE_FIELDS};
-use crate::json::{self, Layout, Member, Value};
-use crate::pattern::{self, OriginShape};
-use crate::policy::Policy;
-use crate::problem::{Problems, locate};
-use crate::rules::{DEFAULT_PREFLIGHT_STATUS, inherit};
-use crate::source::{Span, Spans};
-use crate::trace::Sources;
+use crate::answer::trace::Sources;
+use crate::deciders::policy::Policy;
+use crate::deciders::rules::{DEFAULT_PREFLIGHT_STATUS, inherit};
+use crate::origins::pattern::{self, OriginShape};
+use crate::policy_file::config::{self, Level as Read};
+use crate::policy_file::fields::{POLICY_FIELDS, ROUTE_FIELDS};
+use crate::policy_file::json::{self, Layout, Member, Value};
+use crate::policy_file::problem::{Problems, locate};
+use crate::policy_file::source::{Span, Spans};
 use alloc::{format, string::String, vec::Vec};
 
 /// A policy file as the core read and compiled it.
@@ -274,7 +274,7 @@ fn level(objects: &Objects, top: &Read, route: Option<(usize, &String, &Read)>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::Code;
+    use crate::policy_file::problem::Code;
 
     const POLICY: &str = r#"{
   "origins": ["https://app.example.com", "https://*.example.com", "http://localhost:*"],
@@ -346,10 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn an_edge_parse_is_unlocated_but_for_text_that_is_not_json() {
+    fn an_edge_parse_is_unlocated_and_places_text_that_is_not_json_in_its_message() {
         let problems = Policy::parse("{\"origins\": [\"https://a.example/\"]}").unwrap_err();
         assert!(problems.iter().all(|p| p.offset.is_none() && p.value.is_none()));
         let broken = Policy::parse("{\"origins\": [\"*\",]}").unwrap_err();
-        assert_eq!(broken.iter().next().unwrap().message, "not valid JSON: trailing comma at line 1 column 18");
+        let broken = broken.iter().next().unwrap();
+        assert_eq!(
+            (broken.message.as_str(), broken.offset),
+            ("not valid JSON: trailing comma at line 1 column 18", None)
+        );
     }
 }

@@ -2,14 +2,14 @@
 //!
 //! An entry is an exact origin, `*` (any origin), `null`, or a pattern: `https://*.example.com`
 //! (any depth of subdomain, never the apex), `https://pr-*.example.com` (a `*` inside the first
-//! label: [`crate::label_pattern`]) and/or `http://localhost:*` (any port). Exact hosts, wildcard
+//! label: [`crate::origins::label_pattern`]) and/or `http://localhost:*` (any port). Exact hosts, wildcard
 //! parents and label patterns live in hash tables, so a lookup costs one probe per label of the
 //! request's host (and per shape of label pattern), whatever the number of origins in the policy.
 
-use crate::label_pattern::{LabelPatterns, Pattern};
-use crate::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
-use crate::problem::{Code, Problems};
-use crate::public_suffix::{PublicSuffixes, Reach};
+use crate::origins::label_pattern::{LabelPatterns, Pattern};
+use crate::origins::origin::{Malformed, Origin, is_host, parse_port, serialized_host};
+use crate::origins::public_suffix::{PublicSuffixes, Reach};
+use crate::policy_file::problem::{Code, Problems};
 use crate::{HashMap, HashSet};
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 

@@ -1,8 +1,8 @@
 //! The policy's `methods` and the check of `Access-Control-Request-Method`.
 
-use crate::headers::is_token;
-use crate::name_set::NameSet;
-use crate::problem::{Code, Problems};
+use crate::deciders::headers::is_token;
+use crate::deciders::name_set::NameSet;
+use crate::policy_file::problem::{Code, Problems};
 use alloc::{format, string::String};
 
 /// Fetch uppercases these (and only these) before sending, so the policy does too.

@@ -2,7 +2,7 @@
 //! for people. For tools that point at a file (`corsguard check`); an edge locates nothing.
 
 use crate::HashMap;
-use crate::json::{self, Value};
+use crate::policy_file::json::{self, Value};
 use alloc::{format, string::String, vec::Vec};
 
 /// Where one JSON path is written.

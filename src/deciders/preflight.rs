@@ -1,12 +1,12 @@
 //! Preflights: answered at the edge, allowed or not, and never forwarded.
 
-use crate::denial::Denial;
-use crate::headers::{is_token, requested};
-use crate::request::Request;
-use crate::response::{
+use crate::answer::denial::Denial;
+use crate::answer::response::{
     ALLOW_CREDENTIALS, ALLOW_HEADERS, ALLOW_METHODS, ALLOW_ORIGIN, ALLOW_PRIVATE_NETWORK, HeaderList, MAX_AGE, VARY,
 };
-use crate::rules::Rules;
+use crate::deciders::headers::{is_token, requested};
+use crate::deciders::request::Request;
+use crate::deciders::rules::Rules;
 use alloc::{string::String, vec::Vec};
 
 /// What an allowed preflight asked for, each part validated.

@@ -2,10 +2,10 @@
 //! outcome, reason, mode and route. Every label has a fixed, small set of values (the route's: the
 //! policy's own `routes`): never the origin.
 
-use crate::decision::{Decision, Enforcement, Kind};
-use crate::denial::Denial;
-use crate::policy::Policy;
-use crate::route::Selected;
+use crate::answer::decision::{Decision, Enforcement, Kind};
+use crate::answer::denial::Denial;
+use crate::deciders::policy::Policy;
+use crate::routes::route::Selected;
 use alloc::string::{String, ToString};
 
 /// The label names, in the order [`series_labels`] gives their values.
