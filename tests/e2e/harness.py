@@ -381,7 +381,7 @@ GUARD_POLICY = {
 # Two errors, each to be named in the 500.
 BAD_POLICY = {"origins": ["https://bad.example.com/", "*"], "credentials": True}
 # Valid, with a warning to be logged once per isolate or instance.
-WARNED_POLICY = {"origins": [ALLOWED], "max_age": 86399}
+WARNED_POLICY = {"origins": [ALLOWED, ALLOWED]}
 
 
 def head(*lines: bytes, method: bytes = b"OPTIONS") -> bytes:
