@@ -7,6 +7,7 @@ mod edge_methods;
 mod emit;
 mod engines;
 mod explain;
+mod import;
 mod outcome;
 mod policy_file;
 mod probe;
@@ -173,6 +174,27 @@ enum Command {
         #[command(flatten)]
         format: FormatArg,
     },
+    /// Read the CORS configuration a team already has and write the corsguard policy that does the
+    /// same, with a report of every point: exact, changed (with a request that shows it), or not
+    /// expressible (exit 1 and nothing written, unless --lossy).
+    #[command(after_help = outcome::EXIT_CODES)]
+    Import {
+        #[arg(value_enum)]
+        source: import::Source,
+        /// The configuration files (YAML or JSON, any number of documents each).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// Write the policy to this file (standard output when not given; the report goes to
+        /// standard error).
+        #[arg(long, value_name = "FILE")]
+        out: Option<String>,
+        /// Write the policy even when some points cannot be expressed: they are left out, as the
+        /// report says.
+        #[arg(long)]
+        lossy: bool,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Print the JSON Schema of the policy file (the checked-in policy.schema.json).
     Schema,
 }
@@ -274,6 +296,9 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
                 rate,
                 format: format.format,
             })
+        }
+        Command::Import { source, files, out, lossy, format } => {
+            import::run(&import::Args { source, files, out, lossy, format: format.format })
         }
         Command::Schema => {
             print!("{}", schema::text());

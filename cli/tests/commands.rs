@@ -447,7 +447,7 @@ fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
     let (code, out, _) =
         run(&["emit", "envoy", &environments(), "--wasm", "/opt/corsguard.wasm", "--env", "production"]);
     assert_eq!(code, 0);
-    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let yaml: Value = serde_yaml_ng::from_str(&out).unwrap();
     let filter = &yaml[0];
     assert_eq!(filter["name"], "envoy.filters.http.wasm");
     let config = &filter["typed_config"]["config"];
@@ -482,7 +482,7 @@ fn emit_envoy_is_the_filter_entry_the_envoy_suite_runs() {
 fn emit_envoy_native_is_the_dynamic_module_entry_the_envoy_suite_runs() {
     let (code, out, _) = run(&["emit", "envoy", &environments(), "--native", "--env", "production"]);
     assert_eq!(code, 0);
-    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let yaml: Value = serde_yaml_ng::from_str(&out).unwrap();
     let filter = &yaml[0];
     assert_eq!(filter["name"], "corsguard-production");
     let config = &filter["typed_config"];
@@ -513,7 +513,7 @@ fn emit_envoy_native_is_the_dynamic_module_entry_the_envoy_suite_runs() {
 fn emit_envoy_stats_labels_the_wasm_counters_with_the_cores_series() {
     let (code, out, _) = run(&["emit", "envoy-stats", &example()]);
     assert_eq!(code, 0);
-    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let yaml: Value = serde_yaml_ng::from_str(&out).unwrap();
     let tags = yaml["stats_config"]["stats_tags"].as_array().unwrap();
     let names: Vec<&str> = tags.iter().map(|tag| tag["tag_name"].as_str().unwrap()).collect();
     assert_eq!(names, corsguard::SERIES_LABELS);
@@ -524,7 +524,7 @@ fn emit_envoy_stats_labels_the_wasm_counters_with_the_cores_series() {
 fn emit_istio_is_a_wasm_plugin_with_the_policy_as_its_config() {
     let (code, out, _) = run(&["emit", "istio", &example(), "--selector", "app=api", "--namespace", "edge"]);
     assert_eq!(code, 0);
-    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let yaml: Value = serde_yaml_ng::from_str(&out).unwrap();
     assert_eq!(yaml["kind"], "WasmPlugin");
     assert_eq!(yaml["metadata"]["namespace"], "edge");
     assert_eq!(yaml["spec"]["selector"]["matchLabels"]["app"], "api");
@@ -547,7 +547,7 @@ fn emitted_policies_embed_any_text_safely() {
     let embedded: Value = serde_json::from_str(emitted["vars"]["CORS_POLICY"].as_str().unwrap()).unwrap();
     assert_eq!(embedded, expected);
     let (_, out, _) = run(&["emit", "envoy", policy.to_str().unwrap()]);
-    let yaml: Value = serde_yaml::from_str(&out).unwrap();
+    let yaml: Value = serde_yaml_ng::from_str(&out).unwrap();
     let embedded: Value =
         serde_json::from_str(yaml[0]["typed_config"]["config"]["configuration"]["value"].as_str().unwrap()).unwrap();
     assert_eq!(embedded, expected);
@@ -761,4 +761,20 @@ fn emit_component_prints_the_resolved_policy_the_build_embeds() {
     let (code, out, _) = run(&["emit", "component", &example()]);
     assert_eq!(code, 0);
     embedded_equals_example(&out);
+}
+
+#[test]
+fn import_writes_the_policy_to_out_and_check_accepts_it() {
+    let source = root().join("cli/tests/import/ingress-nginx/shop.yaml");
+    let out = file("");
+    let (out_path, source) = (out.to_str().unwrap(), source.to_str().unwrap());
+    let (code, stdout, stderr) = run(&["import", "ingress-nginx", source, "--out", out_path]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.ends_with(&format!("Result     wrote {out_path}\n")), "{stderr}");
+    let (code, printed, _) = run(&["import", "ingress-nginx", source]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), printed);
+    let (code, checked, _) = run(&["check", out_path]);
+    assert_eq!(code, 0, "{checked}");
 }

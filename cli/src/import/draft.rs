@@ -1,0 +1,107 @@
+//! What every source format translates into: each place of the source (a host and path) with the
+//! CORS it configures there, or none. From that, the policy as short as a person would write it:
+//! the most common CORS at the top level, and a route only where a place differs from it (or where
+//! a later, broader route would otherwise catch it), giving only the fields that differ.
+
+use serde_json::{Map, Value, json};
+
+/// The CORS one place of the source configures, in corsguard's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cors {
+    pub origins: Vec<String>,
+    /// Beyond the CORS-safelisted GET, HEAD and POST.
+    pub methods: Vec<String>,
+    pub request_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub credentials: bool,
+    /// Seconds.
+    pub max_age: u32,
+}
+
+/// A place of the source configuration: what a route matches on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// A host (lowercase), or none for every host.
+    pub host: Option<String>,
+    /// A canonical path prefix, ending with `/` (which also covers the path without it).
+    pub path_prefix: String,
+}
+
+impl Place {
+    /// Whether every request of `other` is also one of this place's.
+    fn covers(&self, other: &Place) -> bool {
+        (self.host.is_none() || self.host == other.host) && other.path_prefix.starts_with(&self.path_prefix)
+    }
+}
+
+/// One place and its CORS (none: the source adds no CORS there, and the route is disabled).
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub place: Place,
+    pub cors: Option<Cors>,
+}
+
+/// The policy for the entries: a route for each place that needs one, the most specific first
+/// (the source's longest-prefix match), as corsguard's first-match routes read them. None when no
+/// entry configures CORS at all.
+pub fn policy(entries: &[Entry]) -> Option<Value> {
+    let mut counts: Vec<(&Cors, usize)> = Vec::new();
+    for cors in entries.iter().filter_map(|e| e.cors.as_ref()) {
+        match counts.iter_mut().find(|(c, _)| *c == cors) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((cors, 1)),
+        }
+    }
+    // The most common; the first of them on a tie.
+    let top = counts.iter().rev().max_by_key(|(_, n)| *n).map(|(cors, _)| *cors)?;
+    let mut ordered: Vec<&Entry> = entries.iter().collect();
+    ordered
+        .sort_by_key(|e| (e.place.host.is_none(), e.place.host.clone(), std::cmp::Reverse(e.place.path_prefix.len())));
+    let differs = |e: &Entry| e.cors.as_ref() != Some(top);
+    let mut routes = Vec::new();
+    for (index, entry) in ordered.iter().enumerate() {
+        let shadowed = ordered
+            .get(index + 1..)
+            .unwrap_or_default()
+            .iter()
+            .any(|later| differs(later) && later.place.covers(&entry.place));
+        if !differs(entry) && !shadowed {
+            continue;
+        }
+        let mut route = Map::new();
+        if let Some(host) = &entry.place.host {
+            route.insert("host".into(), json!(host));
+        }
+        route.insert("path_prefix".into(), json!(entry.place.path_prefix));
+        match &entry.cors {
+            None => {
+                route.insert("disabled".into(), json!(true));
+            }
+            Some(cors) => route.extend(fields(cors, Some(top)).into_iter().map(|(n, v)| (n.to_string(), v))),
+        }
+        routes.push(Value::Object(route));
+    }
+    let mut policy: Map<String, Value> = fields(top, None).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    if !routes.is_empty() {
+        policy.insert("routes".into(), Value::Array(routes));
+    }
+    Some(Value::Object(policy))
+}
+
+/// A CORS's fields as the policy writes them: at the top level (no `base`) those that are not the
+/// default, in a route those whose value is not the top level's.
+fn fields(cors: &Cors, base: Option<&Cors>) -> Vec<(&'static str, Value)> {
+    let all = [
+        ("origins", json!(cors.origins), base.map(|b| json!(b.origins))),
+        ("methods", json!(cors.methods), base.map_or(Some(json!([])), |b| Some(json!(b.methods)))),
+        (
+            "request_headers",
+            json!(cors.request_headers),
+            base.map_or(Some(json!([])), |b| Some(json!(b.request_headers))),
+        ),
+        ("expose_headers", json!(cors.expose_headers), base.map_or(Some(json!([])), |b| Some(json!(b.expose_headers)))),
+        ("credentials", json!(cors.credentials), base.map_or(Some(json!(false)), |b| Some(json!(b.credentials)))),
+        ("max_age", json!(cors.max_age), base.map(|b| json!(b.max_age))),
+    ];
+    all.into_iter().filter(|(_, value, against)| against.as_ref() != Some(value)).map(|(n, v, _)| (n, v)).collect()
+}

@@ -1,0 +1,89 @@
+//! `corsguard import`: reads the CORS configuration a team already has, writes the corsguard
+//! policy that does the same, and says what changes: each point exact, changed (with a request that
+//! shows it) or not expressible (then nothing is written unless `--lossy` accepts the report). The
+//! policy written always passes `corsguard check` without errors.
+//!
+//! Its rooms: `documents` (the YAML streams read), a module per source format, `draft` (places
+//! and their CORS, made into the shortest policy), `report`.
+
+mod documents;
+mod draft;
+mod ingress_nginx;
+mod report;
+
+use crate::outcome::{Failure, Format, Outcome};
+use clap::ValueEnum;
+use corsguard::tools::{Layout, PolicyView};
+use report::{Kind, Report};
+
+/// The configurations `import` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// ingress-nginx's CORS annotations on Ingress objects (YAML, as kubectl get -o yaml gives
+    /// them, one file or many, any number of documents).
+    IngressNginx,
+}
+
+pub struct Args {
+    pub source: Source,
+    pub files: Vec<String>,
+    /// Where to write the policy; standard output when none.
+    pub out: Option<String>,
+    /// Write the policy even when some points cannot be expressed (they are left out).
+    pub lossy: bool,
+    pub format: Format,
+}
+
+pub fn run(args: &Args) -> Result<Outcome, Failure> {
+    let documents = documents::read(&args.files)?;
+    let (name, found) = match args.source {
+        Source::IngressNginx => ("ingress-nginx", ingress_nginx::read(&documents)?),
+    };
+    let mut report = Report {
+        source: name,
+        files: args.files.clone(),
+        objects: found.objects,
+        skipped: found.skipped,
+        notes: found.notes,
+        written: None,
+    };
+    let policy = draft::policy(&found.entries)
+        .ok_or_else(|| Failure::Cannot("the configuration enables CORS nowhere: nothing to import".into()))?;
+    let text = policy.to_string();
+    // What the core reads back is what is written: a policy it refuses is never written.
+    let view = PolicyView::parse(&text).map_err(|problems| {
+        Failure::Cannot(format!(
+            "the policy made from {name} is refused by corsguard, which is a bug of import: {problems}"
+        ))
+    })?;
+    let json = view.json(Layout::Indented) + "\n";
+    let expressible = report.count(Kind::NotExpressible) == 0;
+    if expressible || args.lossy {
+        match &args.out {
+            Some(path) => {
+                std::fs::write(path, &json).map_err(|e| Failure::Cannot(format!("cannot write {path}: {e}")))?;
+                report.written = Some(path.clone());
+            }
+            None => report.written = Some("-".into()),
+        }
+    }
+    match args.format {
+        Format::Human => {
+            if report.written.as_deref() == Some("-") {
+                print!("{json}");
+            }
+            eprint!("{}", report.human());
+        }
+        Format::Json => {
+            #[derive(serde::Serialize)]
+            struct Printed<'r> {
+                #[serde(flatten)]
+                report: &'r Report,
+                policy: serde_json::Value,
+            }
+            let printed = Printed { report: &report, policy };
+            println!("{}", serde_json::to_string_pretty(&printed).unwrap_or_default());
+        }
+    }
+    Ok(if report.written.is_some() { Outcome::Yes } else { Outcome::No })
+}
