@@ -65,7 +65,9 @@ fn every_import_case_gives_its_policy_and_report() {
 }
 
 /// Who answers a request under a policy, and what a browser makes of it: `edge:allowed` (answered
-/// at the edge), `application:refused` (forwarded, without CORS), `application:untouched`.
+/// at the edge), `application:refused` (forwarded, without CORS), `application:untouched`. A
+/// request with `"credentials": true` is allowed only with `Access-Control-Allow-Credentials: true`
+/// and an origin other than `*`, as the browser's CORS check reads it.
 fn now(policy: &Policy, case: &Value) -> String {
     let text = |key: &str| case[key].as_str().map(str::as_bytes);
     let request = Request {
@@ -77,16 +79,20 @@ fn now(policy: &Policy, case: &Value) -> String {
         request_method: text("request_method"),
         ..Request::default()
     };
+    let credentials = case["credentials"].as_bool() == Some(true);
+    let allows = |headers: &corsguard::HeaderList| match headers.get("access-control-allow-origin") {
+        None => false,
+        Some(origin) => {
+            !credentials || (origin != "*" && headers.get("access-control-allow-credentials") == Some("true"))
+        }
+    };
+    let verdict = |allowed: bool| if allowed { "allowed" } else { "refused" };
     match policy.evaluate(&request).action {
         Action::PassThrough => "application:untouched".into(),
         Action::Respond { status, headers } => {
-            let allowed = (200..300).contains(&status) && headers.get("access-control-allow-origin").is_some();
-            format!("edge:{}", if allowed { "allowed" } else { "refused" })
+            format!("edge:{}", verdict((200..300).contains(&status) && allows(&headers)))
         }
-        Action::Forward(edits) => {
-            let allowed = edits.headers.get("access-control-allow-origin").is_some();
-            format!("application:{}", if allowed { "allowed" } else { "refused" })
-        }
+        Action::Forward(edits) => format!("application:{}", verdict(allows(&edits.headers))),
     }
 }
 

@@ -53,13 +53,13 @@ impl fmt::Display for At {
     }
 }
 
-/// A value and where it is.
+/// A value and where it is (its path borrowed from the [`Child`] that owns it).
 #[derive(Clone, Copy)]
-pub struct Node<'d> {
+pub struct Node<'d, 'p> {
     pub value: &'d Value,
     file: &'d str,
     document: usize,
-    path: &'d str,
+    path: &'p str,
 }
 
 /// A node's field or element, which owns its longer path.
@@ -71,16 +71,17 @@ pub struct Child<'d> {
 }
 
 impl<'d> Child<'d> {
-    pub fn node(&self) -> Node<'_> {
+    /// A whole document.
+    pub fn root(document: &'d Document) -> Self {
+        Child { value: &document.value, file: &document.file, document: document.index, path: String::new() }
+    }
+
+    pub fn node(&self) -> Node<'d, '_> {
         Node { value: self.value, file: self.file, document: self.document, path: &self.path }
     }
 }
 
-impl<'d> Node<'d> {
-    pub fn root(document: &'d Document) -> Self {
-        Node { value: &document.value, file: &document.file, document: document.index, path: "" }
-    }
-
+impl<'d> Node<'d, '_> {
     pub fn at(&self) -> At {
         At { file: self.file.to_string(), document: self.document, path: self.path.to_string() }
     }

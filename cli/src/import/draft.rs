@@ -3,6 +3,7 @@
 //! the most common CORS at the top level, and a route only where a place differs from it (or where
 //! a later, broader route would otherwise catch it), giving only the fields that differ.
 
+use super::report::Note;
 use serde_json::{Map, Value, json};
 
 /// The CORS one place of the source configures, in corsguard's terms.
@@ -39,6 +40,38 @@ impl Place {
 pub struct Entry {
     pub place: Place,
     pub cors: Option<Cors>,
+}
+
+/// The longest any browser keeps a preflight's answer (Firefox; Chromium 7200 s, WebKit 600 s): a
+/// longer max-age is written as this, with the same behaviour in every browser.
+pub const LONGEST_KEPT: u64 = 86_400;
+
+/// Whether a method needs listing: not a CORS-safelisted one (GET, HEAD, POST, which need no
+/// preflight), nor one browsers never send (CONNECT, TRACE, TRACK).
+pub fn needs_listing(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "POST") && !corsguard::tools::is_forbidden_method(method)
+}
+
+/// Why the core refuses a policy (each error's message), or none.
+pub fn refusal(policy: &Value) -> Option<String> {
+    let problems = corsguard::Policy::parse(&policy.to_string()).err()?;
+    let errors = problems.iter().filter(|p| p.severity == corsguard::Severity::Error);
+    Some(errors.map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))
+}
+
+/// Why the core refuses a route's path prefix, or none.
+pub fn prefix_refusal(prefix: &str) -> Option<String> {
+    refusal(&json!({ "origins": ["*"], "routes": [{ "path_prefix": prefix }] }))
+}
+
+/// What an import of one format found: each place with its CORS, the objects read, the
+/// documents skipped, and the report's notes.
+#[derive(Default)]
+pub struct Found {
+    pub entries: Vec<Entry>,
+    pub objects: Vec<String>,
+    pub skipped: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// The policy for the entries: a route for each place that needs one, the most specific first

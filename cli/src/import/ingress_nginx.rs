@@ -15,7 +15,8 @@
 //! One place per Ingress path: its rule's host (none: every host) and the path as a prefix.
 
 use super::documents::{At, Document, Node};
-use super::draft::{Cors, Entry, Place};
+use super::draft::{self, Cors, Entry, Found, LONGEST_KEPT, Place};
+use super::kubernetes;
 use super::report::{Kind, Note};
 use crate::outcome::Failure;
 use regex::Regex;
@@ -25,8 +26,6 @@ const DEFAULT_METHODS: &str = "GET, PUT, POST, DELETE, PATCH, OPTIONS";
 const DEFAULT_HEADERS: &str =
     "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization";
 const DEFAULT_MAX_AGE: u64 = 1_728_000;
-/// The longest any browser keeps a preflight's answer (Firefox; Chromium 7200 s, WebKit 600 s).
-const LONGEST_KEPT: u64 = 86_400;
 /// The annotations this reads, and `use-regex`, which changes what paths mean.
 const ANNOTATIONS: [&str; 8] = [
     "enable-cors",
@@ -61,57 +60,24 @@ impl Validators {
     }
 }
 
-/// What an import of ingress-nginx found: each place with its CORS, the objects read, the
-/// documents skipped, and the notes.
-pub struct Found {
-    pub entries: Vec<Entry>,
-    pub objects: Vec<String>,
-    pub skipped: Vec<String>,
-    pub notes: Vec<Note>,
-}
-
 pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     let validators = Validators::new()?;
-    let mut found = Found { entries: Vec::new(), objects: Vec::new(), skipped: Vec::new(), notes: Vec::new() };
-    for document in documents {
-        let root = Node::root(document);
-        let kind = root.string("kind")?.unwrap_or_default();
-        if kind == "List" {
-            for item in root.list("items")? {
-                ingress(&item.node(), &validators, &mut found)?;
-            }
-        } else {
-            ingress(&root, &validators, &mut found)?;
-        }
+    let mut found = Found::default();
+    for (object, name) in kubernetes::objects(documents, "Ingress", &mut found.skipped)? {
+        ingress(&object.node(), &name, &validators, &mut found)?;
+        found.objects.push(name);
     }
     if found.entries.iter().all(|e| e.cors.is_none()) {
         return Err(Failure::Cannot(format!(
-            "no Ingress enables CORS (nginx.ingress.kubernetes.io/enable-cors: \"true\") in {} document(s): \
-             nothing to import",
-            documents.len()
+            "no Ingress enables CORS (nginx.ingress.kubernetes.io/enable-cors: \"true\") in {}: nothing to import",
+            found.objects.len()
         )));
     }
     add_global_notes(&mut found);
     Ok(found)
 }
 
-fn name(node: &Node) -> Result<String, Failure> {
-    let metadata = node.get("metadata")?;
-    let metadata = metadata.as_ref().map(|m| m.node());
-    let field = |key| metadata.map_or(Ok(None), |m| m.string(key));
-    Ok(format!("{}/{}", field("namespace")?.unwrap_or_else(|| "default".into()), field("name")?.unwrap_or_default()))
-}
-
-fn ingress(node: &Node, validators: &Validators, found: &mut Found) -> Result<(), Failure> {
-    let kind = node.string("kind")?.unwrap_or_default();
-    if kind != "Ingress" {
-        let shown =
-            if kind.is_empty() { "a document without kind".to_string() } else { format!("{kind} {}", name(node)?) };
-        found.skipped.push(shown);
-        return Ok(());
-    }
-    let object = format!("Ingress {}", name(node)?);
-    found.objects.push(object.clone());
+fn ingress(node: &Node<'_, '_>, object: &str, validators: &Validators, found: &mut Found) -> Result<(), Failure> {
     let metadata = node.get("metadata")?;
     let annotations = match &metadata {
         Some(metadata) => metadata.node().strings("annotations")?,
@@ -132,7 +98,7 @@ fn ingress(node: &Node, validators: &Validators, found: &mut Found) -> Result<()
     }
     let get = |name: &str| ours.iter().find(|(k, _, _)| k == name).map(|(_, v, at)| (v.as_str(), at.clone()));
     let enabled = get("enable-cors").is_some_and(|(v, _)| parse_bool(v) == Some(true));
-    let cors = if enabled { cors(&object, node, &get, validators, &mut found.notes)? } else { None };
+    let cors = if enabled { cors(object, node, &get, validators, &mut found.notes)? } else { None };
     let regex_paths = get("use-regex").is_some_and(|(v, _)| parse_bool(v) == Some(true));
     places(node, cors, regex_paths, found)
 }
@@ -150,7 +116,7 @@ fn parse_bool(text: &str) -> Option<bool> {
 
 fn cors(
     object: &str,
-    node: &Node,
+    node: &Node<'_, '_>,
     get: &Lookup,
     validators: &Validators,
     notes: &mut Vec<Note>,
@@ -191,7 +157,7 @@ fn cors(
     let mut methods = list("cors-allow-methods", DEFAULT_METHODS, &validators.methods);
     let headers = list("cors-allow-headers", DEFAULT_HEADERS, &validators.headers);
     let expose_headers = list("cors-expose-headers", "", &validators.expose);
-    methods.retain(|m| !matches!(m.as_str(), "GET" | "HEAD" | "POST") && !corsguard::tools::is_forbidden_method(m));
+    methods.retain(|m| draft::needs_listing(m));
     let (request_headers, forbidden): (Vec<String>, Vec<String>) =
         headers.into_iter().partition(|h| !corsguard::tools::is_forbidden_request_header(h));
     if !forbidden.is_empty() {
@@ -329,18 +295,14 @@ fn translate(entry: &str) -> Result<String, String> {
         ));
     }
     let origin = entry.to_ascii_lowercase();
-    let policy = serde_json::json!({ "origins": [origin] }).to_string();
-    match corsguard::Policy::parse(&policy) {
-        Ok(_) => Ok(origin),
-        Err(problems) => {
-            let why = problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; ");
-            Err(format!("{entry:?} matches no origin a browser sends: {why} (with --lossy it is left out)"))
-        }
+    match draft::refusal(&serde_json::json!({ "origins": [origin] })) {
+        None => Ok(origin),
+        Some(why) => Err(format!("{entry:?} matches no origin a browser sends: {why} (with --lossy it is left out)")),
     }
 }
 
 /// The places an Ingress's paths make, each with the Ingress's CORS.
-fn places(node: &Node, cors: Option<Cors>, regex_paths: bool, found: &mut Found) -> Result<(), Failure> {
+fn places(node: &Node<'_, '_>, cors: Option<Cors>, regex_paths: bool, found: &mut Found) -> Result<(), Failure> {
     let Some(spec) = node.get("spec")? else { return Ok(()) };
     let spec = spec.node();
     let rules = spec.list("rules")?;
@@ -375,7 +337,7 @@ fn places(node: &Node, cors: Option<Cors>, regex_paths: bool, found: &mut Found)
                 continue;
             }
             let prefix = if written.ends_with('/') { written.clone() } else { format!("{written}/") };
-            if let Err(why) = check_prefix(&prefix) {
+            if let Some(why) = draft::prefix_refusal(&prefix) {
                 found.notes.push(Note::new(Kind::NotExpressible, path.at(), format!("{written}: {why}")));
                 continue;
             }
@@ -407,14 +369,6 @@ fn places(node: &Node, cors: Option<Cors>, regex_paths: bool, found: &mut Found)
         }
     }
     Ok(())
-}
-
-/// A path prefix the core accepts, or its reason.
-fn check_prefix(prefix: &str) -> Result<(), String> {
-    let policy = serde_json::json!({ "origins": ["*"], "routes": [{ "path_prefix": prefix }] }).to_string();
-    corsguard::Policy::parse(&policy)
-        .map(drop)
-        .map_err(|problems| problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))
 }
 
 /// The changes every enabled Ingress shares, said once.

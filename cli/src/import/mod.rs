@@ -8,7 +8,9 @@
 
 mod documents;
 mod draft;
+mod gateway_api;
 mod ingress_nginx;
+mod kubernetes;
 mod report;
 
 use crate::outcome::{Failure, Format, Outcome};
@@ -22,6 +24,8 @@ pub enum Source {
     /// ingress-nginx's CORS annotations on Ingress objects (YAML, as kubectl get -o yaml gives
     /// them, one file or many, any number of documents).
     IngressNginx,
+    /// Gateway API HTTPRoutes with a CORS filter (Standard channel, v1.5 and later).
+    GatewayApi,
 }
 
 pub struct Args {
@@ -38,6 +42,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let documents = documents::read(&args.files)?;
     let (name, found) = match args.source {
         Source::IngressNginx => ("ingress-nginx", ingress_nginx::read(&documents)?),
+        Source::GatewayApi => ("gateway-api", gateway_api::read(&documents)?),
     };
     let mut report = Report {
         source: name,

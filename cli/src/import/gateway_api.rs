@@ -1,0 +1,249 @@
+//! Gateway API `HTTPRoute`s with a `CORS` filter (Standard channel since v1.5, read as v1.6's
+//! `HTTPCORSFilter` documents it):
+//!
+//! - `allowOrigins`: `*` alone, or `scheme://host[:port]` whose host may start with `*.`, a greedy
+//!   match of any number of labels (corsguard's `*.`); a missing port is the scheme's default. With
+//!   `allowCredentials: true`, `*` echoes every origin with credentials.
+//! - `allowMethods` and `allowHeaders`: `*` alone allows any, echoed with credentials; GET, HEAD and
+//!   POST are always allowed. `maxAge` is 5 s when unset.
+//! - The gateway answers every preflight itself; a rule without the filter leaves CORS to the
+//!   application.
+//!
+//! One place per hostname and path match of each rule: `PathPrefix` is element-wise (corsguard's
+//! segment prefix), `Exact` becomes a prefix, `RegularExpression` is not expressible.
+
+use super::documents::{Child, Document, Node};
+use super::draft::{self, Cors, Entry, Found, LONGEST_KEPT, Place};
+use super::kubernetes;
+use super::report::{Kind, Note};
+use crate::outcome::Failure;
+use serde_json::json;
+
+/// `maxAge` when the filter does not give it.
+const DEFAULT_MAX_AGE: u64 = 5;
+
+pub fn read(documents: &[Document]) -> Result<Found, Failure> {
+    let mut found = Found::default();
+    for (object, name) in kubernetes::objects(documents, "HTTPRoute", &mut found.skipped)? {
+        route(&object.node(), &name, &mut found)?;
+        found.objects.push(name);
+    }
+    if found.entries.iter().all(|e| e.cors.is_none()) {
+        return Err(Failure::Cannot(format!(
+            "no rule of the {} HTTPRoute(s) has a CORS filter: nothing to import",
+            found.objects.len()
+        )));
+    }
+    if found.entries.iter().filter_map(|e| e.cors.as_ref()).any(|c| c.origins != ["*"]) {
+        found.notes.insert(
+            0,
+            Note::new(
+                Kind::Changed,
+                "gateway-api",
+                "Vary: Origin is sent with answers that depend on the Origin: the Gateway API does not require it, \
+                 so a shared cache could hand one origin's answer to another",
+            ),
+        );
+    }
+    Ok(found)
+}
+
+fn route(node: &Node<'_, '_>, object: &str, found: &mut Found) -> Result<(), Failure> {
+    let Some(spec) = node.get("spec")? else { return Ok(()) };
+    let spec = spec.node();
+    let mut hosts = Vec::new();
+    for hostname in spec.list("hostnames")? {
+        let at = hostname.node();
+        let serde_yaml_ng::Value::String(host) = hostname.value else { return Err(at.error("is not a string")) };
+        if host.starts_with("*.") {
+            found.notes.push(Note::new(
+                Kind::NotExpressible,
+                at.at(),
+                format!("hostname {host}: a corsguard route matches one host; write a route for each host under it"),
+            ));
+        } else {
+            hosts.push(Some(host.to_ascii_lowercase()));
+        }
+    }
+    if spec.get("hostnames")?.is_none() {
+        hosts.push(None);
+    }
+    for rule in spec.list("rules")? {
+        let rule = rule.node();
+        let mut cors = None;
+        for filter in rule.list("filters")? {
+            let filter = filter.node();
+            if filter.string("type")?.as_deref() == Some("CORS") {
+                let Some(config) = filter.get("cors")? else { return Err(filter.error("a CORS filter needs cors")) };
+                cors = Some(translate(object, &config, &mut found.notes)?);
+            }
+        }
+        let matches = rule.list("matches")?;
+        let paths = if matches.is_empty() { vec![None] } else { matches.iter().map(Some).collect() };
+        for matched in paths {
+            let Some(prefix) = place(matched, &mut found.notes)? else { continue };
+            for host in &hosts {
+                let place = Place { host: host.clone(), path_prefix: prefix.clone() };
+                found.entries.push(Entry { place, cors: cors.clone() });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A match's path as a prefix (`PathPrefix` `/` when it gives none), or none when it cannot be said.
+fn place(matched: Option<&Child<'_>>, notes: &mut Vec<Note>) -> Result<Option<String>, Failure> {
+    let Some(matched) = matched else { return Ok(Some("/".into())) };
+    let matched = matched.node();
+    let Some(path) = matched.get("path")? else { return Ok(Some("/".into())) };
+    let path = path.node();
+    let kind = path.string("type")?.unwrap_or_else(|| "PathPrefix".into());
+    let value = path.string("value")?.unwrap_or_else(|| "/".into());
+    let prefix = if value.ends_with('/') { value.clone() } else { format!("{value}/") };
+    match kind.as_str() {
+        "RegularExpression" => {
+            let what = format!("{value} (RegularExpression): write the prefix it stands for as a route's path_prefix");
+            notes.push(Note::new(Kind::NotExpressible, path.at(), what));
+            return Ok(None);
+        }
+        "Exact" if value != "/" => notes.push(
+            Note::new(
+                Kind::Changed,
+                path.at(),
+                format!("{value} (Exact): the route's path_prefix {prefix} also covers the paths below it"),
+            )
+            .example(format!("GET {}/x: another rule's answer before, this one's now", value.trim_end_matches('/'))),
+        ),
+        "PathPrefix" | "Exact" => {}
+        other => return Err(path.error(format!("type {other:?} is not PathPrefix, Exact or RegularExpression"))),
+    }
+    if let Some(why) = draft::prefix_refusal(&prefix) {
+        notes.push(Note::new(Kind::NotExpressible, path.at(), format!("{value}: {why}")));
+        return Ok(None);
+    }
+    Ok(Some(prefix))
+}
+
+/// The filter's `cors` in corsguard's terms, with a note for each point that is not the same.
+fn translate(object: &str, config: &Child<'_>, notes: &mut Vec<Note>) -> Result<Cors, Failure> {
+    let config = config.node();
+    let at = config.at();
+    let strings = |key: &str| -> Result<Vec<String>, Failure> {
+        config
+            .list(key)?
+            .iter()
+            .map(|item| match item.value {
+                serde_yaml_ng::Value::String(text) => Ok(text.clone()),
+                _ => Err(item.node().error("is not a string")),
+            })
+            .collect()
+    };
+    let credentials = match config.get("allowCredentials")? {
+        None => false,
+        Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
+    };
+    let mut origins = Vec::new();
+    let written = strings("allowOrigins")?;
+    let star = written.iter().any(|o| o == "*");
+    let credentials = if star && credentials {
+        notes.push(
+            Note::new(
+                Kind::Changed,
+                &at,
+                format!(
+                    "{object}: allowOrigins * with allowCredentials: true echoes every origin with credentials, so any \
+                     site reads these responses with the user's cookies; written as * without credentials, which \
+                     refuses credentialed requests: list the origins that need them"
+                ),
+            )
+            .example(
+                "GET with credentials from Origin: https://attacker.example: read with cookies before, refused now",
+            ),
+        );
+        false
+    } else {
+        credentials
+    };
+    if star {
+        origins.push("*".to_string());
+    }
+    for origin in written.iter().filter(|o| *o != "*") {
+        match translate_origin(origin) {
+            Ok(written) => {
+                if names_default_port(origin) {
+                    let what = format!(
+                        "{object}: {origin:?} is written {written:?}: the Gateway API assumes the default port, and browsers leave it out"
+                    );
+                    notes.push(Note::new(Kind::Exact, &at, what));
+                }
+                origins.push(written);
+            }
+            Err(why) => notes.push(Note::new(Kind::NotExpressible, &at, format!("{object}: {why}"))),
+        }
+    }
+    // A list field; with credentials, `*` (which the gateway echoes as anything) cannot be said.
+    let mut listed = |key: &str, field: &str| -> Result<Vec<String>, Failure> {
+        let mut list = strings(key)?;
+        if key == "allowMethods" {
+            list.retain(|m| m == "*" || draft::needs_listing(m));
+        }
+        if credentials && list.iter().any(|v| v == "*") {
+            notes.push(Note::new(
+                Kind::NotExpressible,
+                &at,
+                format!(
+                    "{object}: {key} * with allowCredentials: true allows (echoes) anything; corsguard's {field} lists \
+                     names with credentials: list the ones your pages use (with --lossy, none)"
+                ),
+            ));
+            list.retain(|v| v != "*");
+        }
+        Ok(list)
+    };
+    let methods = listed("allowMethods", "methods")?;
+    let request_headers = listed("allowHeaders", "request_headers")?;
+    let expose_headers = listed("exposeHeaders", "expose_headers")?;
+    let max_age = match config.get("maxAge")? {
+        None => DEFAULT_MAX_AGE,
+        Some(age) => age.value.as_u64().ok_or_else(|| age.node().error("is not a whole number of seconds"))?,
+    };
+    if max_age > LONGEST_KEPT {
+        notes.push(Note::new(
+            Kind::Exact,
+            &at,
+            format!("{object}: maxAge {max_age} is written as {LONGEST_KEPT}: no browser keeps a preflight longer"),
+        ));
+    }
+    Ok(Cors {
+        origins,
+        methods,
+        request_headers,
+        expose_headers,
+        credentials,
+        max_age: u32::try_from(max_age.min(LONGEST_KEPT)).unwrap_or(u32::MAX),
+    })
+}
+
+/// An origin in corsguard's terms (lowercase, without the scheme's default port), or why not.
+fn translate_origin(origin: &str) -> Result<String, String> {
+    let lower = origin.to_ascii_lowercase();
+    let Some((scheme, rest)) = lower.split_once("://") else {
+        return Err(format!("{origin:?} is not scheme://host[:port]"));
+    };
+    if rest == "*" || rest.starts_with("*:") {
+        return Err(format!("{origin:?} allows every {scheme} origin: write * (every origin) or list the origins"));
+    }
+    let default = if scheme == "https" { ":443" } else { ":80" };
+    let written = format!("{scheme}://{}", rest.strip_suffix(default).unwrap_or(rest));
+    match draft::refusal(&json!({ "origins": [written] })) {
+        None => Ok(written),
+        Some(why) => Err(format!("{origin:?}: {why}")),
+    }
+}
+
+/// Whether an origin names its scheme's default port, which browsers leave out of `Origin`.
+fn names_default_port(origin: &str) -> bool {
+    let lower = origin.to_ascii_lowercase();
+    (lower.starts_with("https://") && lower.ends_with(":443"))
+        || (lower.starts_with("http://") && lower.ends_with(":80"))
+}
