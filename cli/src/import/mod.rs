@@ -80,12 +80,14 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
             eprint!("{}", report.human());
         }
         Format::Json => {
+            /// The report, and the policy when it is written (none when nothing may be).
             #[derive(serde::Serialize)]
             struct Printed<'r> {
                 #[serde(flatten)]
                 report: &'r Report,
-                policy: serde_json::Value,
+                policy: Option<serde_json::Value>,
             }
+            let policy = report.written.is_some().then_some(policy);
             let printed = Printed { report: &report, policy };
             println!("{}", serde_json::to_string_pretty(&printed).unwrap_or_default());
         }
