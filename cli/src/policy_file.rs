@@ -15,8 +15,8 @@ pub struct PolicyFile {
     /// The policy an edge takes: the file, or one environment's policy resolved from it.
     pub text: String,
     /// The file as written, where lines and columns are counted (an environment's policy keeps
-    /// the file's byte offsets, not always its columns).
-    pub written: String,
+    /// the file's byte offsets, not always its columns), its lines found once.
+    pub written: Lines<String>,
 }
 
 /// One problem, located in the file where it can be, with a suggested fix where one is obvious.
@@ -107,7 +107,7 @@ pub fn read(path: &str) -> Result<(PolicyFile, Option<Located>), Failure> {
         let bytes = std::fs::read(path).map_err(|e| Failure::Cannot(format!("cannot read {path}: {e}")))?;
         (path.to_string(), bytes)
     };
-    let mut file = PolicyFile { name, text: String::new(), written: String::new() };
+    let mut file = PolicyFile { name, text: String::new(), written: Lines::new(String::new()) };
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
@@ -122,7 +122,7 @@ pub fn read(path: &str) -> Result<(PolicyFile, Option<Located>), Failure> {
             return Ok((file, Some(problem)));
         }
     };
-    file.written.clone_from(&text);
+    file.written = Lines::new(text.clone());
     file.text = text;
     Ok((file, None))
 }
@@ -259,7 +259,7 @@ impl PolicyFile {
     /// The line where a JSON path of `view` is written, for people: `routes[0] (line 7)`.
     pub fn line_of(&self, view: &PolicyView, path: &str) -> String {
         match view.span(path).filter(|_| !path.is_empty()) {
-            Some(span) => format!("{path} (line {})", Lines::new(&self.written).locate(span.at).0),
+            Some(span) => format!("{path} (line {})", self.written.locate(span.at).0),
             None => path.to_string(),
         }
     }
@@ -272,7 +272,7 @@ impl PolicyFile {
         path: &str,
         fix: Option<String>,
     ) -> Located {
-        let (line, column) = offset.map(|offset| Lines::new(&self.written).locate(offset)).unzip();
+        let (line, column) = offset.map(|offset| self.written.locate(offset)).unzip();
         Located {
             severity,
             code,
@@ -288,7 +288,7 @@ impl PolicyFile {
 
     /// A fix for the usual causes of text that is not JSON.
     fn not_json(&self, message: &str) -> Option<String> {
-        if self.written.starts_with('\u{feff}') {
+        if self.written.text().starts_with('\u{feff}') {
             Some("the file starts with a byte order mark (BOM): save it as UTF-8 without BOM".to_string())
         } else if message.ends_with("trailing comma") {
             Some("JSON allows no comma after the last element of a list or object".to_string())

@@ -112,7 +112,7 @@ pub(crate) fn read(value: &Value, text: &str, problems: &mut Problems) -> Option
 /// found so far.
 struct File<'a, 'p> {
     text: &'a str,
-    lines: Option<Lines<'a>>,
+    lines: Option<Lines<&'a str>>,
     problems: &'p mut Problems,
 }
 

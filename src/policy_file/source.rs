@@ -84,19 +84,28 @@ impl Spans {
     }
 }
 
-/// Where each line of a text starts, to turn byte offsets into lines and columns without
-/// rescanning the text for each.
-pub struct Lines<'a> {
-    text: &'a str,
+/// A text and where each of its lines starts, to turn byte offsets into lines and columns without
+/// rescanning the text for each. It borrows the text (`Lines<&str>`) or owns it (a tool that keeps
+/// a file and places many problems in it).
+#[derive(Clone, Debug)]
+pub struct Lines<T> {
+    text: T,
     starts: Vec<usize>,
 }
 
-impl<'a> Lines<'a> {
+impl<T: AsRef<str>> Lines<T> {
     /// Finds where each line of `text` starts.
     #[must_use]
-    pub fn new(text: &'a str) -> Self {
-        let breaks = text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(at, _)| at + 1);
-        Lines { text, starts: core::iter::once(0).chain(breaks).collect() }
+    pub fn new(text: T) -> Self {
+        let breaks = text.as_ref().bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(at, _)| at + 1);
+        let starts = core::iter::once(0).chain(breaks).collect();
+        Lines { text, starts }
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        self.text.as_ref()
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -104,7 +113,7 @@ impl<'a> Lines<'a> {
     pub fn locate(&self, offset: usize) -> (usize, usize) {
         let line = self.starts.partition_point(|&start| start <= offset).max(1);
         let start = self.starts.get(line - 1).copied().unwrap_or_default();
-        let column = self.text.get(start..offset).map_or(0, |before| before.chars().count());
+        let column = self.text().get(start..offset).map_or(0, |before| before.chars().count());
         (line, column + 1)
     }
 }
