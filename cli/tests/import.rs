@@ -67,7 +67,8 @@ fn every_import_case_gives_its_policy_and_report() {
 /// Who answers a request under a policy, and what a browser makes of it: `edge:allowed` (answered
 /// at the edge), `application:refused` (forwarded, without CORS), `application:untouched`. A
 /// request with `"credentials": true` is allowed only with `Access-Control-Allow-Credentials: true`
-/// and an origin other than `*`, as the browser's CORS check reads it.
+/// and an origin other than `*`, and a preflight only for a method the answer allows, as the
+/// browser's CORS check reads it (tests/e2e/test_import.py reads real answers the same way).
 fn now(policy: &Policy, case: &Value) -> String {
     let text = |key: &str| case[key].as_str().map(str::as_bytes);
     let request = Request {
@@ -86,11 +87,17 @@ fn now(policy: &Policy, case: &Value) -> String {
             !credentials || (origin != "*" && headers.get("access-control-allow-credentials") == Some("true"))
         }
     };
+    let method_allowed = |headers: &corsguard::HeaderList| match case["request_method"].as_str() {
+        None | Some("GET" | "HEAD" | "POST") => true,
+        Some(method) => headers.get("access-control-allow-methods").is_some_and(|allowed| {
+            allowed.split(',').map(str::trim).any(|m| m == method || (m == "*" && !credentials))
+        }),
+    };
     let verdict = |allowed: bool| if allowed { "allowed" } else { "refused" };
     match policy.evaluate(&request).action {
         Action::PassThrough => "application:untouched".into(),
         Action::Respond { status, headers } => {
-            format!("edge:{}", verdict((200..300).contains(&status) && allows(&headers)))
+            format!("edge:{}", verdict((200..300).contains(&status) && allows(&headers) && method_allowed(&headers)))
         }
         Action::Forward(edits) => format!("application:{}", verdict(allows(&edits.headers))),
     }

@@ -63,6 +63,7 @@ pub struct Node<'d, 'p> {
 }
 
 /// A node's field or element, which owns its longer path.
+#[derive(Clone)]
 pub struct Child<'d> {
     pub value: &'d Value,
     file: &'d str,
@@ -117,8 +118,15 @@ impl<'d> Node<'d, '_> {
 
     /// A list field's elements; none when absent. Any other type is an error.
     pub fn list(&self, key: &str) -> Result<Vec<Child<'d>>, Failure> {
-        let Some(child) = self.get(key)? else { return Ok(Vec::new()) };
-        let Value::Sequence(items) = child.value else { return Err(child.node().error("is not a list")) };
+        match self.get(key)? {
+            None => Ok(Vec::new()),
+            Some(child) => child.node().items(),
+        }
+    }
+
+    /// This list's elements; any other type is an error.
+    pub fn items(&self) -> Result<Vec<Child<'d>>, Failure> {
+        let Value::Sequence(items) = self.value else { return Err(self.error("is not a list")) };
         Ok(items
             .iter()
             .enumerate()
@@ -126,7 +134,7 @@ impl<'d> Node<'d, '_> {
                 value,
                 file: self.file,
                 document: self.document,
-                path: format!("{}[{index}]", child.path),
+                path: format!("{}[{index}]", self.path),
             })
             .collect())
     }

@@ -3,7 +3,7 @@
 //! the most common CORS at the top level, and a route only where a place differs from it (or where
 //! a later, broader route would otherwise catch it), giving only the fields that differ.
 
-use super::report::Note;
+use super::report::{Kind, Note};
 use serde_json::{Map, Value, json};
 
 /// The CORS one place of the source configures, in corsguard's terms.
@@ -30,7 +30,7 @@ pub struct Place {
 
 impl Place {
     /// Whether every request of `other` is also one of this place's.
-    fn covers(&self, other: &Place) -> bool {
+    pub fn covers(&self, other: &Place) -> bool {
         (self.host.is_none() || self.host == other.host) && other.path_prefix.starts_with(&self.path_prefix)
     }
 }
@@ -44,7 +44,57 @@ pub struct Entry {
 
 /// The longest any browser keeps a preflight's answer (Firefox; Chromium 7200 s, WebKit 600 s): a
 /// longer max-age is written as this, with the same behaviour in every browser.
-pub const LONGEST_KEPT: u64 = 86_400;
+const LONGEST_KEPT: u64 = 86_400;
+
+/// A max-age as the policy writes it: at most [`LONGEST_KEPT`], with a note when it was longer.
+pub fn max_age(seconds: u64, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> u32 {
+    if seconds > LONGEST_KEPT {
+        notes.push(Note::new(
+            Kind::Exact,
+            at,
+            format!(
+                "{object}: a preflight cache of {seconds} s is written as {LONGEST_KEPT} s: no browser keeps one longer \
+                 (Firefox 86400 s, Chromium 7200 s, WebKit 600 s)"
+            ),
+        ));
+    }
+    u32::try_from(seconds.min(LONGEST_KEPT)).unwrap_or(u32::MAX)
+}
+
+/// A path matched exactly (`written` says how: `uri exact /v1`), as a route's prefix, which also
+/// covers the paths below it.
+pub fn exact_path(path: &str, written: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> String {
+    let path = path.trim_end_matches('/');
+    if !path.is_empty() {
+        notes.push(
+            Note::new(
+                Kind::Changed,
+                at,
+                format!("{object}: {written}: the path_prefix {path}/ also covers the paths below it"),
+            )
+            .example(format!("GET {path}/x: another route's answer before, this one's now")),
+        );
+    }
+    format!("{path}/")
+}
+
+/// A prefix of the path's text (`/v1`, which also matches `/v1x`), as a route's prefix of segments.
+pub fn text_prefix(text: &str, written: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> String {
+    if text.ends_with('/') {
+        return text.to_string();
+    }
+    notes.push(
+        Note::new(
+            Kind::Changed,
+            at,
+            format!(
+                "{object}: {written} also matched {text}x; the path_prefix {text}/ covers {text} and the paths below it"
+            ),
+        )
+        .example(format!("GET {text}x: this route's answer before, another's now")),
+    );
+    format!("{text}/")
+}
 
 /// Whether a method needs listing: not a CORS-safelisted one (GET, HEAD, POST, which need no
 /// preflight), nor one browsers never send (CONNECT, TRACE, TRACK).

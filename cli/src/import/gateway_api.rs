@@ -13,7 +13,7 @@
 //! segment prefix), `Exact` becomes a prefix, `RegularExpression` is not expressible.
 
 use super::documents::{Child, Document, Node};
-use super::draft::{self, Cors, Entry, Found, LONGEST_KEPT, Place};
+use super::draft::{self, Cors, Entry, Found, Place};
 use super::kubernetes;
 use super::report::{Kind, Note};
 use crate::outcome::Failure;
@@ -207,21 +207,8 @@ fn translate(object: &str, config: &Child<'_>, notes: &mut Vec<Note>) -> Result<
         None => DEFAULT_MAX_AGE,
         Some(age) => age.value.as_u64().ok_or_else(|| age.node().error("is not a whole number of seconds"))?,
     };
-    if max_age > LONGEST_KEPT {
-        notes.push(Note::new(
-            Kind::Exact,
-            &at,
-            format!("{object}: maxAge {max_age} is written as {LONGEST_KEPT}: no browser keeps a preflight longer"),
-        ));
-    }
-    Ok(Cors {
-        origins,
-        methods,
-        request_headers,
-        expose_headers,
-        credentials,
-        max_age: u32::try_from(max_age.min(LONGEST_KEPT)).unwrap_or(u32::MAX),
-    })
+    let max_age = draft::max_age(max_age, &at, object, notes);
+    Ok(Cors { origins, methods, request_headers, expose_headers, credentials, max_age })
 }
 
 /// An origin in corsguard's terms (lowercase, without the scheme's default port), or why not.

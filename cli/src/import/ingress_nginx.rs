@@ -15,7 +15,7 @@
 //! One place per Ingress path: its rule's host (none: every host) and the path as a prefix.
 
 use super::documents::{At, Document, Node};
-use super::draft::{self, Cors, Entry, Found, LONGEST_KEPT, Place};
+use super::draft::{self, Cors, Entry, Found, Place};
 use super::kubernetes;
 use super::report::{Kind, Note};
 use crate::outcome::Failure;
@@ -186,16 +186,7 @@ fn cors(
             DEFAULT_MAX_AGE
         }),
     };
-    if max_age > LONGEST_KEPT {
-        notes.push(Note::new(
-            Kind::Exact,
-            at("cors-max-age"),
-            format!(
-                "{object}: a preflight cache of {max_age} s is written as {LONGEST_KEPT} s: no browser keeps one longer \
-                 (Firefox 86400 s, Chromium 7200 s, WebKit 600 s)"
-            ),
-        ));
-    }
+    let max_age = draft::max_age(max_age, at("cors-max-age"), object, notes);
     let star = origins == ["*"];
     let credentials = if star && credentials {
         notes.push(Note::new(
@@ -212,14 +203,7 @@ fn cors(
     } else {
         credentials
     };
-    Ok(Some(Cors {
-        origins,
-        methods,
-        request_headers,
-        expose_headers,
-        credentials,
-        max_age: u32::try_from(max_age.min(LONGEST_KEPT)).unwrap_or(u32::MAX),
-    }))
+    Ok(Some(Cors { origins, methods, request_headers, expose_headers, credentials, max_age }))
 }
 
 /// A comma-separated list, each entry trimmed, empty ones dropped.

@@ -41,3 +41,32 @@ fn name(node: &Node<'_, '_>) -> Result<String, Failure> {
     let namespace = metadata.string("namespace")?.unwrap_or_else(|| "default".into());
     Ok(format!("{namespace}/{}", metadata.string("name")?.unwrap_or_default()))
 }
+
+/// A Go duration (`24h`, `1m30s`, `86400s`, as Kubernetes and Istio write them) in whole seconds;
+/// none when it is not one.
+pub fn duration_seconds(text: &str) -> Option<u64> {
+    let mut rest = text.trim();
+    let mut nanos: u128 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').filter(|n| *n > 0)?;
+        let (number, after) = rest.split_at(digits);
+        let unit = after.find(|c: char| c.is_ascii_digit()).unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit);
+        let scale: f64 = match unit {
+            "h" => 3.6e12,
+            "m" => 6e10,
+            "s" => 1e9,
+            "ms" => 1e6,
+            "us" | "µs" => 1e3,
+            "ns" => 1.0,
+            _ => return None,
+        };
+        let number: f64 = number.parse().ok()?;
+        nanos = nanos.checked_add((number * scale) as u128)?;
+        rest = after;
+    }
+    u64::try_from(nanos / 1_000_000_000).ok()
+}

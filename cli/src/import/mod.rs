@@ -8,9 +8,14 @@
 
 mod documents;
 mod draft;
+mod envoy;
+mod envoy_cors;
+mod express;
 mod gateway_api;
 mod ingress_nginx;
+mod istio;
 mod kubernetes;
+mod origin_regex;
 mod report;
 
 use crate::outcome::{Failure, Format, Outcome};
@@ -26,6 +31,13 @@ pub enum Source {
     IngressNginx,
     /// Gateway API HTTPRoutes with a CORS filter (Standard channel, v1.5 and later).
     GatewayApi,
+    /// Envoy's own configuration (a bootstrap or a RouteConfiguration, YAML or JSON) with the CORS
+    /// filter's policies.
+    Envoy,
+    /// The options of Express's cors middleware, as JSON (a RegExp as its literal in a string).
+    Express,
+    /// Istio VirtualServices with a corsPolicy (networking.istio.io v1, v1beta1, v1alpha3).
+    Istio,
 }
 
 pub struct Args {
@@ -43,15 +55,24 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let (name, found) = match args.source {
         Source::IngressNginx => ("ingress-nginx", ingress_nginx::read(&documents)?),
         Source::GatewayApi => ("gateway-api", gateway_api::read(&documents)?),
+        Source::Istio => ("istio", istio::read(&documents)?),
+        Source::Envoy => ("envoy", envoy::read(&documents)?),
+        Source::Express => ("express", express::read(&documents)?),
     };
     let mut report = Report {
         source: name,
         files: args.files.clone(),
         objects: found.objects,
         skipped: found.skipped,
-        notes: found.notes,
+        notes: Vec::new(),
         written: None,
     };
+    // One point once, where it is first met (a virtual host's policy is merged into each route).
+    for note in found.notes {
+        if !report.notes.iter().any(|n| n.kind == note.kind && n.what == note.what) {
+            report.notes.push(note);
+        }
+    }
     let policy = draft::policy(&found.entries)
         .ok_or_else(|| Failure::Cannot("the configuration enables CORS nowhere: nothing to import".into()))?;
     let text = policy.to_string();
