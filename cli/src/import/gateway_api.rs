@@ -12,9 +12,9 @@
 //! One place per hostname and path match of each rule: `PathPrefix` is element-wise (corsguard's
 //! segment prefix), `Exact` becomes a prefix, `RegularExpression` is not expressible.
 
-use super::documents::{Child, Document, Node};
+use super::documents::{Child, Document};
 use super::draft::{self, Cors, Entry, Found, Place};
-use super::kubernetes;
+use super::kubernetes::{self, Object};
 use super::report::{Kind, Note};
 use crate::outcome::Failure;
 use serde_json::json;
@@ -24,10 +24,8 @@ const DEFAULT_MAX_AGE: u64 = 5;
 
 pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     let mut found = Found::default();
-    for (object, name) in kubernetes::objects(documents, "HTTPRoute", &mut found.skipped)? {
-        route(&object.node(), &name, &mut found)?;
-        found.objects.push(name);
-    }
+    let routes = kubernetes::objects(documents, &["HTTPRoute"], &mut found.skipped)?;
+    read_routes(&routes, &mut found, &mut |_, _| None)?;
     if found.entries.iter().all(|e| e.cors.is_none()) {
         return Err(Failure::Cannot(format!(
             "no rule of the {} HTTPRoute(s) has a CORS filter: nothing to import",
@@ -48,9 +46,52 @@ pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     Ok(found)
 }
 
-fn route(node: &Node<'_, '_>, object: &str, found: &mut Found) -> Result<(), Failure> {
+/// A rule of a route, for CORS attached to it from outside the route (Envoy Gateway's
+/// SecurityPolicy): the route, the rule's name, and the Gateways (and listeners) it is attached to.
+pub struct Rule<'r> {
+    pub route: &'r Object<'r>,
+    pub name: Option<String>,
+    pub parents: &'r [Parent],
+}
+
+/// A Gateway a route is attached to (`parentRefs`), and the listener when it names one.
+pub struct Parent {
+    pub namespace: String,
+    pub name: String,
+    pub section: Option<String>,
+}
+
+/// Each route's places; a rule without a CORS filter gets what `attached` gives it.
+pub fn read_routes(
+    routes: &[Object<'_>],
+    found: &mut Found,
+    attached: &mut dyn FnMut(&Rule<'_>, &mut Vec<Note>) -> Option<Cors>,
+) -> Result<(), Failure> {
+    for object in routes {
+        route(object, found, attached)?;
+        found.objects.push(object.title());
+    }
+    Ok(())
+}
+
+fn route(
+    route: &Object<'_>,
+    found: &mut Found,
+    attached: &mut dyn FnMut(&Rule<'_>, &mut Vec<Note>) -> Option<Cors>,
+) -> Result<(), Failure> {
+    let object = &route.title();
+    let node = route.child.node();
     let Some(spec) = node.get("spec")? else { return Ok(()) };
     let spec = spec.node();
+    let mut parents = Vec::new();
+    for parent in spec.list("parentRefs")? {
+        let parent = parent.node();
+        parents.push(Parent {
+            namespace: parent.string("namespace")?.unwrap_or_else(|| route.namespace.clone()),
+            name: parent.string("name")?.unwrap_or_default(),
+            section: parent.string("sectionName")?,
+        });
+    }
     let mut hosts = Vec::new();
     for hostname in spec.list("hostnames")? {
         let at = hostname.node();
@@ -71,12 +112,17 @@ fn route(node: &Node<'_, '_>, object: &str, found: &mut Found) -> Result<(), Fai
     for rule in spec.list("rules")? {
         let rule = rule.node();
         let mut cors = None;
+        let mut filtered = false;
         for filter in rule.list("filters")? {
             let filter = filter.node();
             if filter.string("type")?.as_deref() == Some("CORS") {
                 let Some(config) = filter.get("cors")? else { return Err(filter.error("a CORS filter needs cors")) };
                 cors = Some(translate(object, &config, &mut found.notes)?);
+                filtered = true;
             }
+        }
+        if !filtered {
+            cors = attached(&Rule { route, name: rule.string("name")?, parents: &parents }, &mut found.notes);
         }
         let matches = rule.list("matches")?;
         let paths = if matches.is_empty() { vec![None] } else { matches.iter().map(Some).collect() };

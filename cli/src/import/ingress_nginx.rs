@@ -63,9 +63,9 @@ impl Validators {
 pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     let validators = Validators::new()?;
     let mut found = Found::default();
-    for (object, name) in kubernetes::objects(documents, "Ingress", &mut found.skipped)? {
-        ingress(&object.node(), &name, &validators, &mut found)?;
-        found.objects.push(name);
+    for object in kubernetes::objects(documents, &["Ingress"], &mut found.skipped)? {
+        ingress(&object.child.node(), &object.title(), &validators, &mut found)?;
+        found.objects.push(object.title());
     }
     if found.entries.iter().all(|e| e.cors.is_none()) {
         return Err(Failure::Cannot(format!(

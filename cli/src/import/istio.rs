@@ -23,9 +23,9 @@ use crate::outcome::Failure;
 
 pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     let mut found = Found::default();
-    for (object, name) in kubernetes::objects(documents, "VirtualService", &mut found.skipped)? {
-        virtual_service(&object.node(), &name, &mut found)?;
-        found.objects.push(name);
+    for object in kubernetes::objects(documents, &["VirtualService"], &mut found.skipped)? {
+        virtual_service(&object.child.node(), &object.title(), &mut found)?;
+        found.objects.push(object.title());
     }
     if found.entries.iter().all(|e| e.cors.is_none()) {
         return Err(Failure::Cannot(format!(

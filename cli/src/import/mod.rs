@@ -10,6 +10,7 @@ mod documents;
 mod draft;
 mod envoy;
 mod envoy_cors;
+mod envoy_gateway;
 mod express;
 mod gateway_api;
 mod ingress_nginx;
@@ -34,6 +35,8 @@ pub enum Source {
     /// Envoy's own configuration (a bootstrap or a RouteConfiguration, YAML or JSON) with the CORS
     /// filter's policies.
     Envoy,
+    /// Envoy Gateway's SecurityPolicies with cors, with the HTTPRoutes they target.
+    EnvoyGateway,
     /// The options of Express's cors middleware, as JSON (a RegExp as its literal in a string).
     Express,
     /// Istio VirtualServices with a corsPolicy (networking.istio.io v1, v1beta1, v1alpha3).
@@ -57,6 +60,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         Source::GatewayApi => ("gateway-api", gateway_api::read(&documents)?),
         Source::Istio => ("istio", istio::read(&documents)?),
         Source::Envoy => ("envoy", envoy::read(&documents)?),
+        Source::EnvoyGateway => ("envoy-gateway", envoy_gateway::read(&documents)?),
         Source::Express => ("express", express::read(&documents)?),
     };
     let mut report = Report {
