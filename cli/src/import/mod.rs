@@ -6,6 +6,7 @@
 //! Its rooms: `documents` (the YAML streams read), a module per source format, `draft` (places
 //! and their CORS, made into the shortest policy), `report`.
 
+mod buckets;
 mod documents;
 mod draft;
 mod envoy;
@@ -39,6 +40,11 @@ pub enum Source {
     EnvoyGateway,
     /// The options of Express's cors middleware, as JSON (a RegExp as its literal in a string).
     Express,
+    /// S3 bucket CORS (get-bucket-cors's CORSRules, or a list of rules), and R2's (also wrangler's
+    /// rules).
+    S3,
+    /// Google Cloud Storage bucket CORS (the CORS file's list, or the bucket's cors).
+    Gcs,
     /// Istio VirtualServices with a corsPolicy (networking.istio.io v1, v1beta1, v1alpha3).
     Istio,
 }
@@ -58,6 +64,8 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let (name, found) = match args.source {
         Source::IngressNginx => ("ingress-nginx", ingress_nginx::read(&documents)?),
         Source::GatewayApi => ("gateway-api", gateway_api::read(&documents)?),
+        Source::S3 => ("s3", buckets::read(&documents, buckets::Service::S3)?),
+        Source::Gcs => ("gcs", buckets::read(&documents, buckets::Service::Gcs)?),
         Source::Istio => ("istio", istio::read(&documents)?),
         Source::Envoy => ("envoy", envoy::read(&documents)?),
         Source::EnvoyGateway => ("envoy-gateway", envoy_gateway::read(&documents)?),
