@@ -23,7 +23,7 @@ impl Object<'_> {
 
 /// The objects of the `kinds` a format reads; the others' names go to `skipped`.
 pub fn objects<'d>(
-    documents: &'d [Document],
+    documents: impl IntoIterator<Item = &'d Document>,
     kinds: &[&str],
     skipped: &mut Vec<String>,
 ) -> Result<Vec<Object<'d>>, Failure> {

@@ -16,6 +16,7 @@ mod express;
 mod gateway_api;
 mod ingress_nginx;
 mod istio;
+mod kong;
 mod kubernetes;
 mod origin_regex;
 mod report;
@@ -40,6 +41,8 @@ pub enum Source {
     EnvoyGateway,
     /// The options of Express's cors middleware, as JSON (a RegExp as its literal in a string).
     Express,
+    /// Kong's cors plugin: a decK configuration, or KongPlugin objects.
+    Kong,
     /// S3 bucket CORS (get-bucket-cors's CORSRules, or a list of rules), and R2's (also wrangler's
     /// rules).
     S3,
@@ -64,6 +67,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
     let (name, found) = match args.source {
         Source::IngressNginx => ("ingress-nginx", ingress_nginx::read(&documents)?),
         Source::GatewayApi => ("gateway-api", gateway_api::read(&documents)?),
+        Source::Kong => ("kong", kong::read(&documents)?),
         Source::S3 => ("s3", buckets::read(&documents, buckets::Service::S3)?),
         Source::Gcs => ("gcs", buckets::read(&documents, buckets::Service::Gcs)?),
         Source::Istio => ("istio", istio::read(&documents)?),

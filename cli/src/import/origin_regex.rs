@@ -339,15 +339,24 @@ fn spelled(pieces: &[Piece], all: &Dfa) -> (Option<String>, Option<String>) {
     (chosen, wider)
 }
 
-/// A sequence that starts with a wildcard and names no scheme (`.*\.example\.com`, or a search for
-/// `\.example\.com$`) read for https and http pages: the wildcard then stands in the host.
+/// A sequence that starts with a wildcard for the scheme (`[a-z]+://example\.net`) or before a
+/// host without one (`.*\.example\.com`, a search for `\.example\.com$`), read for https and http
+/// pages.
 fn schemes(pieces: &[Piece]) -> Option<[Vec<Piece>; 2]> {
-    let names_scheme = pieces.windows(3).any(|w| w == [Piece::Byte(b':'), Piece::Byte(b'/'), Piece::Byte(b'/')]);
-    if pieces.first() != Some(&Piece::Wildcard) || names_scheme {
+    let separator = [Piece::Byte(b':'), Piece::Byte(b'/'), Piece::Byte(b'/')];
+    let (first, rest) = pieces.split_first()?;
+    if *first != Piece::Wildcard {
         return None;
     }
-    let with = |scheme: &str| scheme.bytes().map(Piece::Byte).chain(pieces.iter().copied()).collect();
-    Some([with("https://"), with("http://")])
+    let (replaced, prefixes) = if rest.starts_with(&separator) {
+        (rest, ["https", "http"])
+    } else if pieces.windows(3).any(|w| w == separator) {
+        return None;
+    } else {
+        (pieces, ["https://", "http://"])
+    };
+    let with = |scheme: &str| scheme.bytes().map(Piece::Byte).chain(replaced.iter().copied()).collect();
+    Some([with(prefixes[0]), with(prefixes[1])])
 }
 
 /// A sequence's spellings: every wildcard as `*` first, then with ever more of them left out.
@@ -569,6 +578,14 @@ mod tests {
             (r"https://pr-[a-z0-9]+\.preview\.example\.com", Whole, exact(&["https://pr-*.preview.example.com"])),
             (r".*", Whole, exact(&["*"])),
             (r"https://App\.example\.com", Whole, Finding::Nothing),
+            (
+                r"[a-z]+://example\.net(:[0-9]+)?",
+                Whole,
+                Finding::Narrower(
+                    vec!["https://example.net:*".into(), "http://example.net:*".into()],
+                    "a://example.net".into(),
+                ),
+            ),
             (r"(?i)https://App\.example\.com", Whole, exact(&["https://app.example.com"])),
             // One label is not a corsguard pattern: `*.` reaches any depth.
             (
