@@ -96,6 +96,20 @@ pub fn text_prefix(text: &str, written: &str, at: impl ToString, object: &str, n
     format!("{text}/")
 }
 
+/// Notes a match on more than host and path (`headers`, a method): the place can only be written
+/// without CORS, which refuses what the source allowed on it but never admits more.
+pub fn conditional(on: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) {
+    notes.push(Note::new(
+        Kind::NotExpressible,
+        at,
+        format!(
+            "{object}: a match on {on} gives this route's CORS to some requests of its path only, and a corsguard \
+             route matches on host and path: give those requests their own path, or the same CORS (with --lossy the \
+             path gets no CORS from the edge)"
+        ),
+    ));
+}
+
 /// Whether a method needs listing: not a CORS-safelisted one (GET, HEAD, POST, which need no
 /// preflight), nor one browsers never send (CONNECT, TRACE, TRACK).
 pub fn needs_listing(method: &str) -> bool {

@@ -107,7 +107,7 @@ fn route_configuration(config: &Node<'_, '_>, cors_filter: bool, found: &mut Fou
         let mut taken: Vec<Place> = Vec::new();
         for route in host.list("routes")? {
             let route = route.node();
-            let Some(prefix) = prefix(&route, &name, &mut found.notes)? else { continue };
+            let Some((prefix, conditional)) = prefix(&route, &name, &mut found.notes)? else { continue };
             let action = route.get("route")?;
             let mut levels = Levels { typed: Vec::new(), deprecated: Vec::new() };
             levels.typed.extend(typed(&route)?);
@@ -117,7 +117,11 @@ fn route_configuration(config: &Node<'_, '_>, cors_filter: bool, found: &mut Fou
                 levels.deprecated.extend(action.node().get("cors")?);
             }
             levels.deprecated.extend(host.get("cors")?);
-            let cors = if !cors_filter || action.is_none() { None } else { policy(&levels, &name, &route, found)? };
+            let cors = if !cors_filter || action.is_none() || conditional {
+                None
+            } else {
+                policy(&levels, &name, &route, found)?
+            };
             for host in &hosts {
                 let place = Place { host: host.clone(), path_prefix: prefix.clone() };
                 if !taken.iter().any(|earlier| earlier.covers(&place)) {
@@ -248,18 +252,16 @@ fn string_matcher(node: &Node<'_, '_>) -> Result<(Matcher, String), Failure> {
 }
 
 /// A route's match as a prefix, or none when it cannot be said as one.
-fn prefix(route: &Node<'_, '_>, name: &str, notes: &mut Vec<Note>) -> Result<Option<String>, Failure> {
+/// (With whether it also matches on more than the path: then it gets no CORS.)
+fn prefix(route: &Node<'_, '_>, name: &str, notes: &mut Vec<Note>) -> Result<Option<(String, bool)>, Failure> {
     let Some(matched) = route.get("match")? else { return Err(route.error("has no match")) };
     let matched = matched.node();
     let at = matched.at();
+    let mut conditional = false;
     for key in ["headers", "query_parameters", "grpc", "runtime_fraction", "dynamic_metadata", "filter_state"] {
         if matched.get(key)?.is_some() {
-            let what = format!(
-                "{name}: a match on {key} applies this route's CORS to some requests of its path only; a corsguard \
-                 route matches on host and path: give those requests their own path, or the same CORS"
-            );
-            notes.push(Note::new(Kind::NotExpressible, at, what));
-            return Ok(None);
+            draft::conditional(key, &at, name, notes);
+            conditional = true;
         }
     }
     if matched.get("case_sensitive")?.is_some_and(|flag| flag.value.as_bool() == Some(false)) {
@@ -286,5 +288,5 @@ fn prefix(route: &Node<'_, '_>, name: &str, notes: &mut Vec<Note>) -> Result<Opt
         return Ok(None);
     }
     notes.extend(said);
-    Ok(Some(prefix))
+    Ok(Some((prefix, conditional)))
 }

@@ -68,18 +68,19 @@ fn virtual_service(node: &Node<'_, '_>, object: &str, found: &mut Found) -> Resu
         };
         let matches = route.list("match")?;
         let prefixes = if matches.is_empty() {
-            vec![Some("/".to_string())]
+            vec![Some(("/".to_string(), false))]
         } else {
             matches.iter().map(|m| prefix(&m.node(), object, &mut found.notes)).collect::<Result<_, _>>()?
         };
-        for prefix in prefixes.into_iter().flatten() {
+        for (prefix, conditional) in prefixes.into_iter().flatten() {
             for host in &hosts {
                 let place = Place { host: host.clone(), path_prefix: prefix.clone() };
                 if taken.iter().any(|earlier| earlier.covers(&place)) {
                     continue;
                 }
                 taken.push(place.clone());
-                found.entries.push(Entry { place, cors: cors.clone() });
+                let cors = if conditional { None } else { cors.clone() };
+                found.entries.push(Entry { place, cors });
             }
         }
     }
@@ -87,20 +88,16 @@ fn virtual_service(node: &Node<'_, '_>, object: &str, found: &mut Found) -> Resu
 }
 
 /// A match's path as a prefix, or none when the match cannot be said as one.
-fn prefix(matched: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result<Option<String>, Failure> {
+/// (With whether it also matches on more than the path: then it gets no CORS.)
+fn prefix(matched: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result<Option<(String, bool)>, Failure> {
     let serde_yaml_ng::Value::Mapping(fields) = matched.value else { return Err(matched.error("is not a mapping")) };
     let others: Vec<&str> =
         fields.keys().filter_map(|k| k.as_str()).filter(|k| !matches!(*k, "uri" | "name")).collect();
-    if !others.is_empty() {
-        let what = format!(
-            "{object}: a match on {} applies this route's CORS to some requests of its path only; a corsguard route \
-             matches on host and path: give those requests their own path, or the same CORS",
-            others.join(", ")
-        );
-        notes.push(Note::new(Kind::NotExpressible, matched.at(), what));
-        return Ok(None);
+    let conditional = !others.is_empty();
+    if conditional {
+        draft::conditional(&others.join(", "), matched.at(), object, notes);
     }
-    let Some(uri) = matched.get("uri")? else { return Ok(Some("/".into())) };
+    let Some(uri) = matched.get("uri")? else { return Ok(Some(("/".into(), conditional))) };
     let uri = uri.node();
     let at = uri.at();
     let mut said = Vec::new();
@@ -120,7 +117,7 @@ fn prefix(matched: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result
         return Ok(None);
     }
     notes.extend(said);
-    Ok(Some(prefix))
+    Ok(Some((prefix, conditional)))
 }
 
 /// The Envoy policy istiod makes of a `corsPolicy`.

@@ -99,16 +99,17 @@ fn deck(root: &Node<'_, '_>, found: &mut Found) -> Result<(), Failure> {
 }
 
 /// A route's places, each with the CORS it gets.
-fn places(route: &Node<'_, '_>, name: &str, cors: Option<Cors>, found: &mut Found) -> Result<(), Failure> {
-    for key in ["methods", "headers", "snis", "sources", "destinations", "expression"] {
+fn places(route: &Node<'_, '_>, name: &str, mut cors: Option<Cors>, found: &mut Found) -> Result<(), Failure> {
+    for key in ["methods", "headers", "snis", "sources", "destinations"] {
         if route.get(key)?.is_some() {
-            let what = format!(
-                "{name}: a match on {key} gives this route's CORS to some requests of its paths only; a corsguard route \
-                 matches on host and path: give those requests their own path, or the same CORS"
-            );
-            found.notes.push(Note::new(Kind::NotExpressible, route.at(), what));
-            return Ok(());
+            draft::conditional(key, route.at(), name, &mut found.notes);
+            cors = None;
         }
+    }
+    if route.get("expression")?.is_some() {
+        let what = format!("{name}: an expression route: write its host and path as a route by hand");
+        found.notes.push(Note::new(Kind::NotExpressible, route.at(), what));
+        return Ok(());
     }
     let mut hosts = Vec::new();
     for host in route.list("hosts")? {

@@ -20,6 +20,7 @@ mod kong;
 mod kubernetes;
 mod origin_regex;
 mod report;
+mod traefik;
 
 use crate::outcome::{Failure, Format, Outcome};
 use clap::ValueEnum;
@@ -48,6 +49,9 @@ pub enum Source {
     S3,
     /// Google Cloud Storage bucket CORS (the CORS file's list, or the bucket's cors).
     Gcs,
+    /// Traefik's headers middleware: Middleware and IngressRoute objects, or a file provider's
+    /// dynamic configuration.
+    Traefik,
     /// Istio VirtualServices with a corsPolicy (networking.istio.io v1, v1beta1, v1alpha3).
     Istio,
 }
@@ -70,6 +74,7 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
         Source::Kong => ("kong", kong::read(&documents)?),
         Source::S3 => ("s3", buckets::read(&documents, buckets::Service::S3)?),
         Source::Gcs => ("gcs", buckets::read(&documents, buckets::Service::Gcs)?),
+        Source::Traefik => ("traefik", traefik::read(&documents)?),
         Source::Istio => ("istio", istio::read(&documents)?),
         Source::Envoy => ("envoy", envoy::read(&documents)?),
         Source::EnvoyGateway => ("envoy-gateway", envoy_gateway::read(&documents)?),
