@@ -139,9 +139,11 @@ pub struct Found {
 }
 
 /// The policy for the entries: a route for each place that needs one, the most specific first
-/// (the source's longest-prefix match), as corsguard's first-match routes read them. None when no
-/// entry configures CORS at all.
-pub fn policy(entries: &[Entry]) -> Option<Value> {
+/// (the source's longest-prefix match), as corsguard's first-match routes read them. `closed`
+/// when some place of the source could not be written: then every place gets its route and a last
+/// one turns CORS off for every other request, which would otherwise get the top level's. None
+/// when no entry configures CORS at all.
+pub fn policy(entries: &[Entry], closed: bool) -> Option<Value> {
     let mut counts: Vec<(&Cors, usize)> = Vec::new();
     for cors in entries.iter().filter_map(|e| e.cors.as_ref()) {
         match counts.iter_mut().find(|(c, _)| *c == cors) {
@@ -162,7 +164,7 @@ pub fn policy(entries: &[Entry]) -> Option<Value> {
             .unwrap_or_default()
             .iter()
             .any(|later| differs(later) && later.place.covers(&entry.place));
-        if !differs(entry) && !shadowed {
+        if !differs(entry) && !shadowed && !closed {
             continue;
         }
         let mut route = Map::new();
@@ -177,6 +179,10 @@ pub fn policy(entries: &[Entry]) -> Option<Value> {
             Some(cors) => route.extend(fields(cors, Some(top)).into_iter().map(|(n, v)| (n.to_string(), v))),
         }
         routes.push(Value::Object(route));
+    }
+    let everywhere = Place { host: None, path_prefix: "/".into() };
+    if closed && !entries.iter().any(|e| e.place == everywhere) {
+        routes.push(json!({ "path_prefix": "/", "disabled": true }));
     }
     let mut policy: Map<String, Value> = fields(top, None).into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     if !routes.is_empty() {

@@ -95,8 +95,7 @@ fn route_configuration(config: &Node<'_, '_>, cors_filter: bool, found: &mut Fou
             let domain = domain.value.as_str().ok_or_else(|| at.error("is not a string"))?;
             match domain {
                 "*" => hosts.push(None),
-                wildcard if wildcard.contains('*') => found.notes.push(Note::new(
-                    Kind::NotExpressible,
+                wildcard if wildcard.contains('*') => found.notes.push(Note::unplaced(
                     at.at(),
                     format!("{name}: domain {domain}: a corsguard route matches one host; write a route for each host"),
                 )),
@@ -266,7 +265,7 @@ fn prefix(route: &Node<'_, '_>, name: &str, notes: &mut Vec<Note>) -> Result<Opt
     }
     if matched.get("case_sensitive")?.is_some_and(|flag| flag.value.as_bool() == Some(false)) {
         let what = format!("{name}: case_sensitive: false: write case_sensitive: false on the route corsguard writes");
-        notes.push(Note::new(Kind::NotExpressible, at, what));
+        notes.push(Note::unplaced(at, what));
         return Ok(None);
     }
     let mut said = Vec::new();
@@ -278,13 +277,13 @@ fn prefix(route: &Node<'_, '_>, name: &str, notes: &mut Vec<Note>) -> Result<Opt
         draft::text_prefix(&text, &format!("prefix {text}"), &at, name, &mut said)
     } else if matched.get("safe_regex")?.is_some() {
         let what = format!("{name}: a safe_regex path: write the prefix it stands for as a route's path_prefix");
-        notes.push(Note::new(Kind::NotExpressible, at, what));
+        notes.push(Note::unplaced(at, what));
         return Ok(None);
     } else {
         return Err(matched.error("gives none of prefix, path, path_separated_prefix and safe_regex"));
     };
     if let Some(why) = draft::prefix_refusal(&prefix) {
-        notes.push(Note::new(Kind::NotExpressible, at, format!("{name}: {prefix}: {why}")));
+        notes.push(Note::unplaced(at, format!("{name}: {prefix}: {why}")));
         return Ok(None);
     }
     notes.extend(said);

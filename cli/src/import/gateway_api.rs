@@ -97,8 +97,7 @@ fn route(
         let at = hostname.node();
         let serde_yaml_ng::Value::String(host) = hostname.value else { return Err(at.error("is not a string")) };
         if host.starts_with("*.") {
-            found.notes.push(Note::new(
-                Kind::NotExpressible,
+            found.notes.push(Note::unplaced(
                 at.at(),
                 format!("hostname {host}: a corsguard route matches one host; write a route for each host under it"),
             ));
@@ -149,7 +148,7 @@ fn place(matched: Option<&Child<'_>>, notes: &mut Vec<Note>) -> Result<Option<St
     match kind.as_str() {
         "RegularExpression" => {
             let what = format!("{value} (RegularExpression): write the prefix it stands for as a route's path_prefix");
-            notes.push(Note::new(Kind::NotExpressible, path.at(), what));
+            notes.push(Note::unplaced(path.at(), what));
             return Ok(None);
         }
         "Exact" if value != "/" => notes.push(
@@ -164,7 +163,7 @@ fn place(matched: Option<&Child<'_>>, notes: &mut Vec<Note>) -> Result<Option<St
         other => return Err(path.error(format!("type {other:?} is not PathPrefix, Exact or RegularExpression"))),
     }
     if let Some(why) = draft::prefix_refusal(&prefix) {
-        notes.push(Note::new(Kind::NotExpressible, path.at(), format!("{value}: {why}")));
+        notes.push(Note::unplaced(path.at(), format!("{value}: {why}")));
         return Ok(None);
     }
     Ok(Some(prefix))

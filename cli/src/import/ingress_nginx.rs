@@ -298,10 +298,9 @@ fn places(node: &Node<'_, '_>, cors: Option<Cors>, regex_paths: bool, found: &mu
         let rule = rule.node();
         let host = rule.string("host")?.map(|h| h.to_ascii_lowercase());
         if let Some(host) = host.as_ref().filter(|h| h.starts_with("*.")) {
-            found.notes.push(Note::new(
-                Kind::NotExpressible,
+            found.notes.push(Note::unplaced(
                 rule.at(),
-                format!("host {host}: a corsguard route matches one host; write a route for each host under it (with --lossy these requests get the top level's answer)"),
+                format!("host {host}: a corsguard route matches one host; write a route for each host under it"),
             ));
             continue;
         }
@@ -311,8 +310,7 @@ fn places(node: &Node<'_, '_>, cors: Option<Cors>, regex_paths: bool, found: &mu
             let written = path.string("path")?.unwrap_or_else(|| "/".into());
             let kind = path.string("pathType")?.unwrap_or_else(|| "ImplementationSpecific".into());
             if regex_paths {
-                found.notes.push(Note::new(
-                    Kind::NotExpressible,
+                found.notes.push(Note::unplaced(
                     path.at(),
                     format!(
                         "{written}: use-regex makes it a regular expression; write its prefix as a route's path_prefix"
@@ -322,7 +320,7 @@ fn places(node: &Node<'_, '_>, cors: Option<Cors>, regex_paths: bool, found: &mu
             }
             let prefix = if written.ends_with('/') { written.clone() } else { format!("{written}/") };
             if let Some(why) = draft::prefix_refusal(&prefix) {
-                found.notes.push(Note::new(Kind::NotExpressible, path.at(), format!("{written}: {why}")));
+                found.notes.push(Note::unplaced(path.at(), format!("{written}: {why}")));
                 continue;
             }
             let under = if written == "/" { String::new() } else { written.trim_end_matches('/').to_string() };

@@ -18,7 +18,7 @@ use super::draft::{self, Entry, Found, Place};
 use super::envoy_cors::{self, CorsPolicy};
 use super::kubernetes;
 use super::origin_regex::{Anchoring, Matcher, Place as Within};
-use super::report::{Kind, Note};
+use super::report::Note;
 use crate::outcome::Failure;
 
 pub fn read(documents: &[Document]) -> Result<Found, Failure> {
@@ -46,8 +46,7 @@ fn virtual_service(node: &Node<'_, '_>, object: &str, found: &mut Found) -> Resu
         let serde_yaml_ng::Value::String(host) = host.value else { return Err(at.error("is not a string")) };
         match host.as_str() {
             "*" => hosts.push(None),
-            wildcard if wildcard.starts_with("*.") => found.notes.push(Note::new(
-                Kind::NotExpressible,
+            wildcard if wildcard.starts_with("*.") => found.notes.push(Note::unplaced(
                 at.at(),
                 format!(
                     "{object}: host {host}: a corsguard route matches one host; write a route for each host under it"
@@ -107,13 +106,13 @@ fn prefix(matched: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result
         draft::text_prefix(&text, &format!("uri prefix {text}"), &at, object, &mut said)
     } else if let Some(regex) = uri.string("regex")? {
         let what = format!("{object}: uri regex {regex}: write the prefix it stands for as a route's path_prefix");
-        notes.push(Note::new(Kind::NotExpressible, at, what));
+        notes.push(Note::unplaced(at, what));
         return Ok(None);
     } else {
         return Err(uri.error("gives none of exact, prefix and regex"));
     };
     if let Some(why) = draft::prefix_refusal(&prefix) {
-        notes.push(Note::new(Kind::NotExpressible, at, format!("{object}: {prefix}: {why}")));
+        notes.push(Note::unplaced(at, format!("{object}: {prefix}: {why}")));
         return Ok(None);
     }
     notes.extend(said);

@@ -108,7 +108,7 @@ fn places(route: &Node<'_, '_>, name: &str, mut cors: Option<Cors>, found: &mut 
     }
     if route.get("expression")?.is_some() {
         let what = format!("{name}: an expression route: write its host and path as a route by hand");
-        found.notes.push(Note::new(Kind::NotExpressible, route.at(), what));
+        found.notes.push(Note::unplaced(route.at(), what));
         return Ok(());
     }
     let mut hosts = Vec::new();
@@ -116,7 +116,7 @@ fn places(route: &Node<'_, '_>, name: &str, mut cors: Option<Cors>, found: &mut 
         let text = host.value.as_str().ok_or_else(|| host.node().error("is not a string"))?;
         if text.contains('*') {
             let what = format!("{name}: host {text}: a corsguard route matches one host; write a route for each host");
-            found.notes.push(Note::new(Kind::NotExpressible, host.node().at(), what));
+            found.notes.push(Note::unplaced(host.node().at(), what));
         } else {
             hosts.push(Some(text.to_ascii_lowercase()));
         }
@@ -131,13 +131,13 @@ fn places(route: &Node<'_, '_>, name: &str, mut cors: Option<Cors>, found: &mut 
         if text.starts_with('~') {
             let what =
                 format!("{name}: the regex path {text}: write the prefix it stands for as a route's path_prefix");
-            found.notes.push(Note::new(Kind::NotExpressible, at, what));
+            found.notes.push(Note::unplaced(at, what));
             continue;
         }
         let prefix = draft::text_prefix(text, &format!("path {text}"), &at, name, &mut found.notes);
         match draft::prefix_refusal(&prefix) {
             None => prefixes.push(prefix),
-            Some(why) => found.notes.push(Note::new(Kind::NotExpressible, at, format!("{name}: {prefix}: {why}"))),
+            Some(why) => found.notes.push(Note::unplaced(at, format!("{name}: {prefix}: {why}"))),
         }
     }
     if route.get("paths")?.is_none() {

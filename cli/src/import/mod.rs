@@ -94,7 +94,8 @@ pub fn run(args: &Args) -> Result<Outcome, Failure> {
             report.notes.push(note);
         }
     }
-    let policy = draft::policy(&found.entries)
+    let closed = report.notes.iter().any(|n| n.leaves_place);
+    let policy = draft::policy(&found.entries, closed)
         .ok_or_else(|| Failure::Cannot("the configuration enables CORS nowhere: nothing to import".into()))?;
     let text = policy.to_string();
     // What the core reads back is what is written: a policy it refuses is never written.

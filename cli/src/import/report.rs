@@ -26,11 +26,20 @@ pub struct Note {
     /// A request that shows the change, and the answer before and now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// A place of the source that no route can say (a wildcard host, a regex path): its requests
+    /// must then get no CORS from the policy's top level.
+    #[serde(skip)]
+    pub leaves_place: bool,
 }
 
 impl Note {
     pub fn new(kind: Kind, at: impl ToString, what: impl Into<String>) -> Self {
-        Note { kind, at: at.to_string(), what: what.into(), example: None }
+        Note { kind, at: at.to_string(), what: what.into(), example: None, leaves_place: false }
+    }
+
+    /// A place of the source no route can say: not expressible.
+    pub fn unplaced(at: impl ToString, what: impl Into<String>) -> Self {
+        Note { leaves_place: true, ..Note::new(Kind::NotExpressible, at, what) }
     }
 
     pub fn example(mut self, example: impl Into<String>) -> Self {

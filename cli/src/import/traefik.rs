@@ -156,7 +156,7 @@ fn place(name: &str, rule: &str, at: &At, notes: &mut Vec<Note>) -> Option<(Plac
                 "{name}: the rule {rule}: a corsguard route matches on one host and a path prefix: write the rule as \
                  Host(`...`) && PathPrefix(`...`), or a route by hand"
             );
-            notes.push(Note::new(Kind::NotExpressible, at, what));
+            notes.push(Note::unplaced(at, what));
             return None;
         };
         match matcher {
@@ -168,13 +168,13 @@ fn place(name: &str, rule: &str, at: &At, notes: &mut Vec<Note>) -> Option<(Plac
             "Method" | "Header" | "HeaderRegexp" | "Query" | "QueryRegexp" | "ClientIP" => conditions.push(matcher),
             _ => {
                 let what = format!("{name}: {matcher} in the rule {rule}: write the route by hand");
-                notes.push(Note::new(Kind::NotExpressible, at, what));
+                notes.push(Note::unplaced(at, what));
                 return None;
             }
         }
     }
     if let Some(why) = draft::prefix_refusal(&place.path_prefix) {
-        notes.push(Note::new(Kind::NotExpressible, at, format!("{name}: {}: {why}", place.path_prefix)));
+        notes.push(Note::unplaced(at, format!("{name}: {}: {why}", place.path_prefix)));
         return None;
     }
     if !conditions.is_empty() {
