@@ -120,17 +120,6 @@ fn names(list: Vec<(String, At)>) -> Vec<String> {
     list.into_iter().map(|(name, _)| name).collect()
 }
 
-/// Refuses a key the service does not have, naming it.
-fn known(node: &Node<'_, '_>, keys: &[&str]) -> Result<(), Failure> {
-    let serde_yaml_ng::Value::Mapping(fields) = node.value else { return Err(node.error("is not a rule")) };
-    match fields.keys().map(|k| k.as_str().unwrap_or_default()).find(|k| !keys.contains(k)) {
-        Some(unknown) => {
-            Err(node.error(format!("{unknown:?} is not a field of a rule (those are {})", keys.join(", "))))
-        }
-        None => Ok(()),
-    }
-}
-
 fn seconds(node: &Node<'_, '_>, key: &str) -> Result<Option<u64>, Failure> {
     match node.get(key)? {
         None => Ok(None),
@@ -141,9 +130,9 @@ fn seconds(node: &Node<'_, '_>, key: &str) -> Result<Option<u64>, Failure> {
 /// An S3 rule, or R2's wrangler shape of one.
 fn s3_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
     if let Some(allowed) = rule.get("allowed")? {
-        known(rule, &["id", "allowed", "exposeHeaders", "maxAgeSeconds"])?;
+        rule.known(&["id", "allowed", "exposeHeaders", "maxAgeSeconds"])?;
         let allowed = allowed.node();
-        known(&allowed, &["origins", "methods", "headers"])?;
+        allowed.known(&["origins", "methods", "headers"])?;
         return Ok(Rule {
             at: rule.at(),
             origins: strings(&allowed, "origins")?,
@@ -153,7 +142,7 @@ fn s3_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
             max_age: seconds(rule, "maxAgeSeconds")?,
         });
     }
-    known(rule, &["ID", "AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders", "MaxAgeSeconds"])?;
+    rule.known(&["ID", "AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders", "MaxAgeSeconds"])?;
     Ok(Rule {
         at: rule.at(),
         origins: strings(rule, "AllowedOrigins")?,
@@ -165,7 +154,7 @@ fn s3_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
 }
 
 fn gcs_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
-    known(rule, &["origin", "method", "responseHeader", "maxAgeSeconds"])?;
+    rule.known(&["origin", "method", "responseHeader", "maxAgeSeconds"])?;
     let headers = names(strings(rule, "responseHeader")?);
     Ok(Rule {
         at: rule.at(),

@@ -105,6 +105,19 @@ impl<'d> Node<'d, '_> {
         }
     }
 
+    /// Refuses a field this mapping cannot have, naming it and the fields it can.
+    pub fn known(&self, fields: &[&str]) -> Result<(), Failure> {
+        let map = match self.value {
+            Value::Mapping(map) => map,
+            Value::Null => return Ok(()),
+            _ => return Err(self.error("is not a mapping")),
+        };
+        match map.keys().map(|k| k.as_str().unwrap_or_default()).find(|k| !fields.contains(k)) {
+            Some(unknown) => Err(self.error(format!("{unknown:?} is not one of its fields ({})", fields.join(", ")))),
+            None => Ok(()),
+        }
+    }
+
     /// A string field; none when absent. Any other type is an error.
     pub fn string(&self, key: &str) -> Result<Option<String>, Failure> {
         match self.get(key)? {

@@ -175,6 +175,19 @@ fn policy(
     let (mut credentials, mut forward) = (None, None);
     for level in chosen {
         let level = level.node();
+        level.known(&[
+            "@type",
+            "allow_origin_string_match",
+            "allow_methods",
+            "allow_headers",
+            "expose_headers",
+            "max_age",
+            "allow_credentials",
+            "filter_enabled",
+            "shadow_enabled",
+            "allow_private_network_access",
+            "forward_not_matching_preflights",
+        ])?;
         if !origins_set {
             let matchers = level.list("allow_origin_string_match")?;
             if !matchers.is_empty() {
@@ -222,6 +235,7 @@ fn boolean(flag: &Child<'_>) -> Result<bool, Failure> {
 
 /// A `StringMatcher`, with how it is written (the origin itself when exact, with case).
 fn string_matcher(node: &Node<'_, '_>) -> Result<(Matcher, String), Failure> {
+    node.known(&["exact", "prefix", "suffix", "contains", "safe_regex", "ignore_case"])?;
     let ignore_case = match node.get("ignore_case")? {
         None => false,
         Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,

@@ -140,6 +140,7 @@ fn policy(object: &Object<'_>, notes: &mut Vec<Note>) -> Result<Policy, Failure>
 
 /// The Envoy policy Envoy Gateway makes of a SecurityPolicy's `cors`.
 fn cors_policy(config: &Node<'_, '_>, title: &str, notes: &mut Vec<Note>) -> Result<CorsPolicy, Failure> {
+    config.known(&gateway_api::FIELDS)?;
     let strings = |key: &str| -> Result<Vec<String>, Failure> {
         config
             .list(key)?

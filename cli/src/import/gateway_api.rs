@@ -19,6 +19,10 @@ use super::report::{Kind, Note};
 use crate::outcome::Failure;
 use serde_json::json;
 
+/// The fields of `HTTPCORSFilter` (and of Envoy Gateway's `cors`, which has the same).
+pub const FIELDS: [&str; 6] =
+    ["allowOrigins", "allowCredentials", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge"];
+
 /// `maxAge` when the filter does not give it.
 const DEFAULT_MAX_AGE: u64 = 5;
 
@@ -172,6 +176,7 @@ fn place(matched: Option<&Child<'_>>, notes: &mut Vec<Note>) -> Result<Option<St
 /// The filter's `cors` in corsguard's terms, with a note for each point that is not the same.
 fn translate(object: &str, config: &Child<'_>, notes: &mut Vec<Note>) -> Result<Cors, Failure> {
     let config = config.node();
+    config.known(&FIELDS)?;
     let at = config.at();
     let strings = |key: &str| -> Result<Vec<String>, Failure> {
         config

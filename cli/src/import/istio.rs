@@ -121,6 +121,16 @@ fn prefix(matched: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result
 
 /// The Envoy policy istiod makes of a `corsPolicy`.
 fn policy(config: &Node<'_, '_>) -> Result<CorsPolicy, Failure> {
+    config.known(&[
+        "allowOrigins",
+        "allowOrigin",
+        "allowMethods",
+        "allowHeaders",
+        "exposeHeaders",
+        "maxAge",
+        "allowCredentials",
+        "unmatchedPreflights",
+    ])?;
     let strings = |key: &str| -> Result<Vec<String>, Failure> {
         config
             .list(key)?
@@ -170,6 +180,7 @@ fn policy(config: &Node<'_, '_>) -> Result<CorsPolicy, Failure> {
 /// A `StringMatch`: `exact`, `prefix` or `regex`, with how it is written.
 fn string_match(item: &Child<'_>) -> Result<(Matcher, String), Failure> {
     let node = item.node();
+    node.known(&["exact", "prefix", "regex"])?;
     if let Some(exact) = node.string("exact")? {
         return Ok((Matcher::text(&exact, Within::Exact, false), exact));
     }

@@ -159,6 +159,19 @@ fn translate(
     at: &At,
     notes: &mut Vec<Note>,
 ) -> Result<Option<Cors>, Failure> {
+    if let Some(config) = config {
+        config.known(&[
+            "origins",
+            "methods",
+            "headers",
+            "exposed_headers",
+            "credentials",
+            "max_age",
+            "preflight_continue",
+            "private_network",
+            "allow_origin_absent",
+        ])?;
+    }
     // Unset, every field takes its default.
     let get = |key: &str| -> Result<Option<Child<'_>>, Failure> {
         match config {

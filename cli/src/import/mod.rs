@@ -35,25 +35,25 @@ pub enum Source {
     IngressNginx,
     /// Gateway API HTTPRoutes with a CORS filter (Standard channel, v1.5 and later).
     GatewayApi,
+    /// Envoy Gateway's SecurityPolicies with cors, with the HTTPRoutes they target.
+    EnvoyGateway,
+    /// Istio VirtualServices with a corsPolicy (networking.istio.io v1, v1beta1, v1alpha3).
+    Istio,
     /// Envoy's own configuration (a bootstrap or a RouteConfiguration, YAML or JSON) with the CORS
     /// filter's policies.
     Envoy,
-    /// Envoy Gateway's SecurityPolicies with cors, with the HTTPRoutes they target.
-    EnvoyGateway,
-    /// The options of Express's cors middleware, as JSON (a RegExp as its literal in a string).
-    Express,
     /// Kong's cors plugin: a decK configuration, or KongPlugin objects.
     Kong,
+    /// Traefik's headers middleware: Middleware and IngressRoute objects, or a file provider's
+    /// dynamic configuration.
+    Traefik,
     /// S3 bucket CORS (get-bucket-cors's CORSRules, or a list of rules), and R2's (also wrangler's
     /// rules).
     S3,
     /// Google Cloud Storage bucket CORS (the CORS file's list, or the bucket's cors).
     Gcs,
-    /// Traefik's headers middleware: Middleware and IngressRoute objects, or a file provider's
-    /// dynamic configuration.
-    Traefik,
-    /// Istio VirtualServices with a corsPolicy (networking.istio.io v1, v1beta1, v1alpha3).
-    Istio,
+    /// The options of Express's cors middleware, as JSON (a RegExp as its literal in a string).
+    Express,
 }
 
 pub struct Args {

@@ -22,6 +22,18 @@ use super::report::{Kind, Note};
 use crate::outcome::Failure;
 use regex::Regex;
 
+/// The headers middleware's CORS fields.
+const CORS_FIELDS: [&str; 8] = [
+    "accessControlAllowCredentials",
+    "accessControlAllowHeaders",
+    "accessControlAllowMethods",
+    "accessControlAllowOriginList",
+    "accessControlAllowOriginListRegex",
+    "accessControlExposeHeaders",
+    "accessControlMaxAge",
+    "addVaryHeader",
+];
+
 /// A browser's preflight cache when no `Access-Control-Max-Age` is sent.
 const BROWSER_DEFAULT_MAX_AGE: u64 = 5;
 
@@ -186,6 +198,17 @@ fn place(name: &str, rule: &str, at: &At, notes: &mut Vec<Note>) -> Option<(Plac
 fn middleware_of(name: &str, headers: &Node<'_, '_>, notes: &mut Vec<Note>) -> Result<Middleware, Failure> {
     let object = format!("middleware {name}");
     let at = headers.at();
+    // Of the many headers fields, those about CORS must be ones Traefik has.
+    if let serde_yaml_ng::Value::Mapping(fields) = headers.value {
+        let cors = fields.keys().filter_map(|k| k.as_str()).find(|k| {
+            let lower = k.to_ascii_lowercase();
+            (lower.starts_with("accesscontrol") || lower.starts_with("addvary")) && !CORS_FIELDS.contains(k)
+        });
+        if let Some(unknown) = cors {
+            return Err(headers
+                .error(format!("{unknown:?} is not a CORS field of Traefik's headers ({})", CORS_FIELDS.join(", "))));
+        }
+    }
     let strings = |key: &str| -> Result<Vec<String>, Failure> {
         headers
             .list(key)?
