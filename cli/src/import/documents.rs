@@ -137,6 +137,15 @@ impl<'d> Node<'d, '_> {
         }
     }
 
+    /// A list field of strings; none when absent. Any other type is an error.
+    pub fn texts(&self, key: &str) -> Result<Vec<String>, Failure> {
+        let items = self.list(key)?;
+        items
+            .iter()
+            .map(|i| i.value.as_str().map(String::from).ok_or_else(|| i.node().error("is not a string")))
+            .collect()
+    }
+
     /// This list's elements; any other type is an error.
     pub fn items(&self) -> Result<Vec<Child<'d>>, Failure> {
         let Value::Sequence(items) = self.value else { return Err(self.error("is not a list")) };

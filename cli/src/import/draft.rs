@@ -3,6 +3,7 @@
 //! the most common CORS at the top level, and a route only where a place differs from it (or where
 //! a later, broader route would otherwise catch it), giving only the fields that differ.
 
+use super::documents::At;
 use super::report::{Kind, Note};
 use serde_json::{Map, Value, json};
 
@@ -61,9 +62,40 @@ pub fn max_age(seconds: u64, at: impl ToString, object: &str, notes: &mut Vec<No
     u32::try_from(seconds.min(LONGEST_KEPT)).unwrap_or(u32::MAX)
 }
 
-/// A path matched exactly (`written` says how: `uri exact /v1`), as a route's prefix, which also
-/// covers the paths below it.
-pub fn exact_path(path: &str, written: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> String {
+/// How a source matches a request's path.
+pub enum PathMatch<'a> {
+    Exact(&'a str),
+    /// A prefix of the text (`/v1` also matches `/v1x`).
+    TextPrefix(&'a str),
+    /// A prefix of segments, as corsguard's.
+    SegmentPrefix(&'a str),
+    Regex,
+}
+
+/// A path match (`written` says how: `uri prefix /v1`) as a route's prefix, with a note for what
+/// changes; none, noted, when no prefix says it.
+pub fn prefix(matched: PathMatch<'_>, written: &str, at: &At, object: &str, notes: &mut Vec<Note>) -> Option<String> {
+    let mut said = Vec::new();
+    let prefix = match matched {
+        PathMatch::Exact(path) => exact_path(path, written, at, object, &mut said),
+        PathMatch::TextPrefix(text) => text_prefix(text, written, at, object, &mut said),
+        PathMatch::SegmentPrefix(text) => format!("{}/", text.trim_end_matches('/')),
+        PathMatch::Regex => {
+            let what = format!("{object}: {written}: write the prefix it stands for as a route's path_prefix");
+            notes.push(Note::unplaced(at, what));
+            return None;
+        }
+    };
+    if let Some(why) = prefix_refusal(&prefix) {
+        notes.push(Note::unplaced(at, format!("{object}: {prefix}: {why}")));
+        return None;
+    }
+    notes.extend(said);
+    Some(prefix)
+}
+
+/// A path matched exactly, as a route's prefix, which also covers the paths below it.
+fn exact_path(path: &str, written: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> String {
     let path = path.trim_end_matches('/');
     if !path.is_empty() {
         notes.push(
@@ -79,7 +111,7 @@ pub fn exact_path(path: &str, written: &str, at: impl ToString, object: &str, no
 }
 
 /// A prefix of the path's text (`/v1`, which also matches `/v1x`), as a route's prefix of segments.
-pub fn text_prefix(text: &str, written: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> String {
+fn text_prefix(text: &str, written: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) -> String {
     if text.ends_with('/') {
         return text.to_string();
     }
@@ -94,6 +126,37 @@ pub fn text_prefix(text: &str, written: &str, at: impl ToString, object: &str, n
         .example(format!("GET {text}x: this route's answer before, another's now")),
     );
     format!("{text}/")
+}
+
+/// Notes a source that echoes every origin with credentials (`how` it comes to: `origin: true with
+/// credentials`), written as `*` without them.
+pub fn reflected(how: &str, at: impl ToString, object: &str, notes: &mut Vec<Note>) {
+    notes.push(
+        Note::new(
+            Kind::Changed,
+            at,
+            format!(
+                "{object}: {how} echoes every origin with credentials, so any site reads these responses with the \
+                 user's cookies; written as * without credentials, which refuses credentialed requests: list the \
+                 origins that need them"
+            ),
+        )
+        .example("GET with credentials from Origin: https://attacker.example: read with cookies before, refused now"),
+    );
+}
+
+/// The note for a source that answered every preflight from an allowed origin with 200, whatever
+/// it asked for, and left the refusal to the browser.
+pub fn enforced(software: &str, source: &str) -> Note {
+    Note::new(
+        Kind::Changed,
+        source,
+        format!(
+            "methods and headers are enforced at the edge: {software} answered every preflight from an allowed origin \
+             with 200 and left the refusal to the browser; the edge refuses it now (a browser refused it either way)"
+        ),
+    )
+    .example("OPTIONS asking for a method not listed: 200 before, refused at the edge now")
 }
 
 /// Notes a match on more than host and path (`headers`, a method): the place can only be written

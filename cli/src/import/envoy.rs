@@ -16,7 +16,7 @@
 //! a virtual host that matches.
 
 use super::documents::{Child, Document, Node};
-use super::draft::{self, Entry, Found, Place};
+use super::draft::{self, Entry, Found, PathMatch, Place};
 use super::envoy_cors::{self, CorsPolicy};
 use super::origin_regex::{Anchoring, Matcher, Place as Within};
 use super::report::{Kind, Note};
@@ -282,24 +282,15 @@ fn prefix(route: &Node<'_, '_>, name: &str, notes: &mut Vec<Note>) -> Result<Opt
         notes.push(Note::unplaced(at, what));
         return Ok(None);
     }
-    let mut said = Vec::new();
-    let prefix = if let Some(text) = matched.string("path_separated_prefix")? {
-        format!("{}/", text.trim_end_matches('/'))
-    } else if let Some(path) = matched.string("path")? {
-        draft::exact_path(&path, &format!("path {path}"), &at, name, &mut said)
-    } else if let Some(text) = matched.string("prefix")? {
-        draft::text_prefix(&text, &format!("prefix {text}"), &at, name, &mut said)
-    } else if matched.get("safe_regex")?.is_some() {
-        let what = format!("{name}: a safe_regex path: write the prefix it stands for as a route's path_prefix");
-        notes.push(Note::unplaced(at, what));
-        return Ok(None);
-    } else {
-        return Err(matched.error("gives none of prefix, path, path_separated_prefix and safe_regex"));
+    let (segments, path) = (matched.string("path_separated_prefix")?, matched.string("path")?);
+    let (text, regex) =
+        (matched.string("prefix")?, matched.get("safe_regex")?.map(|r| r.node().string("regex")).transpose()?);
+    let (path_match, written) = match (&segments, &path, &text, &regex) {
+        (Some(segments), ..) => (PathMatch::SegmentPrefix(segments), format!("path_separated_prefix {segments}")),
+        (_, Some(path), ..) => (PathMatch::Exact(path), format!("path {path}")),
+        (_, _, Some(text), _) => (PathMatch::TextPrefix(text), format!("prefix {text}")),
+        (.., Some(regex)) => (PathMatch::Regex, format!("safe_regex path {}", regex.as_deref().unwrap_or_default())),
+        _ => return Err(matched.error("gives none of prefix, path, path_separated_prefix and safe_regex")),
     };
-    if let Some(why) = draft::prefix_refusal(&prefix) {
-        notes.push(Note::unplaced(at, format!("{name}: {prefix}: {why}")));
-        return Ok(None);
-    }
-    notes.extend(said);
-    Ok(Some((prefix, conditional)))
+    Ok(draft::prefix(path_match, &written, &at, name, notes).map(|prefix| (prefix, conditional)))
 }

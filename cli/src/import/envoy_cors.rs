@@ -43,18 +43,7 @@ pub fn translate(policy: &CorsPolicy, object: &str, at: &At, notes: &mut Vec<Not
         origins.push("*".to_string());
         if credentials {
             credentials = false;
-            notes.push(
-                Note::new(
-                    Kind::Changed,
-                    at,
-                    format!(
-                        "{object}: {written} matches *, so Envoy allows every origin and echoes it with credentials: any \
-                         site reads these responses with the user's cookies; written as * without credentials, which \
-                         refuses credentialed requests: list the origins that need them"
-                    ),
-                )
-                .example("GET with credentials from Origin: https://attacker.example: read with cookies before, refused now"),
-            );
+            draft::reflected(&format!("{written} matches *, so Envoy"), at, object, notes);
         }
     } else {
         let matchers: Vec<Matcher> = policy.origins.iter().map(|(matcher, _)| matcher.clone()).collect();
@@ -143,6 +132,7 @@ pub fn general_notes(found: &Found, source: &str) -> Vec<Note> {
              Access-Control-Allow-Credentials: true: read with cookies before, refused now",
         ),
     ];
+    notes.push(draft::enforced("Envoy", source));
     if found.entries.iter().filter_map(|e| e.cors.as_ref()).any(|c| c.origins != ["*"]) {
         notes.push(Note::new(
             Kind::Changed,

@@ -12,7 +12,7 @@
 //!   `maxAge` is a duration, dropped when it is not one. A preflight from an origin not allowed is
 //!   answered by Envoy without CORS.
 
-use super::documents::{Child, Document, Node};
+use super::documents::{Document, Node};
 use super::draft::{Cors, Found};
 use super::envoy_cors::{self, CorsPolicy};
 use super::gateway_api::{self, Rule};
@@ -141,17 +141,8 @@ fn policy(object: &Object<'_>, notes: &mut Vec<Note>) -> Result<Policy, Failure>
 /// The Envoy policy Envoy Gateway makes of a SecurityPolicy's `cors`.
 fn cors_policy(config: &Node<'_, '_>, title: &str, notes: &mut Vec<Note>) -> Result<CorsPolicy, Failure> {
     config.known(&gateway_api::FIELDS)?;
-    let strings = |key: &str| -> Result<Vec<String>, Failure> {
-        config
-            .list(key)?
-            .iter()
-            .map(|item: &Child<'_>| {
-                item.value.as_str().map(String::from).ok_or_else(|| item.node().error("is not a string"))
-            })
-            .collect()
-    };
     let mut origins = Vec::new();
-    for origin in strings("allowOrigins")? {
+    for origin in config.texts("allowOrigins")? {
         let matcher = if origin.contains('*') {
             let regex = regex_syntax::escape(&origin).replace("\\*", ".*");
             Matcher::regex(&regex, Anchoring::Whole).map_err(|why| config.error(format!("{origin:?}: {why}")))?
@@ -180,9 +171,9 @@ fn cors_policy(config: &Node<'_, '_>, title: &str, notes: &mut Vec<Note>) -> Res
     };
     Ok(CorsPolicy {
         origins,
-        allow_methods: echoed(strings("allowMethods")?),
-        allow_headers: echoed(strings("allowHeaders")?),
-        expose_headers: strings("exposeHeaders")?.join(", "),
+        allow_methods: echoed(config.texts("allowMethods")?),
+        allow_headers: echoed(config.texts("allowHeaders")?),
+        expose_headers: config.texts("exposeHeaders")?.join(", "),
         max_age,
         credentials,
         forward_not_matching_preflights: false,

@@ -78,18 +78,7 @@ fn translate(options: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Res
             Value::Bool(true) => {
                 if credentials {
                     credentials = false;
-                    notes.push(
-                        Note::new(
-                            Kind::Changed,
-                            origin.node().at(),
-                            format!(
-                                "{object}: origin: true reflects every origin, with credentials: any site reads these \
-                                 responses with the user's cookies; written as * without credentials, which refuses \
-                                 credentialed requests: list the origins that need them"
-                            ),
-                        )
-                        .example("GET with credentials from Origin: https://attacker.example: read with cookies before, refused now"),
-                    );
+                    draft::reflected("origin: true", origin.node().at(), object, notes);
                 }
                 vec!["*".to_string()]
             }

@@ -13,7 +13,7 @@
 //! segment prefix), `Exact` becomes a prefix, `RegularExpression` is not expressible.
 
 use super::documents::{Child, Document};
-use super::draft::{self, Cors, Entry, Found, Place};
+use super::draft::{self, Cors, Entry, Found, PathMatch, Place};
 use super::kubernetes::{self, Object};
 use super::report::{Kind, Note};
 use crate::outcome::Failure;
@@ -130,7 +130,7 @@ fn route(
         let matches = rule.list("matches")?;
         let paths = if matches.is_empty() { vec![None] } else { matches.iter().map(Some).collect() };
         for matched in paths {
-            let Some(prefix) = place(matched, &mut found.notes)? else { continue };
+            let Some(prefix) = place(matched, object, &mut found.notes)? else { continue };
             for host in &hosts {
                 let place = Place { host: host.clone(), path_prefix: prefix.clone() };
                 found.entries.push(Entry { place, cors: cors.clone() });
@@ -141,36 +141,20 @@ fn route(
 }
 
 /// A match's path as a prefix (`PathPrefix` `/` when it gives none), or none when it cannot be said.
-fn place(matched: Option<&Child<'_>>, notes: &mut Vec<Note>) -> Result<Option<String>, Failure> {
+fn place(matched: Option<&Child<'_>>, object: &str, notes: &mut Vec<Note>) -> Result<Option<String>, Failure> {
     let Some(matched) = matched else { return Ok(Some("/".into())) };
     let matched = matched.node();
     let Some(path) = matched.get("path")? else { return Ok(Some("/".into())) };
     let path = path.node();
     let kind = path.string("type")?.unwrap_or_else(|| "PathPrefix".into());
     let value = path.string("value")?.unwrap_or_else(|| "/".into());
-    let prefix = if value.ends_with('/') { value.clone() } else { format!("{value}/") };
-    match kind.as_str() {
-        "RegularExpression" => {
-            let what = format!("{value} (RegularExpression): write the prefix it stands for as a route's path_prefix");
-            notes.push(Note::unplaced(path.at(), what));
-            return Ok(None);
-        }
-        "Exact" if value != "/" => notes.push(
-            Note::new(
-                Kind::Changed,
-                path.at(),
-                format!("{value} (Exact): the route's path_prefix {prefix} also covers the paths below it"),
-            )
-            .example(format!("GET {}/x: another rule's answer before, this one's now", value.trim_end_matches('/'))),
-        ),
-        "PathPrefix" | "Exact" => {}
+    let path_match = match kind.as_str() {
+        "PathPrefix" => PathMatch::SegmentPrefix(&value),
+        "Exact" => PathMatch::Exact(&value),
+        "RegularExpression" => PathMatch::Regex,
         other => return Err(path.error(format!("type {other:?} is not PathPrefix, Exact or RegularExpression"))),
-    }
-    if let Some(why) = draft::prefix_refusal(&prefix) {
-        notes.push(Note::unplaced(path.at(), format!("{value}: {why}")));
-        return Ok(None);
-    }
-    Ok(Some(prefix))
+    };
+    Ok(draft::prefix(path_match, &format!("{value} ({kind})"), &path.at(), object, notes))
 }
 
 /// The filter's `cors` in corsguard's terms, with a note for each point that is not the same.
@@ -178,38 +162,15 @@ fn translate(object: &str, config: &Child<'_>, notes: &mut Vec<Note>) -> Result<
     let config = config.node();
     config.known(&FIELDS)?;
     let at = config.at();
-    let strings = |key: &str| -> Result<Vec<String>, Failure> {
-        config
-            .list(key)?
-            .iter()
-            .map(|item| match item.value {
-                serde_yaml_ng::Value::String(text) => Ok(text.clone()),
-                _ => Err(item.node().error("is not a string")),
-            })
-            .collect()
-    };
     let credentials = match config.get("allowCredentials")? {
         None => false,
         Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
     };
     let mut origins = Vec::new();
-    let written = strings("allowOrigins")?;
+    let written = config.texts("allowOrigins")?;
     let star = written.iter().any(|o| o == "*");
     let credentials = if star && credentials {
-        notes.push(
-            Note::new(
-                Kind::Changed,
-                &at,
-                format!(
-                    "{object}: allowOrigins * with allowCredentials: true echoes every origin with credentials, so any \
-                     site reads these responses with the user's cookies; written as * without credentials, which \
-                     refuses credentialed requests: list the origins that need them"
-                ),
-            )
-            .example(
-                "GET with credentials from Origin: https://attacker.example: read with cookies before, refused now",
-            ),
-        );
+        draft::reflected("allowOrigins * with allowCredentials: true", &at, object, notes);
         false
     } else {
         credentials
@@ -233,7 +194,7 @@ fn translate(object: &str, config: &Child<'_>, notes: &mut Vec<Note>) -> Result<
     }
     // A list field; with credentials, `*` (which the gateway echoes as anything) cannot be said.
     let mut listed = |key: &str, field: &str| -> Result<Vec<String>, Failure> {
-        let mut list = strings(key)?;
+        let mut list = config.texts(key)?;
         if key == "allowMethods" {
             list.retain(|m| m == "*" || draft::needs_listing(m));
         }

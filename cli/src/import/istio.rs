@@ -14,7 +14,7 @@
 //! the path are not expressible.
 
 use super::documents::{Child, Document, Node};
-use super::draft::{self, Entry, Found, Place};
+use super::draft::{self, Entry, Found, PathMatch, Place};
 use super::envoy_cors::{self, CorsPolicy};
 use super::kubernetes;
 use super::origin_regex::{Anchoring, Matcher, Place as Within};
@@ -99,24 +99,14 @@ fn prefix(matched: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result
     let Some(uri) = matched.get("uri")? else { return Ok(Some(("/".into(), conditional))) };
     let uri = uri.node();
     let at = uri.at();
-    let mut said = Vec::new();
-    let prefix = if let Some(exact) = uri.string("exact")? {
-        draft::exact_path(&exact, &format!("uri exact {exact}"), &at, object, &mut said)
-    } else if let Some(text) = uri.string("prefix")? {
-        draft::text_prefix(&text, &format!("uri prefix {text}"), &at, object, &mut said)
-    } else if let Some(regex) = uri.string("regex")? {
-        let what = format!("{object}: uri regex {regex}: write the prefix it stands for as a route's path_prefix");
-        notes.push(Note::unplaced(at, what));
-        return Ok(None);
-    } else {
-        return Err(uri.error("gives none of exact, prefix and regex"));
+    let (exact, text, regex) = (uri.string("exact")?, uri.string("prefix")?, uri.string("regex")?);
+    let (matched, written) = match (&exact, &text, &regex) {
+        (Some(exact), ..) => (PathMatch::Exact(exact), format!("uri exact {exact}")),
+        (_, Some(text), _) => (PathMatch::TextPrefix(text), format!("uri prefix {text}")),
+        (.., Some(regex)) => (PathMatch::Regex, format!("uri regex {regex}")),
+        _ => return Err(uri.error("gives none of exact, prefix and regex")),
     };
-    if let Some(why) = draft::prefix_refusal(&prefix) {
-        notes.push(Note::unplaced(at, format!("{object}: {prefix}: {why}")));
-        return Ok(None);
-    }
-    notes.extend(said);
-    Ok(Some((prefix, conditional)))
+    Ok(draft::prefix(matched, &written, &at, object, notes).map(|prefix| (prefix, conditional)))
 }
 
 /// The Envoy policy istiod makes of a `corsPolicy`.
@@ -131,20 +121,13 @@ fn policy(config: &Node<'_, '_>) -> Result<CorsPolicy, Failure> {
         "allowCredentials",
         "unmatchedPreflights",
     ])?;
-    let strings = |key: &str| -> Result<Vec<String>, Failure> {
-        config
-            .list(key)?
-            .iter()
-            .map(|item| item.value.as_str().map(String::from).ok_or_else(|| item.node().error("is not a string")))
-            .collect()
-    };
     let mut origins = Vec::new();
     let listed = config.list("allowOrigins")?;
     for item in &listed {
         origins.push(string_match(item)?);
     }
     if config.get("allowOrigins")?.is_none() {
-        for origin in strings("allowOrigin")? {
+        for origin in config.texts("allowOrigin")? {
             origins.push((Matcher::text(&origin, Within::Exact, false), origin));
         }
     }
@@ -168,9 +151,9 @@ fn policy(config: &Node<'_, '_>) -> Result<CorsPolicy, Failure> {
     };
     Ok(CorsPolicy {
         origins,
-        allow_methods: strings("allowMethods")?.join(","),
-        allow_headers: strings("allowHeaders")?.join(","),
-        expose_headers: strings("exposeHeaders")?.join(","),
+        allow_methods: config.texts("allowMethods")?.join(","),
+        allow_headers: config.texts("allowHeaders")?.join(","),
+        expose_headers: config.texts("exposeHeaders")?.join(","),
         max_age,
         credentials,
         forward_not_matching_preflights: forward,

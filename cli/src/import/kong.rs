@@ -15,7 +15,7 @@
 //! are not expressible.
 
 use super::documents::{At, Child, Document, Node};
-use super::draft::{self, Cors, Entry, Found, Place};
+use super::draft::{self, Cors, Entry, Found, PathMatch, Place};
 use super::kubernetes;
 use super::origin_regex::{self, Anchoring, Matcher, Place as Within};
 use super::report::{Kind, Note};
@@ -55,6 +55,7 @@ pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     if found.entries.iter().all(|e| e.cors.is_none()) {
         return Err(Failure::Cannot("no enabled cors plugin allows an origin: nothing to import".into()));
     }
+    found.notes.insert(0, draft::enforced("Kong", "kong"));
     Ok(found)
 }
 
@@ -128,17 +129,11 @@ fn places(route: &Node<'_, '_>, name: &str, mut cors: Option<Cors>, found: &mut 
     for path in route.list("paths")? {
         let at = path.node().at();
         let text = path.value.as_str().ok_or_else(|| path.node().error("is not a string"))?;
-        if text.starts_with('~') {
-            let what =
-                format!("{name}: the regex path {text}: write the prefix it stands for as a route's path_prefix");
-            found.notes.push(Note::unplaced(at, what));
-            continue;
-        }
-        let prefix = draft::text_prefix(text, &format!("path {text}"), &at, name, &mut found.notes);
-        match draft::prefix_refusal(&prefix) {
-            None => prefixes.push(prefix),
-            Some(why) => found.notes.push(Note::unplaced(at, format!("{name}: {prefix}: {why}"))),
-        }
+        let (matched, written) = match text.strip_prefix('~') {
+            Some(regex) => (PathMatch::Regex, format!("the regex path {regex}")),
+            None => (PathMatch::TextPrefix(text), format!("path {text}")),
+        };
+        prefixes.extend(draft::prefix(matched, &written, &at, name, &mut found.notes));
     }
     if route.get("paths")?.is_none() {
         prefixes.push("/".into());
@@ -194,21 +189,7 @@ fn translate(
     let origins = if written.is_empty() || written.iter().any(|o| o == "*") {
         if credentials {
             credentials = false;
-            notes.push(
-                Note::new(
-                    Kind::Changed,
-                    at,
-                    format!(
-                        "{object}: every origin with credentials: Kong echoes the origin with \
-                         Access-Control-Allow-Credentials: true, so any site reads these responses with the user's \
-                         cookies; written as * without credentials, which refuses credentialed requests: list the \
-                         origins that need them"
-                    ),
-                )
-                .example(
-                    "GET with credentials from Origin: https://attacker.example: read with cookies before, refused now",
-                ),
-            );
+            draft::reflected("origins unset or *: Kong", at, object, notes);
         }
         vec!["*".to_string()]
     } else {

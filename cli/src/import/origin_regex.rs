@@ -647,6 +647,97 @@ mod tests {
         assert_eq!(found, vec![exact(&["https://*.example.com"]), exact(&["https://*.example.com"])]);
     }
 
+    /// Whether the core, given these `origins`, allows `origin`.
+    fn core_allows(policy: &corsguard::Policy, origin: &str) -> bool {
+        let request = corsguard::Request {
+            method: b"GET",
+            scheme: Some(b"https"),
+            host: b"api.example.net",
+            path: b"/",
+            origin: Some(origin.as_bytes()),
+            ..corsguard::Request::default()
+        };
+        match policy.evaluate(&request).action {
+            corsguard::Action::Forward(edits) => edits.headers.get("access-control-allow-origin").is_some(),
+            _ => false,
+        }
+    }
+
+    /// Soundness, checked without this module's automata: for random regexes built from the parts
+    /// origin regexes are made of, whatever the written entries let the core allow, the source
+    /// regex (the `regex` crate, anchored or searching as the source does) matched; and where the
+    /// finding is exact, the other way round too.
+    #[test]
+    fn no_translation_admits_an_origin_the_source_refused() {
+        const SCHEMES: [&str; 5] = ["https://", "https?://", "[a-z]+://", ".*", "http://"];
+        const HOSTS: [&str; 7] =
+            ["", "(www\\.)?", ".*\\.", "[a-z0-9-]+\\.", "([a-z0-9-]+\\.)*", "app\\.", "pr-[a-z0-9]+\\."];
+        const BASES: [&str; 3] = ["example\\.com", "example\\.com\\.?", "localhost"];
+        const ENDS: [&str; 5] = ["", "(:[0-9]+)?", ":8080", ".*", "(:[0-9]{4})?"];
+        let origins: Vec<String> = ["https", "http", "ftp"]
+            .iter()
+            .flat_map(|scheme| {
+                [
+                    "example.com",
+                    "www.example.com",
+                    "a.b.example.com",
+                    "app.example.com",
+                    "app.example.com.evil.net",
+                    "evil-example.com",
+                    "pr-1.example.com",
+                    "pr-.example.com",
+                    "localhost",
+                    "example.coma",
+                    "x_y.example.com",
+                ]
+                .iter()
+                .flat_map(move |host| {
+                    ["", ":8080", ":3000", ":1"].iter().map(move |port| format!("{scheme}://{host}{port}"))
+                })
+            })
+            .chain(["null".to_string()])
+            .collect();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut pick = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(seed >> 33).unwrap_or(0) % n
+        };
+        let mut checked = 0;
+        for _ in 0..160 {
+            let anchoring = if pick(2) == 0 { Anchoring::Whole } else { Anchoring::Anywhere };
+            let (open, close) = if anchoring == Anchoring::Anywhere && pick(2) == 0 { ("^", "$") } else { ("", "") };
+            let pattern = format!(
+                "{open}{}{}{}{}{close}",
+                SCHEMES[pick(SCHEMES.len())],
+                HOSTS[pick(HOSTS.len())],
+                BASES[pick(BASES.len())],
+                ENDS[pick(ENDS.len())]
+            );
+            let source = match anchoring {
+                Anchoring::Whole => regex::Regex::new(&format!("^(?:{pattern})$")).unwrap(),
+                Anchoring::Anywhere => regex::Regex::new(&pattern).unwrap(),
+            };
+            let finding = translate(&[Matcher::regex(&pattern, anchoring).unwrap()]).remove(0);
+            if finding.entries().is_empty() {
+                continue;
+            }
+            let policy = corsguard::Policy::parse(&json!({ "origins": finding.entries() }).to_string()).unwrap();
+            // An underscore is left out of the origins compared (see `origins`).
+            for origin in origins.iter().filter(|o| !o.contains('_')) {
+                let allowed = core_allows(&policy, origin);
+                assert!(!allowed || source.is_match(origin), "{pattern} {anchoring:?} -> {finding:?} admits {origin}");
+                if matches!(finding, Finding::Exact(_)) && source.is_match(origin) {
+                    assert!(
+                        allowed || corsguard::Policy::parse(&json!({ "origins": [origin] }).to_string()).is_err(),
+                        "{pattern} {anchoring:?} -> {finding:?} refuses {origin}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 40, "{checked} regexes translated");
+    }
+
     /// What `entry_regex` says an entry admits is what the core's matcher admits.
     #[test]
     fn the_entries_regex_is_the_cores_reading() {

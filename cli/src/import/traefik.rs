@@ -15,7 +15,7 @@
 //! joined by `&&`; any other rule is not expressible.
 
 use super::documents::{At, Child, Document, Node};
-use super::draft::{self, Cors, Entry, Found, Place};
+use super::draft::{self, Cors, Entry, Found, PathMatch, Place};
 use super::kubernetes;
 use super::origin_regex::{self, Anchoring, Matcher, Place as Within};
 use super::report::{Kind, Note};
@@ -128,6 +128,7 @@ pub fn read(documents: &[Document]) -> Result<Found, Failure> {
     if found.entries.iter().all(|e| e.cors.is_none()) {
         return Err(Failure::Cannot("no router uses a headers middleware with CORS: nothing to import".into()));
     }
+    found.notes.insert(0, draft::enforced("Traefik", "traefik"));
     let origin_dependent = |m: &&Middleware| m.cors.as_ref().is_some_and(|c| c.origins != ["*"]);
     if middlewares.iter().filter(origin_dependent).any(|m| !m.vary) {
         found.notes.insert(
@@ -161,6 +162,7 @@ fn place(name: &str, rule: &str, at: &At, notes: &mut Vec<Note>) -> Option<(Plac
     let term = Regex::new(r"^\s*(\w+)\(\s*`([^`]*)`\s*\)\s*$").ok()?;
     let mut place = Place { host: None, path_prefix: "/".into() };
     let mut conditions = Vec::new();
+    let mut path = None;
     for part in rule.split("&&") {
         let found = term.captures(part).filter(|_| !part.contains("||"));
         let Some((matcher, value)) = found.as_ref().and_then(|f| Some((f.get(1)?.as_str(), f.get(2)?.as_str()))) else {
@@ -173,10 +175,8 @@ fn place(name: &str, rule: &str, at: &At, notes: &mut Vec<Note>) -> Option<(Plac
         };
         match matcher {
             "Host" => place.host = Some(value.to_ascii_lowercase()),
-            "PathPrefix" => {
-                place.path_prefix = draft::text_prefix(value, &format!("PathPrefix({value})"), at, name, notes)
-            }
-            "Path" => place.path_prefix = draft::exact_path(value, &format!("Path({value})"), at, name, notes),
+            "PathPrefix" => path = Some((PathMatch::TextPrefix(value), format!("PathPrefix({value})"))),
+            "Path" => path = Some((PathMatch::Exact(value), format!("Path({value})"))),
             "Method" | "Header" | "HeaderRegexp" | "Query" | "QueryRegexp" | "ClientIP" => conditions.push(matcher),
             _ => {
                 let what = format!("{name}: {matcher} in the rule {rule}: write the route by hand");
@@ -185,9 +185,8 @@ fn place(name: &str, rule: &str, at: &At, notes: &mut Vec<Note>) -> Option<(Plac
             }
         }
     }
-    if let Some(why) = draft::prefix_refusal(&place.path_prefix) {
-        notes.push(Note::unplaced(at, format!("{name}: {}: {why}", place.path_prefix)));
-        return None;
+    if let Some((matched, written)) = path {
+        place.path_prefix = draft::prefix(matched, &written, at, name, notes)?;
     }
     if !conditions.is_empty() {
         draft::conditional(&conditions.join(", "), at, name, notes);
@@ -209,21 +208,14 @@ fn middleware_of(name: &str, headers: &Node<'_, '_>, notes: &mut Vec<Note>) -> R
                 .error(format!("{unknown:?} is not a CORS field of Traefik's headers ({})", CORS_FIELDS.join(", "))));
         }
     }
-    let strings = |key: &str| -> Result<Vec<String>, Failure> {
-        headers
-            .list(key)?
-            .iter()
-            .map(|item| item.value.as_str().map(String::from).ok_or_else(|| item.node().error("is not a string")))
-            .collect()
-    };
     let flag = |key: &str| -> Result<bool, Failure> {
         match headers.get(key)? {
             None => Ok(false),
             Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false")),
         }
     };
-    let listed = strings("accessControlAllowOriginList")?;
-    let regexes = strings("accessControlAllowOriginListRegex")?;
+    let listed = headers.texts("accessControlAllowOriginList")?;
+    let regexes = headers.texts("accessControlAllowOriginListRegex")?;
     let vary = flag("addVaryHeader")?;
     if listed.is_empty() && regexes.is_empty() {
         return Ok(Middleware { name: name.to_string(), cors: None, vary });
@@ -232,20 +224,7 @@ fn middleware_of(name: &str, headers: &Node<'_, '_>, notes: &mut Vec<Note>) -> R
     let origins = if listed.iter().any(|o| o == "*") {
         if credentials {
             credentials = false;
-            notes.push(
-                Note::new(
-                    Kind::Changed,
-                    &at,
-                    format!(
-                        "{object}: * with accessControlAllowCredentials echoes every origin with credentials, so any \
-                         site reads these responses with the user's cookies; written as * without credentials, which \
-                         refuses credentialed requests: list the origins that need them"
-                    ),
-                )
-                .example(
-                    "GET with credentials from Origin: https://attacker.example: read with cookies before, refused now",
-                ),
-            );
+            draft::reflected("* with accessControlAllowCredentials", &at, &object, notes);
         }
         vec!["*".to_string()]
     } else {
@@ -268,7 +247,7 @@ fn middleware_of(name: &str, headers: &Node<'_, '_>, notes: &mut Vec<Note>) -> R
         return Ok(Middleware { name: name.to_string(), cors: None, vary });
     }
     let mut listed_or_echoed = |key: &str, field: &str| -> Result<Vec<String>, Failure> {
-        let list = strings(key)?;
+        let list = headers.texts(key)?;
         if !list.iter().any(|v| v == "*") || !credentials {
             return Ok(list);
         }
@@ -285,7 +264,7 @@ fn middleware_of(name: &str, headers: &Node<'_, '_>, notes: &mut Vec<Note>) -> R
     let mut methods = listed_or_echoed("accessControlAllowMethods", "methods")?;
     methods.retain(|m| m == "*" || draft::needs_listing(m));
     let request_headers = listed_or_echoed("accessControlAllowHeaders", "request_headers")?;
-    let mut expose_headers = strings("accessControlExposeHeaders")?;
+    let mut expose_headers = headers.texts("accessControlExposeHeaders")?;
     if credentials && expose_headers.iter().any(|h| h == "*") {
         // Traefik then sends none.
         expose_headers.clear();
