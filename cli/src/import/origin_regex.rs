@@ -768,19 +768,7 @@ mod tests {
             let policy = corsguard::Policy::parse(&json!({ "origins": [entry] }).to_string()).unwrap();
             let written = regex_automata::meta::Regex::new(&format!("^(?:{})$", entry_regex(entry))).unwrap();
             for origin in origins {
-                let request = corsguard::Request {
-                    method: b"GET",
-                    scheme: Some(b"https"),
-                    host: b"api.example.net",
-                    path: b"/",
-                    origin: Some(origin.as_bytes()),
-                    ..corsguard::Request::default()
-                };
-                let allowed = match policy.evaluate(&request).action {
-                    corsguard::Action::Forward(edits) => edits.headers.get("access-control-allow-origin").is_some(),
-                    _ => false,
-                };
-                assert_eq!(written.is_match(origin), allowed, "{entry} {origin}");
+                assert_eq!(written.is_match(origin), core_allows(&policy, origin), "{entry} {origin}");
             }
         }
     }
