@@ -3,7 +3,8 @@
 //! (`internal/gatewayapi/securitypolicy.go`, `internal/xds/translator/cors.go`) into Envoy's CORS
 //! filter ([`super::envoy_cors`]):
 //!
-//! - A rule takes the policy that targets it (`sectionName`), else its route, else the Gateway
+//! - A rule takes the policy that targets it (`sectionName`), else its route (by name, or by
+//!   labels with `targetSelectors`' `matchLabels`), else the Gateway
 //!   listener it is attached to, else its Gateway: the whole policy, so a nearer policy without
 //!   `cors` leaves the rule without CORS. Of two policies on one target the older one wins. A
 //!   Gateway API `CORS` filter on the rule wins over them all ([`super::gateway_api`]).
@@ -30,10 +31,28 @@ struct Policy {
     cors: Option<Cors>,
 }
 
+/// What a policy targets: by name (`targetRefs`), or routes by their labels (`targetSelectors`).
 struct Target {
     kind: String,
-    name: String,
+    picks: Picks,
     section: Option<String>,
+}
+
+enum Picks {
+    Name(String),
+    /// `matchLabels`: every one of them.
+    Labels(Vec<(String, String)>),
+}
+
+impl Target {
+    fn picks(&self, kind: &str, name: &str, labels: &[(String, String)], section: Option<&str>) -> bool {
+        self.kind == kind
+            && self.section.as_deref() == section
+            && match &self.picks {
+                Picks::Name(named) => named == name,
+                Picks::Labels(wanted) => wanted.iter().all(|label| labels.contains(label)),
+            }
+    }
 }
 
 pub fn read(documents: &[Document]) -> Result<Found, Failure> {
@@ -65,11 +84,12 @@ pub fn read(documents: &[Document]) -> Result<Found, Failure> {
 /// is not expressible (and gets none).
 fn attached(policies: &[Policy], rule: &Rule<'_>, notes: &mut Vec<Note>) -> Option<Cors> {
     let route = rule.route;
+    let labels = rule.labels;
     let targets = |kind: &str, namespace: &str, name: &str, section: Option<&str>| {
-        policies.iter().find(|p| {
-            p.namespace == namespace
-                && p.targets.iter().any(|t| t.kind == kind && t.name == name && t.section.as_deref() == section)
-        })
+        let labels = if kind == "HTTPRoute" { labels } else { &[] };
+        policies
+            .iter()
+            .find(|p| p.namespace == namespace && p.targets.iter().any(|t| t.picks(kind, name, labels, section)))
     };
     let on_route = rule
         .name
@@ -117,16 +137,25 @@ fn policy(object: &Object<'_>, notes: &mut Vec<Note>) -> Result<Policy, Failure>
         let target = target.node();
         targets.push(Target {
             kind: target.string("kind")?.ok_or_else(|| target.error("has no kind"))?,
-            name: target.string("name")?.ok_or_else(|| target.error("has no name"))?,
+            picks: Picks::Name(target.string("name")?.ok_or_else(|| target.error("has no name"))?),
             section: target.string("sectionName")?,
         });
     }
-    if spec.get("targetSelectors")?.is_some() {
-        notes.push(Note::new(
-            Kind::NotExpressible,
-            spec.at(),
-            format!("{title}: targetSelectors pick routes by label, which this import does not resolve: name them in targetRefs"),
-        ));
+    for selector in spec.list("targetSelectors")? {
+        let selector = selector.node();
+        selector.known(&["group", "kind", "matchLabels", "matchExpressions"])?;
+        let kind = selector.string("kind")?.ok_or_else(|| selector.error("has no kind"))?;
+        if kind != "HTTPRoute" || selector.get("matchExpressions")?.is_some() {
+            let what = format!(
+                "{title}: a targetSelector on {kind}s{}: this import picks HTTPRoutes by matchLabels only: name the \
+                 targets in targetRefs",
+                if selector.get("matchExpressions")?.is_some() { " with matchExpressions" } else { "" }
+            );
+            notes.push(Note::new(Kind::NotExpressible, selector.at(), what));
+            continue;
+        }
+        let labels = selector.strings("matchLabels")?.into_iter().map(|(k, v, _)| (k, v)).collect();
+        targets.push(Target { kind, picks: Picks::Labels(labels), section: None });
     }
     let cors = match spec.get("cors")? {
         None => None,

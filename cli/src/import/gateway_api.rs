@@ -54,6 +54,8 @@ pub fn read(documents: &[Document]) -> Result<Found, Failure> {
 /// SecurityPolicy): the route, the rule's name, and the Gateways (and listeners) it is attached to.
 pub struct Rule<'r> {
     pub route: &'r Object<'r>,
+    /// The route's labels.
+    pub labels: &'r [(String, String)],
     pub name: Option<String>,
     pub parents: &'r [Parent],
 }
@@ -87,6 +89,10 @@ fn route(
     let node = route.child.node();
     let Some(spec) = node.get("spec")? else { return Ok(()) };
     let spec = spec.node();
+    let labels: Vec<(String, String)> = match node.get("metadata")? {
+        Some(metadata) => metadata.node().strings("labels")?.into_iter().map(|(k, v, _)| (k, v)).collect(),
+        None => Vec::new(),
+    };
     let mut parents = Vec::new();
     for parent in spec.list("parentRefs")? {
         let parent = parent.node();
@@ -125,7 +131,10 @@ fn route(
             }
         }
         if !filtered {
-            cors = attached(&Rule { route, name: rule.string("name")?, parents: &parents }, &mut found.notes);
+            cors = attached(
+                &Rule { route, labels: &labels, name: rule.string("name")?, parents: &parents },
+                &mut found.notes,
+            );
         }
         let matches = rule.list("matches")?;
         let paths = if matches.is_empty() { vec![None] } else { matches.iter().map(Some).collect() };

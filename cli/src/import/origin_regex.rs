@@ -143,18 +143,17 @@ fn read(matcher: &Matcher, all: &Dfa) -> (Finding, Option<Dfa>) {
     // A sequence with a byte no origin has (an uppercase letter) admits nothing a browser sends.
     let possible = |pieces: &Vec<Piece>| pieces.iter().all(|p| !matches!(p, Piece::Byte(b) if !ALPHABET.contains(b)));
     for pieces in sequences.into_iter().filter_map(unanchored).filter(possible) {
-        let (chosen, wider) = match spelled(&pieces, all) {
-            (None, wider) => match schemes(&pieces) {
-                // Read for https and http pages, each must be said.
-                Some(both) => match both.iter().map(|p| spelled(p, all).0).collect::<Option<Vec<_>>>() {
-                    Some(chosen) => (Some(chosen), wider),
-                    None => (None, wider),
-                },
-                None => (None, wider),
-            },
-            (Some(entry), wider) => (Some(vec![entry]), wider),
+        let chosen = match spelled(&pieces, all) {
+            (Some(entry), _) => Ok(vec![entry]),
+            // Read for https and http pages, each must be said.
+            (None, wider) => schemes(&pieces)
+                .and_then(|both| both.iter().map(|p| spelled(p, all).0).collect::<Option<Vec<_>>>())
+                .ok_or(wider),
         };
-        let Some(chosen) = chosen else { return (Finding::NotExpressible(wider), Some(own)) };
+        let chosen = match chosen {
+            Ok(chosen) => chosen,
+            Err(wider) => return (Finding::NotExpressible(wider), Some(own)),
+        };
         for entry in chosen {
             if !entries.contains(&entry) {
                 entries.push(entry);
