@@ -116,10 +116,6 @@ fn strings(node: &Node<'_, '_>, key: &str) -> Result<Vec<(String, At)>, Failure>
         .collect()
 }
 
-fn names(list: Vec<(String, At)>) -> Vec<String> {
-    list.into_iter().map(|(name, _)| name).collect()
-}
-
 fn seconds(node: &Node<'_, '_>, key: &str) -> Result<Option<u64>, Failure> {
     match node.get(key)? {
         None => Ok(None),
@@ -136,9 +132,9 @@ fn s3_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
         return Ok(Rule {
             at: rule.at(),
             origins: strings(&allowed, "origins")?,
-            methods: names(strings(&allowed, "methods")?),
-            headers: names(strings(&allowed, "headers")?),
-            expose: names(strings(rule, "exposeHeaders")?),
+            methods: allowed.texts("methods")?,
+            headers: allowed.texts("headers")?,
+            expose: rule.texts("exposeHeaders")?,
             max_age: seconds(rule, "maxAgeSeconds")?,
         });
     }
@@ -146,20 +142,20 @@ fn s3_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
     Ok(Rule {
         at: rule.at(),
         origins: strings(rule, "AllowedOrigins")?,
-        methods: names(strings(rule, "AllowedMethods")?),
-        headers: names(strings(rule, "AllowedHeaders")?),
-        expose: names(strings(rule, "ExposeHeaders")?),
+        methods: rule.texts("AllowedMethods")?,
+        headers: rule.texts("AllowedHeaders")?,
+        expose: rule.texts("ExposeHeaders")?,
         max_age: seconds(rule, "MaxAgeSeconds")?,
     })
 }
 
 fn gcs_rule(rule: &Node<'_, '_>) -> Result<Rule, Failure> {
     rule.known(&["origin", "method", "responseHeader", "maxAgeSeconds"])?;
-    let headers = names(strings(rule, "responseHeader")?);
+    let headers = rule.texts("responseHeader")?;
     Ok(Rule {
         at: rule.at(),
         origins: strings(rule, "origin")?,
-        methods: names(strings(rule, "method")?),
+        methods: rule.texts("method")?,
         expose: headers.clone(),
         headers,
         max_age: Some(seconds(rule, "maxAgeSeconds")?.unwrap_or(3600)),

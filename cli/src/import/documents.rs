@@ -137,6 +137,14 @@ impl<'d> Node<'d, '_> {
         }
     }
 
+    /// A true-or-false field; false when absent. Any other type is an error.
+    pub fn flag(&self, key: &str) -> Result<bool, Failure> {
+        match self.get(key)? {
+            None => Ok(false),
+            Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false")),
+        }
+    }
+
     /// A list field of strings; none when absent. Any other type is an error.
     pub fn texts(&self, key: &str) -> Result<Vec<String>, Failure> {
         let items = self.list(key)?;

@@ -236,10 +236,7 @@ fn boolean(flag: &Child<'_>) -> Result<bool, Failure> {
 /// A `StringMatcher`, with how it is written (the origin itself when exact, with case).
 fn string_matcher(node: &Node<'_, '_>) -> Result<(Matcher, String), Failure> {
     node.known(&["exact", "prefix", "suffix", "contains", "safe_regex", "ignore_case"])?;
-    let ignore_case = match node.get("ignore_case")? {
-        None => false,
-        Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
-    };
+    let ignore_case = node.flag("ignore_case")?;
     let case = if ignore_case { ", ignore_case" } else { "" };
     for (key, within) in [
         ("exact", Within::Exact),

@@ -194,10 +194,7 @@ fn cors_policy(config: &Node<'_, '_>, title: &str, notes: &mut Vec<Note>) -> Res
             }
         },
     };
-    let credentials = match config.get("allowCredentials")? {
-        None => false,
-        Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
-    };
+    let credentials = config.flag("allowCredentials")?;
     Ok(CorsPolicy {
         origins,
         allow_methods: echoed(config.texts("allowMethods")?),

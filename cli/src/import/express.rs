@@ -63,13 +63,7 @@ pub fn read(documents: &[Document]) -> Result<Found, Failure> {
 }
 
 fn translate(options: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Result<Option<Cors>, Failure> {
-    let flag = |key: &str| -> Result<bool, Failure> {
-        match options.get(key)? {
-            None => Ok(false),
-            Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false")),
-        }
-    };
-    let mut credentials = flag("credentials")?;
+    let mut credentials = options.flag("credentials")?;
     let at = options.at();
     let origins = match options.get("origin")? {
         None => vec!["*".to_string()],
@@ -90,7 +84,7 @@ fn translate(options: &Node<'_, '_>, object: &str, notes: &mut Vec<Note>) -> Res
     if origins.is_empty() {
         return Ok(None);
     }
-    let answered = if flag("preflightContinue")? {
+    let answered = if options.flag("preflightContinue")? {
         "went on to the application's own handlers (preflightContinue)"
     } else {
         "were answered by the middleware, in the application"

@@ -171,10 +171,7 @@ fn translate(object: &str, config: &Child<'_>, notes: &mut Vec<Note>) -> Result<
     let config = config.node();
     config.known(&FIELDS)?;
     let at = config.at();
-    let credentials = match config.get("allowCredentials")? {
-        None => false,
-        Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
-    };
+    let credentials = config.flag("allowCredentials")?;
     let mut origins = Vec::new();
     let written = config.texts("allowOrigins")?;
     let star = written.iter().any(|o| o == "*");

@@ -131,10 +131,7 @@ fn policy(config: &Node<'_, '_>) -> Result<CorsPolicy, Failure> {
             origins.push((Matcher::text(&origin, Within::Exact, false), origin));
         }
     }
-    let credentials = match config.get("allowCredentials")? {
-        None => false,
-        Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
-    };
+    let credentials = config.flag("allowCredentials")?;
     let max_age = match config.get("maxAge")? {
         None => String::new(),
         Some(age) => {

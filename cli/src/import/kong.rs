@@ -175,16 +175,12 @@ fn translate(
         }
     };
     let list = |key: &str| -> Result<Option<Vec<String>>, Failure> {
-        let Some(child) = get(key)? else { return Ok(None) };
-        let items = child.node().items()?;
-        let names =
-            items.iter().map(|i| i.value.as_str().map(String::from).ok_or_else(|| i.node().error("is not a string")));
-        names.collect::<Result<_, _>>().map(Some)
+        match config {
+            Some(config) if config.get(key)?.is_some() => config.texts(key).map(Some),
+            _ => Ok(None),
+        }
     };
-    let mut credentials = match get("credentials")? {
-        None => false,
-        Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false"))?,
-    };
+    let mut credentials = config.map(|c| c.flag("credentials")).transpose()?.unwrap_or(false);
     let written = list("origins")?.unwrap_or_default();
     let origins = if written.is_empty() || written.iter().any(|o| o == "*") {
         if credentials {

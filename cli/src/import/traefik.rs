@@ -208,19 +208,13 @@ fn middleware_of(name: &str, headers: &Node<'_, '_>, notes: &mut Vec<Note>) -> R
                 .error(format!("{unknown:?} is not a CORS field of Traefik's headers ({})", CORS_FIELDS.join(", "))));
         }
     }
-    let flag = |key: &str| -> Result<bool, Failure> {
-        match headers.get(key)? {
-            None => Ok(false),
-            Some(flag) => flag.value.as_bool().ok_or_else(|| flag.node().error("is not true or false")),
-        }
-    };
     let listed = headers.texts("accessControlAllowOriginList")?;
     let regexes = headers.texts("accessControlAllowOriginListRegex")?;
-    let vary = flag("addVaryHeader")?;
+    let vary = headers.flag("addVaryHeader")?;
     if listed.is_empty() && regexes.is_empty() {
         return Ok(Middleware { name: name.to_string(), cors: None, vary });
     }
-    let mut credentials = flag("accessControlAllowCredentials")?;
+    let mut credentials = headers.flag("accessControlAllowCredentials")?;
     let origins = if listed.iter().any(|o| o == "*") {
         if credentials {
             credentials = false;
